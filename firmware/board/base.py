@@ -1,0 +1,138 @@
+# The board interface: everything the firmware may ask of the hardware, and nothing more.
+"""The one interface between device code and hardware.
+
+Two implementations exist: `firmware.board.esp32.Esp32Board` (the real ESP32, through
+`machine`/`esp32`/`network`) and `firmware.board.sim.SimBoard` (the host, with a simulated EV
+and electrical side driven over a TCP control channel). Device code outside `firmware/board/`
+never imports `machine` or `esp32`: it gets a board from `firmware.board.open_board(config)`.
+
+Units are integers and carried in the names: millivolts, ohms, watt-hours, per-mille duty,
+milliseconds, seconds since the Unix epoch (the ESP32's 2000 epoch stays inside its board).
+
+Connectors are numbered from 1, as in OCPP.
+"""
+
+# Reset causes, as returned by reset_cause(). OCPP 2.0.1 BootReason is derived from them.
+RESET_POWER_ON = "power_on"
+RESET_HARD = "hard"
+RESET_WATCHDOG = "watchdog"
+RESET_SOFT = "soft"
+RESET_DEEPSLEEP = "deepsleep"
+RESET_UNKNOWN = "unknown"
+
+# Control-pilot duty in per-mille: 1000 is a constant +12 V (not offering current),
+# 0 is a constant -12 V (state F: EVSE not available).
+DUTY_CONSTANT_HIGH = 1000
+DUTY_CONSTANT_LOW = 0
+
+
+class Board:
+    """What a board offers. Subclasses implement every method; this class documents them."""
+
+    name = "abstract"
+
+    def __init__(self, config):
+        self.config = config
+        self.connectors = config["connectors"]
+        # Folder for everything that must survive a reset: configuration store, journals,
+        # certificates. On the ESP32 a folder of the LittleFS filesystem.
+        self.state_dir = "state"
+
+    # -- lifecycle ---------------------------------------------------------------------
+    async def start(self):
+        """Start the board's own tasks (called once the asyncio loop runs)."""
+
+    def deinit(self):
+        """Stop the board's tasks and release its resources."""
+
+    # -- relay (contactor) with feedback -------------------------------------------------
+    def set_relay(self, connector, closed):
+        """Command the relay of `connector` closed (True) or open (False)."""
+        raise NotImplementedError
+
+    def relay_feedback(self, connector):
+        """True when the feedback input says the contacts are closed."""
+        raise NotImplementedError
+
+    # -- control pilot and proximity pilot ---------------------------------------------
+    def set_pilot_duty(self, connector, duty_permille):
+        """Set the 1 kHz control-pilot PWM duty (0..1000, see DUTY_* above)."""
+        raise NotImplementedError
+
+    def pilot_duty(self, connector):
+        """The duty last set, in per-mille."""
+        raise NotImplementedError
+
+    def sample_pilot(self, connector):
+        """Sample the pilot in a burst: (peak high mV, lowest mV) at the pilot line."""
+        raise NotImplementedError
+
+    def proximity_ohm(self, connector):
+        """Resistance between PP and PE in ohms, or None when no cable is detected."""
+        raise NotImplementedError
+
+    # -- energy meter --------------------------------------------------------------------
+    def meter_wh(self, connector):
+        """Energy delivered through `connector` since the meter was new, integer Wh."""
+        raise NotImplementedError
+
+    def meter_power_w(self, connector):
+        """Present active power through `connector` in W (0 when not measurable)."""
+        raise NotImplementedError
+
+    # -- user interface --------------------------------------------------------------------
+    def set_led(self, on):
+        """Switch the status LED; blink patterns are made by the caller."""
+        raise NotImplementedError
+
+    def show_status(self, connector, status):
+        """Tell the board the OCPP status of `connector` (a display, or the sim's state)."""
+
+    def take_card(self):
+        """The idTag of the last card presented and not yet taken, or None."""
+        raise NotImplementedError
+
+    # -- watchdog, clock, reset -------------------------------------------------------
+    def watchdog_start(self, timeout_ms):
+        """Arm the watchdog; on the ESP32 it cannot be stopped again."""
+        raise NotImplementedError
+
+    def watchdog_feed(self):
+        raise NotImplementedError
+
+    def time_s(self):
+        """Seconds since 1970-01-01 UTC (Unix epoch), whatever the port's own epoch."""
+        raise NotImplementedError
+
+    def set_time_s(self, unix_s):
+        """Set the real-time clock from seconds since the Unix epoch."""
+        raise NotImplementedError
+
+    def reset_cause(self):
+        """One of the RESET_* strings."""
+        raise NotImplementedError
+
+    def reset(self, hard=False):
+        """Restart the firmware; does not return."""
+        raise NotImplementedError
+
+    # -- OTA partitions ------------------------------------------------------------------
+    def ota_running(self):
+        """The running app partition (esp32.Partition interface)."""
+        raise NotImplementedError
+
+    def ota_next(self):
+        """The partition the next firmware image is written to."""
+        raise NotImplementedError
+
+    def ota_mark_valid(self):
+        """Confirm the running image so the bootloader does not roll back."""
+        raise NotImplementedError
+
+    # -- network -------------------------------------------------------------------------
+    async def network_up(self, timeout_ms):
+        """Bring the network up (Wi-Fi station on the ESP32); True when it is up."""
+        raise NotImplementedError
+
+    def network_is_up(self):
+        raise NotImplementedError
