@@ -1,0 +1,25 @@
+# Picks the board: the real ESP32 when its hardware modules are there, the simulation otherwise.
+"""`open_board(config)` returns the board the firmware runs on.
+
+The ESP32 board is chosen when `machine` offers PWM and `esp32` offers Partition (the real
+chip); on the host (CPython, the MicroPython unix port) the simulated board is used.
+"""
+
+
+def on_esp32():
+    try:
+        import esp32
+        import machine
+    except ImportError:
+        return False
+    return hasattr(machine, "PWM") and hasattr(esp32, "Partition")
+
+
+def open_board(config):
+    if on_esp32():
+        from firmware.board.esp32_pins import check_pins
+        check_pins(config)  # raises ConfigError naming the bad pin key
+        from firmware.board.esp32 import Esp32Board
+        return Esp32Board(config)
+    from firmware.board.sim import SimBoard
+    return SimBoard(config)

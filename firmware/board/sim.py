@@ -1,0 +1,194 @@
+# The simulated board: the firmware's hardware on the host, driven over a TCP control channel.
+"""SimBoard keeps in CP_STATE_DIR what the ESP32 keeps in flash, simulates per connector an
+EV, a relay with feedback, the pilot lines and an energy meter, and ends the process with exit
+status 3 when the firmware resets (tools/simrun.py restarts it, as a bootloader would).
+"""
+
+import asyncio
+import json
+import os
+import sys
+import time
+
+import atomicfile
+import logger
+from firmware.board import base, sim_control, sim_flash
+from firmware.board.sim_ev import SimConnector
+from ticks import sleep_ms, ticks_diff, ticks_ms
+
+RESET_EXIT_STATUS = 3
+_TICK_MS = 200
+_SAVE_EVERY_MS = 5000
+
+log = logger.get("sim")
+
+
+def _env(name, default):
+    getenv = getattr(os, "getenv", None)
+    value = getenv(name) if getenv else None
+    return value or default
+
+
+class SimBoard(base.Board):
+    name = "sim"
+
+    def __init__(self, config, state_dir=None):
+        super().__init__(config)
+        sim = config.get("sim") or {}
+        self.state_dir = state_dir or _env("CP_STATE_DIR", "state")
+        self._sim_dir = self.state_dir + "/sim"
+        atomicfile.makedirs(self._sim_dir)
+        self.control_port = sim.get("controlPort", 7700)
+        meters = self._load_meters()
+        self.sim = [SimConnector(sim.get("evMaxCurrentA", 32), sim.get("phases", 3),
+                                 sim.get("voltageV", 230), meters[i] if i < len(meters) else 0)
+                    for i in range(self.connectors)]
+        self._card = None
+        self._led = False
+        self._clock_offset_s = 0
+        self._wdt_timeout_ms = 0
+        self._wdt_fed = 0
+        self._server = None
+        self._task = None
+        self._saved_wh = [c.meter_wh for c in self.sim]
+        self._reset_cause = self._take_reset_cause()
+        self._running = sim_flash.running_partition(self.state_dir + "/ota")
+
+    # -- persistence of the simulated hardware (the meter keeps its count) ---------------
+    def _load_meters(self):
+        raw = atomicfile.read(self._sim_dir + "/meters.json")
+        return json.loads(raw) if raw else []
+
+    def _save_meters(self):
+        atomicfile.write(self._sim_dir + "/meters.json", json.dumps([c.meter_wh for c in self.sim]))
+        self._saved_wh = [c.meter_wh for c in self.sim]
+
+    def _take_reset_cause(self):
+        path = self._sim_dir + "/reset_cause"
+        raw = atomicfile.read(path)
+        if raw is None:
+            return base.RESET_POWER_ON  # no reset recorded: the process was started afresh
+        os.remove(path)
+        return raw.decode()
+
+    # -- lifecycle ---------------------------------------------------------------------
+    async def start(self):
+        try:
+            self._server = await sim_control.serve(self, self.control_port, log)
+        except OSError as e:
+            raise OSError(e.args[0] if e.args else 0,
+                          "sim control port %d unavailable" % self.control_port)
+        log.info("control channel on 127.0.0.1:%d" % self.control_port)
+        self._task = asyncio.create_task(self._physics())
+
+    def deinit(self):
+        if self._task:
+            self._task.cancel()
+        if self._server:
+            self._server.close()
+        self._save_meters()
+
+    async def _physics(self):
+        last = ticks_ms()
+        last_save = last
+        while True:
+            await sleep_ms(_TICK_MS)
+            now = ticks_ms()
+            for c in self.sim:
+                c.advance(ticks_diff(now, last))
+            last = now
+            if ticks_diff(now, last_save) >= _SAVE_EVERY_MS:
+                last_save = now
+                if [c.meter_wh for c in self.sim] != self._saved_wh:
+                    self._save_meters()
+            if self._wdt_timeout_ms and ticks_diff(now, self._wdt_fed) > self._wdt_timeout_ms:
+                log.error("watchdog expired")
+                self._restart(base.RESET_WATCHDOG)
+
+    # -- relay, pilot, meter --------------------------------------------------------------
+    def set_relay(self, connector, closed):
+        self.sim[connector - 1].relay_cmd = bool(closed)
+
+    def relay_feedback(self, connector):
+        return self.sim[connector - 1].relay_closed()
+
+    def set_pilot_duty(self, connector, duty_permille):
+        if not 0 <= duty_permille <= 1000:
+            raise ValueError("duty out of range")
+        self.sim[connector - 1].duty = duty_permille
+
+    def pilot_duty(self, connector):
+        return self.sim[connector - 1].duty
+
+    def sample_pilot(self, connector):
+        return self.sim[connector - 1].pilot_sample()
+
+    def proximity_ohm(self, connector):
+        return self.sim[connector - 1].pp_ohm
+
+    def meter_wh(self, connector):
+        return self.sim[connector - 1].meter_wh
+
+    def meter_power_w(self, connector):
+        return self.sim[connector - 1].power_w()
+
+    # -- user interface ----------------------------------------------------------------
+    def set_led(self, on):
+        self._led = bool(on)
+
+    def show_status(self, connector, status):
+        self.sim[connector - 1].status = status
+
+    def present_card(self, id_tag):
+        self._card = id_tag  # one reader, one card at a time: the latest swipe wins
+
+    def take_card(self):
+        card, self._card = self._card, None
+        return card
+
+    # -- watchdog, clock, reset -------------------------------------------------------
+    def watchdog_start(self, timeout_ms):
+        self._wdt_timeout_ms = timeout_ms
+        self._wdt_fed = ticks_ms()
+
+    def watchdog_feed(self):
+        self._wdt_fed = ticks_ms()
+
+    def time_s(self):
+        return int(time.time()) + self._clock_offset_s
+
+    def set_time_s(self, unix_s):
+        self._clock_offset_s = unix_s - int(time.time())
+
+    def reset_cause(self):
+        return self._reset_cause
+
+    def reset(self, hard=False):
+        self._restart(base.RESET_HARD if hard else base.RESET_SOFT)
+
+    async def press_reset(self):
+        await sleep_ms(100)  # let the control channel send its answer first
+        self._restart(base.RESET_HARD)
+
+    def _restart(self, cause):
+        self._save_meters()
+        atomicfile.write(self._sim_dir + "/reset_cause", cause)
+        log.info("reset (%s): exit status %d for the runner" % (cause, RESET_EXIT_STATUS))
+        sys.exit(RESET_EXIT_STATUS)
+
+    # -- OTA partitions ------------------------------------------------------------------
+    def ota_running(self):
+        return self._running
+
+    def ota_next(self):
+        return self._running.get_next_update()
+
+    def ota_mark_valid(self):
+        self._running.mark_app_valid_cancel_rollback()
+
+    # -- network: the host's is always up ------------------------------------------------
+    async def network_up(self, timeout_ms):
+        return True
+
+    def network_is_up(self):
+        return True

@@ -1,0 +1,119 @@
+# The simulated board's control channel: line commands over TCP on 127.0.0.1.
+"""Commands a person (or a test) types to drive the simulated EV, one per line.
+
+    plug N            cable in, EV in state B
+    unplug N          cable out (state A)
+    cp N <A-F>        the EV presents this control-pilot state
+    swipe <idTag>     present an RFID card (1 to 20 printable characters)
+    weld N on|off     weld the relay contacts of connector N (fault injection)
+    reset             press the board's reset button (the process exits 3; the runner restarts)
+    state             one JSON line with every connector's state
+    help              the list of commands
+
+Every command answers one line: `ok`, `error: <reason>`, or (state) the JSON line.
+A malformed line gets an error and the channel stays open.
+"""
+
+import asyncio
+import json
+
+MAX_LINE = 256
+HELP = ("commands: plug N, unplug N, cp N <A-F>, swipe <idTag>, weld N on|off, reset, state, "
+        "help")
+
+
+def _connector(board, word):
+    try:
+        n = int(word)
+    except ValueError:
+        return None, "connector must be a number, got " + repr(word)
+    if not 1 <= n <= board.connectors:
+        return None, "connector must be 1 to %d, got %d" % (board.connectors, n)
+    return board.sim[n - 1], None
+
+
+def _need(words, count, usage):
+    if len(words) != count:
+        return "usage: " + usage
+    return None
+
+
+def handle(board, line):
+    """Carry out one command line on `board`; returns the one-line answer (no newline)."""
+    words = line.split()
+    if not words:
+        return "error: empty command (try help)"
+    cmd = words[0]
+    if cmd in ("state", "help", "reset") and len(words) != 1:
+        return "error: usage: " + cmd
+    if cmd == "state":
+        return json.dumps({"connectors": [c.state(i + 1) for i, c in enumerate(board.sim)]})
+    if cmd == "help":
+        return HELP
+    if cmd == "reset":
+        asyncio.create_task(board.press_reset())  # after this answer has gone out
+        return "ok"
+    if cmd == "swipe":
+        problem = _need(words, 2, "swipe <idTag>")
+        if problem:
+            return "error: " + problem
+        tag = words[1]
+        if len(tag) > 20:
+            return "error: idTag longer than 20 characters"
+        board.present_card(tag)
+        return "ok"
+    usage = {"plug": "plug N", "unplug": "unplug N", "cp": "cp N <A-F>",
+             "weld": "weld N on|off"}.get(cmd)
+    if usage is None:
+        return "error: unknown command " + repr(cmd[:20]) + " (try help)"
+    problem = _need(words, len(usage.split()), usage)
+    if problem:
+        return "error: " + problem
+    conn, problem = _connector(board, words[1])
+    if problem:
+        return "error: " + problem
+    if cmd == "plug":
+        conn.plug()
+    elif cmd == "unplug":
+        conn.unplug()
+    elif cmd == "cp":
+        if words[2] not in ("A", "B", "C", "D", "E", "F"):
+            return "error: pilot state must be one of A B C D E F"
+        conn.ev = words[2]
+    elif cmd == "weld":
+        if words[2] not in ("on", "off"):
+            return "error: usage: " + usage
+        conn.welded = words[2] == "on"
+    return "ok"
+
+
+async def _serve_client(board, reader, writer, log):
+    # CPython passes a reader and a writer; MicroPython passes one stream twice.
+    try:
+        while True:
+            raw = await reader.readline()
+            if not raw.endswith(b"\n"):
+                break  # end of stream: a half-sent command is not carried out
+            if len(raw) > MAX_LINE:
+                answer = "error: line longer than %d bytes" % MAX_LINE
+            else:
+                try:
+                    answer = handle(board, raw.decode().strip())
+                except UnicodeError:
+                    answer = "error: not UTF-8"
+                except Exception as e:  # a bug here must not take the channel down
+                    log.error("control channel:", repr(e))
+                    answer = "error: internal"
+            writer.write(answer.encode() + b"\n")
+            await writer.drain()
+    except OSError:
+        pass  # the client went away
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+async def serve(board, port, log):
+    """Start the control-channel server; returns the asyncio server."""
+    return await asyncio.start_server(
+        lambda r, w: _serve_client(board, r, w, log), "127.0.0.1", port)

@@ -1,0 +1,130 @@
+# Device configuration: load config.json and check every key before anything starts.
+"""Loads the device configuration and checks it against a table of rules.
+
+A configuration that is missing, not JSON, or has a bad key raises ConfigError, whose text is
+one line naming the key and the problem; main.py prints that line and stops.
+
+    config = load("config.json")
+    config["csms"]["url"]
+"""
+
+import json
+
+
+class ConfigError(Exception):
+    """A bad configuration: str(err) is one line, 'key: problem'."""
+
+    def __init__(self, key, problem):
+        super().__init__(key + ": " + problem)
+        self.key = key
+        self.problem = problem
+
+
+# Rule kinds
+STR = "str"
+INT = "int"
+BOOL = "bool"
+OBJ = "obj"
+
+# (dotted key, kind, required, low, high, default)
+# For STR, low/high bound the length; for INT, the value.
+# The identity limits are OCPP 1.6 BootNotification.req's CiStringNN types.
+RULES = (
+    ("identity", OBJ, True, 0, 0, None),
+    ("identity.chargePointVendor", STR, True, 1, 20, None),
+    ("identity.chargePointModel", STR, True, 1, 20, None),
+    ("identity.chargePointSerialNumber", STR, False, 0, 25, None),
+    ("identity.chargeBoxSerialNumber", STR, False, 0, 25, None),
+    ("identity.firmwareVersion", STR, False, 0, 50, None),
+    ("identity.iccid", STR, False, 0, 20, None),
+    ("identity.imsi", STR, False, 0, 20, None),
+    ("identity.meterType", STR, False, 0, 25, None),
+    ("identity.meterSerialNumber", STR, False, 0, 25, None),
+    ("csms", OBJ, True, 0, 0, None),
+    ("csms.url", STR, True, 6, 512, None),
+    ("csms.chargeBoxId", STR, True, 1, 48, None),
+    ("csms.securityProfile", INT, False, 0, 3, 0),
+    ("csms.authorizationKey", STR, False, 16, 40, None),
+    ("csms.caFile", STR, False, 1, 128, None),
+    ("connectors", INT, True, 1, 4, None),
+    ("sim", OBJ, False, 0, 0, {}),
+    ("sim.controlPort", INT, False, 1, 65535, 7700),
+    ("sim.evMaxCurrentA", INT, False, 6, 80, 32),
+    ("sim.phases", INT, False, 1, 3, 3),
+    ("sim.voltageV", INT, False, 100, 400, 230),
+    ("wifi", OBJ, False, 0, 0, None),
+    ("wifi.ssid", STR, False, 1, 32, None),
+    ("wifi.password", STR, False, 0, 64, None),
+    ("log", OBJ, False, 0, 0, {}),
+    ("log.level", STR, False, 4, 5, "info"),
+)
+
+LOG_LEVELS = ("debug", "info", "warn", "error")
+
+
+def _type_ok(kind, value):
+    if kind == STR:
+        return isinstance(value, str)
+    if kind == OBJ:
+        return isinstance(value, dict)
+    if kind == BOOL:
+        return isinstance(value, bool)
+    # bool is an int subclass in CPython: refuse true/false where a number is wanted.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check(config):
+    for key, kind, required, low, high, default in RULES:
+        parent = config
+        parts = key.split(".")
+        for part in parts[:-1]:
+            parent = parent.get(part)
+        if parent is None:
+            continue  # the optional section above is absent: nothing to check inside it
+        name = parts[-1]
+        if name not in parent:
+            if required:
+                raise ConfigError(key, "missing")
+            if default is not None:
+                parent[name] = default
+            continue
+        value = parent[name]
+        if not _type_ok(kind, value):
+            raise ConfigError(key, "must be " + {STR: "a string", INT: "an integer",
+                                                 BOOL: "true or false", OBJ: "an object"}[kind])
+        if kind == STR and not low <= len(value) <= high:
+            raise ConfigError(key, "length must be %d to %d, is %d" % (low, high, len(value)))
+        if kind == INT and not low <= value <= high:
+            raise ConfigError(key, "must be %d to %d, is %d" % (low, high, value))
+    url = config["csms"]["url"]
+    if not (url.startswith("ws://") or url.startswith("wss://")):
+        raise ConfigError("csms.url", "must start with ws:// or wss://")
+    if config["log"]["level"] not in LOG_LEVELS:
+        raise ConfigError("log.level", "must be one of " + ", ".join(LOG_LEVELS))
+    profile = config["csms"]["securityProfile"]
+    if profile in (1, 2) and "authorizationKey" not in config["csms"]:
+        raise ConfigError("csms.authorizationKey", "missing (security profile %d)" % profile)
+    if profile >= 2 and not url.startswith("wss://"):
+        raise ConfigError("csms.url", "security profile %d needs wss://" % profile)
+    return config
+
+
+def parse(text):
+    """Check configuration JSON text; returns the dict with defaults filled in."""
+    try:
+        config = json.loads(text)
+    except ValueError:
+        raise ConfigError("(file)", "not valid JSON")
+    if not isinstance(config, dict):
+        raise ConfigError("(file)", "must be a JSON object")
+    return _check(config)
+
+
+def load(path):
+    """Read and check the configuration file at `path`."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        raise ConfigError("(file)", "cannot read " + path)
+    return parse(text)

@@ -1,0 +1,88 @@
+# A tiny leveled logger for device code: one line per event, secrets kept out.
+"""Leveled logging to stdout (the REPL/serial console on the board, the terminal on the host).
+
+    import logger
+    log = logger.get("ws")
+    log.info("connected to", host)
+
+Every line is `<seconds.millis> <LEVEL> <name>: <message>`. Values registered with
+`logger.secret(value)` (the AuthorizationKey, private-key passphrases) are replaced by `***`
+wherever they would appear, so a careless message cannot leak them.
+"""
+
+from ticks import ticks_diff, ticks_ms
+
+DEBUG = 10
+INFO = 20
+WARN = 30
+ERROR = 40
+
+_NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARN: "WARN", ERROR: "ERROR"}
+_LEVELS = {"debug": DEBUG, "info": INFO, "warn": WARN, "error": ERROR}
+
+_level = INFO
+_secrets = []
+_sink = print  # replaceable, e.g. by a ring buffer for GetLog
+
+
+def set_level(name):
+    global _level
+    _level = _LEVELS[name]
+
+
+def set_sink(fn):
+    """Send log lines to fn(line) instead of print (None restores print)."""
+    global _sink
+    _sink = fn or print
+
+
+def secret(value):
+    """Never print `value` (a non-empty string) in any log line from now on."""
+    if value and value not in _secrets:
+        _secrets.append(value)
+
+
+def _redact(text):
+    for s in _secrets:
+        if s in text:
+            text = text.replace(s, "***")
+    return text
+
+
+def _now():
+    ms = ticks_diff(ticks_ms(), 0)  # milliseconds since start, as a plain int
+    return "%d.%03d" % (ms // 1000 % 100000, ms % 1000)
+
+
+class Logger:
+    def __init__(self, name):
+        self.name = name
+
+    def log(self, level, args):
+        if level < _level:
+            return
+        text = " ".join([a if isinstance(a, str) else repr(a) for a in args])
+        _sink("%s %s %s: %s" % (_now(), _NAMES[level], self.name, _redact(text)))
+
+    def debug(self, *args):
+        self.log(DEBUG, args)
+
+    def info(self, *args):
+        self.log(INFO, args)
+
+    def warn(self, *args):
+        self.log(WARN, args)
+
+    def error(self, *args):
+        self.log(ERROR, args)
+
+
+_loggers = {}
+
+
+def get(name):
+    """The logger called `name` (one object per name)."""
+    lg = _loggers.get(name)
+    if lg is None:
+        lg = _loggers[name] = Logger(name)
+    return lg

@@ -1,0 +1,37 @@
+# Millisecond ticks and async sleeps that work the same on MicroPython and CPython.
+"""`ticks_ms`, `ticks_diff`, `ticks_add` and `sleep_ms` with MicroPython semantics everywhere.
+
+MicroPython has them in `time` and `asyncio`; CPython does not, so host runs use the
+fallbacks below. Always compare ticks with ticks_diff: they wrap on the board.
+"""
+
+import asyncio
+import time
+
+# CPython's monotonic clock, looked up by name: the ESP32 port (and its stubs) has none, and
+# the host fallbacks that use it never run there.
+_monotonic = getattr(time, "monotonic", time.time)
+_start = _monotonic()
+
+
+def _host_ticks_ms():
+    return int((_monotonic() - _start) * 1000)
+
+
+def _host_ticks_diff(a, b):
+    return a - b
+
+
+def _host_ticks_add(a, b):
+    return a + b
+
+
+def _host_sleep_ms(ms):
+    return asyncio.sleep(ms / 1000)
+
+
+_MP = hasattr(time, "ticks_ms")
+ticks_ms = time.ticks_ms if _MP else _host_ticks_ms
+ticks_diff = time.ticks_diff if _MP else _host_ticks_diff
+ticks_add = time.ticks_add if _MP else _host_ticks_add
+sleep_ms = asyncio.sleep_ms if hasattr(asyncio, "sleep_ms") else _host_sleep_ms

@@ -1,0 +1,64 @@
+# Device tests of the control channel's command handling on a real SimBoard (files in a temp dir).
+import json
+
+from devtest import tempdir
+from firmware.board import sim_control
+from firmware.board.sim import SimBoard
+
+
+def board():
+    cfg = {"connectors": 2, "sim": {"controlPort": 7700}}
+    return SimBoard(cfg, state_dir=tempdir())
+
+
+def test_state_reports_every_connector():
+    b = board()
+    state = json.loads(sim_control.handle(b, "state"))
+    assert [c["connector"] for c in state["connectors"]] == [1, 2]
+    first = state["connectors"][0]
+    assert first["cp"] == "A" and first["relay"] == "open"
+    assert first["pwmDutyPermille"] == 1000 and first["offeredA"] == 0
+    assert first["meterWh"] == 0 and first["status"] == "Unknown"
+
+
+def test_plug_cp_unplug():
+    b = board()
+    assert sim_control.handle(b, "plug 2") == "ok"
+    assert b.sim[1].ev == "B" and b.proximity_ohm(2) == 220
+    assert sim_control.handle(b, "cp 2 C") == "ok"
+    assert b.sample_pilot(2) == (6000, 6000)
+    assert sim_control.handle(b, "unplug 2") == "ok"
+    assert b.sim[1].ev == "A" and b.proximity_ohm(2) is None
+
+
+def test_swipe_is_taken_once():
+    b = board()
+    assert sim_control.handle(b, "swipe TAG-0001") == "ok"
+    assert b.take_card() == "TAG-0001"
+    assert b.take_card() is None
+
+
+def test_weld_injects_a_fault():
+    b = board()
+    assert sim_control.handle(b, "weld 1 on") == "ok"
+    b.set_relay(1, False)
+    assert b.relay_feedback(1)
+    assert sim_control.handle(b, "weld 1 off") == "ok"
+    assert not b.relay_feedback(1)
+
+
+def test_malformed_commands_get_one_error_line():
+    b = board()
+    for line in ("", "   ", "fly 1", "plug", "plug 1 2", "plug x", "plug 0", "plug 3",
+                 "cp 1", "cp 1 G", "cp 1 c", "swipe", "swipe a b",
+                 "swipe " + "x" * 21, "weld 1 maybe", "reset now", "state\x00"):
+        answer = sim_control.handle(b, line)
+        assert answer.startswith("error: "), (line, answer)
+        assert "\n" not in answer
+    assert sim_control.handle(b, "state").startswith("{")  # still working
+
+
+def test_help_lists_the_commands():
+    text = sim_control.handle(board(), "help")
+    for cmd in ("plug", "unplug", "cp", "swipe", "state", "reset"):
+        assert cmd in text

@@ -1,0 +1,28 @@
+# The list of device files: what goes to the board, what the device gates check.
+"""Device files are boot.py, main.py and every .py under firmware/ and lib/.
+
+The simulated board (firmware/board/sim*.py) is device code too (it runs under MicroPython's
+unix port) but is not deployed to an ESP32: `deployable()` leaves it out.
+"""
+
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOP_FILES = ("boot.py", "main.py")
+TREES = ("firmware", "lib")
+
+
+def all_files():
+    """Repo-relative paths of every device .py file, sorted."""
+    found = [f for f in TOP_FILES if os.path.exists(os.path.join(ROOT, f))]
+    for tree in TREES:
+        for folder, dirs, files in os.walk(os.path.join(ROOT, tree)):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in files:
+                if name.endswith(".py"):
+                    found.append(os.path.relpath(os.path.join(folder, name), ROOT))
+    return sorted(found)
+
+
+def deployable():
+    return [f for f in all_files() if not os.path.basename(f).startswith("sim")]
