@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+# `make test`: every gate in turn, each with its counts, then one summary line.
+"""Runs the checks of `make test` and fails when any of them fails:
+
+1. pytest under CPython (host tests and device tests; includes main.py under the MicroPython
+   unix port when a `micropython` binary is on PATH, skipped with its reason otherwise)
+2. mpy-cross compiles every device file
+3. pyright checks the device code against the ESP32 MicroPython stubs
+4. the device tests under real MicroPython (WebAssembly port, 32-bit like the ESP32)
+"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PY = sys.executable
+
+PARTS = (
+    ("pytest (CPython)", [PY, "-m", "pytest", "-q"], r"(\d+ (passed|failed|skipped|error)[^\n]*)\s*$"),
+    ("mpy-cross", [PY, "tools/compile_mpy.py"], r"(mpy-cross: [^\n]*)"),
+    ("stub check (ESP32)", [PY, "tools/stubcheck.py"], r"(stub-check: [^\n]*)"),
+    ("MicroPython (wasm)", ["node", "tools/mptest/run.mjs"], r"(micropython-wasm: [^\n]*)"),
+)
+
+
+def run(name, cmd, pattern):
+    print("=== %s: %s" % (name, " ".join(os.path.relpath(c, ROOT) if c == PY else c for c in cmd)),
+          flush=True)
+    start = time.monotonic()
+    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    sys.stdout.write(proc.stdout)
+    found = re.findall(pattern, proc.stdout, re.M)
+    summary = found[-1][0] if found and isinstance(found[-1], tuple) else (found[-1] if found else "no summary")
+    return proc.returncode == 0, summary, time.monotonic() - start
+
+
+def counts(text):
+    def num(word):
+        m = re.search(r"(\d+) " + word, text)
+        return int(m.group(1)) if m else 0
+    return num("passed"), num("failed") + num("errors?")  # pytest says "1 error"
+
+
+def main():
+    results = [(name,) + run(name, cmd, pat) for name, cmd, pat in PARTS]
+    print("\n=== make test summary")
+    passed = failed = 0
+    for name, ok, summary, seconds in results:
+        print("%-20s %-6s %s  (%.0f s)" % (name, "ok" if ok else "FAILED", summary, seconds))
+        p, f = counts(summary)
+        if "passed" not in summary:  # a gate, not a test run: it counts as one check
+            p, f = (1, 0) if ok else (0, 1)
+        elif not ok and not f:  # the runner itself broke
+            f = 1
+        passed += p
+        failed += f
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if all(ok for _, ok, _, _ in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
