@@ -17,8 +17,7 @@ def on_esp32():
 
 def open_board(config):
     if on_esp32():
-        from firmware.board.esp32_pins import check_pins
-        check_pins(config)  # raises ConfigError naming the bad pin key
+        # Esp32Board drives the relays open first, then checks the pin map (ConfigError).
         from firmware.board.esp32 import Esp32Board
         return Esp32Board(config)
     from firmware.board.sim import SimBoard
