@@ -7,7 +7,9 @@ and electrical side driven over a TCP control channel). Device code outside `fir
 never imports `machine` or `esp32`: it gets a board from `firmware.board.open_board(config)`.
 
 Units are integers and carried in the names: millivolts, ohms, watt-hours, per-mille duty,
-milliseconds, seconds since the Unix epoch (the ESP32's 2000 epoch stays inside its board).
+milliseconds, seconds since 2000-01-01 UTC: the ESP32's own epoch, chosen for the whole firmware
+because those counts stay MicroPython small ints (31 bits) until 2034, while Unix seconds
+are already heap-allocated big ints on the ESP32.
 
 Connectors are numbered from 1, as in OCPP.
 """
@@ -24,6 +26,9 @@ RESET_UNKNOWN = "unknown"
 # 0 is a constant -12 V (state F: EVSE not available).
 DUTY_CONSTANT_HIGH = 1000
 DUTY_CONSTANT_LOW = 0
+
+# Seconds from 1970-01-01 to 2000-01-01: Unix time minus this is the firmware's time.
+EPOCH_2000_UNIX_S = 946684800
 
 
 class Board:
@@ -101,11 +106,11 @@ class Board:
         raise NotImplementedError
 
     def time_s(self):
-        """Seconds since 1970-01-01 UTC (Unix epoch), whatever the port's own epoch."""
+        """Seconds since 2000-01-01 UTC, whatever the port's own epoch."""
         raise NotImplementedError
 
-    def set_time_s(self, unix_s):
-        """Set the real-time clock from seconds since the Unix epoch."""
+    def set_time_s(self, s):
+        """Set the real-time clock from seconds since 2000-01-01 UTC."""
         raise NotImplementedError
 
     def reset_cause(self):

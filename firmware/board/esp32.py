@@ -209,12 +209,12 @@ class Esp32Board(base.Board):
             self._wdt.feed()
 
     def time_s(self):
-        return esp32_pins.esp32_to_unix(time.time())
+        return time.time()  # the ESP32 counts from 2000 already, like the firmware
 
-    def set_time_s(self, unix_s):
+    def set_time_s(self, s):
         # gmtime: (year, month, mday, hour, minute, second, weekday, yearday)
         # RTC.datetime: (year, month, day, weekday, hours, minutes, seconds, subseconds)
-        t = time.gmtime(esp32_pins.unix_to_esp32(unix_s))
+        t = time.gmtime(s)
         machine.RTC().datetime((t[0], t[1], t[2], t[6], t[3], t[4], t[5], 0))
 
     def reset_cause(self):

@@ -86,9 +86,6 @@ RESET_CAUSES = {
     5: base.RESET_SOFT,
 }
 
-# Seconds from 1970-01-01 to 2000-01-01, the ESP32's epoch.
-EPOCH_2000_S = 946684800
-
 
 def _is_int(value):
     # bool is an int subclass in CPython: refuse true/false where a number is wanted.
@@ -256,15 +253,3 @@ def s0_power_w(pulses_per_kwh, interval_ms):
 def reset_cause_name(code):
     """machine.reset_cause() code -> one of base.RESET_*."""
     return RESET_CAUSES.get(code, base.RESET_UNKNOWN)
-
-
-def esp32_to_unix(esp32_s):
-    """Seconds since 2000-01-01 (ESP32 time.time()) -> seconds since 1970-01-01."""
-    return esp32_s + EPOCH_2000_S
-
-
-def unix_to_esp32(unix_s):
-    """Seconds since 1970-01-01 -> seconds since 2000-01-01; the ESP32 cannot go earlier."""
-    if unix_s < EPOCH_2000_S:
-        raise ValueError("time before 2000-01-01")
-    return unix_s - EPOCH_2000_S

@@ -155,10 +155,10 @@ class SimBoard(base.Board):
         self._wdt_fed = ticks_ms()
 
     def time_s(self):
-        return int(time.time()) + self._clock_offset_s
+        return int(time.time()) - base.EPOCH_2000_UNIX_S + self._clock_offset_s
 
-    def set_time_s(self, unix_s):
-        self._clock_offset_s = unix_s - int(time.time())
+    def set_time_s(self, s):
+        self._clock_offset_s = s + base.EPOCH_2000_UNIX_S - int(time.time())
 
     def reset_cause(self):
         return self._reset_cause

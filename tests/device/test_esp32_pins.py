@@ -317,11 +317,3 @@ def test_reset_cause_name():
     assert ep.reset_cause_name(5) == base.RESET_SOFT
     assert ep.reset_cause_name(0) == base.RESET_UNKNOWN
     assert ep.reset_cause_name(99) == base.RESET_UNKNOWN
-
-
-def test_epoch_conversion():
-    assert ep.esp32_to_unix(0) == 946684800
-    assert ep.unix_to_esp32(946684800) == 0
-    assert ep.unix_to_esp32(1704067200) == 757382400  # 2024-01-01T00:00:00Z
-    assert ep.esp32_to_unix(ep.unix_to_esp32(1700000000)) == 1700000000
-    raises(ValueError, ep.unix_to_esp32, 946684799)
