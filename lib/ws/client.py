@@ -1,0 +1,167 @@
+# RFC 6455 WebSocket client on asyncio streams, for the OCPP-J link to the central system.
+"""`WsClient`: the URL, the opening handshake (TLS, Basic auth, subprotocol) and the keep-alive
+(our pings; a missed pong drops the link) on top of `Link` (ws/link.py: send, recv, close).
+See ws/__init__.py for an example.
+"""
+
+import asyncio
+
+import logger
+from ticks import sleep_ms, ticks_diff, ticks_ms
+from ws.errors import WsError, describe
+from ws.frames import ABNORMAL, PING
+from ws.handshake import (basic_auth, check_response, host_header, new_key, parse_header,
+                          parse_status, parse_url, percent_encode, request)
+from ws.link import CLOSED, CONNECTING, OPEN, Link, wait_ms
+
+log = logger.get("ws")
+
+
+class WsClient(Link):
+    def __init__(self, url, charge_box_id, subprotocols=("ocpp1.6",), authorization_key=None,
+                 ca=None, client_cert=None, client_key=None, max_message=16384,
+                 fragment_size=0, handshake_timeout_ms=20000, idle_timeout_ms=0,
+                 ping_interval_s=0, pong_timeout_ms=0, close_timeout_ms=3000, tx_chunk=1024):
+        self.secure, self.host, self.port, path = parse_url(url)
+        self.subprotocols = tuple(subprotocols)
+        self._path = path + "/" + percent_encode(charge_box_id)
+        self._host = host_header(self.host, self.port, self.secure)
+        self._auth = None
+        if authorization_key:
+            logger.secret(authorization_key)
+            self._auth = basic_auth(charge_box_id, authorization_key)
+            logger.secret(self._auth[6:])  # the base64 form gives the key away too
+        self._ctx = None
+        if self.secure:
+            from ws.tls import client_context
+            self._ctx = client_context(ca, client_cert, client_key)
+        elif client_cert is not None:
+            raise WsError("a client certificate needs a wss:// URL")
+        self._cert = client_cert is not None
+        super().__init__(max_message, fragment_size, close_timeout_ms, tx_chunk)
+        self.handshake_timeout_ms = handshake_timeout_ms
+        self.idle_timeout_ms = idle_timeout_ms
+        self.pong_timeout_ms = pong_timeout_ms
+        self._ping_ms = 0
+        self._ping_n = 0
+        self.pings = 0  # pings sent (all connections)
+        self.set_ping_interval(ping_interval_s)
+
+    def _hint(self):
+        # A TLS server that wants a client certificate just hangs up on one without.
+        return " (wants a client certificate?)" if self.secure and not self._cert else ""
+
+    def set_ping_interval(self, seconds):
+        """WebSocketPingInterval: our pings every `seconds` (0 disables); takes effect now."""
+        self._ping_ms = int(seconds * 1000)
+        if self.state == OPEN and self._mon_task is None and self._ping_ms:
+            self._mon_task = asyncio.create_task(self._monitor())
+
+    # --- opening ----------------------------------------------------------------------------
+    async def connect(self):
+        """Open the link; returns the negotiated subprotocol. Raises WsError."""
+        if self.state != CLOSED:
+            raise WsError("connect(): the link is not closed")
+        self._reset()
+        self.state = CONNECTING
+        where = "%s:%d" % (self.host, self.port)
+        try:
+            proto = await wait_ms(self._handshake(), self.handshake_timeout_ms)
+        except asyncio.TimeoutError:  # before OSError: CPython's is an OSError
+            err = WsError("no WebSocket handshake with %s within %d ms"
+                          % (where, self.handshake_timeout_ms))
+        except WsError as e:
+            err = e
+        except ValueError as e:  # certificate verification (both ports raise a ValueError)
+            if not self.secure:
+                raise
+            err = WsError("TLS: certificate of %s rejected: %s" % (where, describe(e)))
+        except EOFError:
+            err = WsError("%s closed the connection during the handshake%s" % (where, self._hint()))
+        except OSError as e:
+            # EPIPE, ECONNRESET, mbedTLS "connection EOF" and "connection reset"
+            hint = self._hint() if e.args and e.args[0] in (32, 104, -0x7280, -0x50) else ""
+            err = WsError("cannot connect to %s: %s%s" % (where, describe(e), hint))
+        else:
+            self.state = OPEN
+            self.subprotocol = proto
+            self._rx_at = ticks_ms()
+            if self._ping_ms or self.idle_timeout_ms:
+                self._mon_task = asyncio.create_task(self._monitor())
+            log.info("connected to", where, "subprotocol", proto)
+            return proto
+        self.state = CLOSED
+        self.error = err
+        await self._t.close()
+        log.warn("connect failed:", str(err))
+        raise err
+
+    async def _handshake(self):
+        t = self._t
+        await t.open(self.host, self.port, self._ctx)
+        key = new_key()
+        t.write(request(self._host, self._path, key, self.subprotocols, self._auth))
+        await t.drain()
+        status, reason = parse_status(await t.readline())
+        headers = {}
+        try:
+            for _ in range(64):
+                line = await t.readline()
+                if line == b"\r\n" or line == b"\n":
+                    break
+                hv = parse_header(line)
+                if hv is not None:
+                    name, value = hv
+                    headers[name] = headers[name] + ", " + value if name in headers else value
+            else:
+                raise WsError("HTTP answer with too many header lines")
+        except EOFError:
+            if status == 101:
+                raise
+        return check_response(status, reason, headers, key, self.subprotocols,
+                              self._auth is not None)
+
+    # --- keep-alive -------------------------------------------------------------------------
+    async def _monitor(self):
+        me = asyncio.current_task()
+        last_ping = ticks_ms()
+        try:
+            while self.state == OPEN and self._mon_task is me:
+                ping_ms = self._ping_ms
+                pong_ms = self.pong_timeout_ms or ping_ms
+                idle = self.idle_timeout_ms
+                if not ping_ms and not idle:
+                    break
+                step = min([x for x in (ping_ms, pong_ms, idle) if x]) // 4
+                await sleep_ms(min(1000, max(10, step)))
+                if self.state != OPEN:
+                    break
+                now = ticks_ms()
+                if self._ping_out and ticks_diff(now, self._ping_at) > pong_ms:
+                    await self._fail("no pong from the central system within %d ms" % pong_ms,
+                                     ABNORMAL)
+                if idle and ticks_diff(now, self._rx_at) > idle:
+                    await self._fail("nothing received for %d ms" % idle, ABNORMAL)
+                if ping_ms and not self._ping_out and ticks_diff(now, last_ping) >= ping_ms:
+                    self._ping_n = n = (self._ping_n + 1) & 0x3FFFFFFF
+                    p = self._ping
+                    for i in range(4):
+                        p[i] = (n >> (24 - 8 * i)) & 0xFF
+                    self._ping_out = True  # before sending: the pong may beat the drain
+                    self._ping_at = now
+                    last_ping = now
+                    self.pings += 1
+                    try:
+                        await wait_ms(self._control(PING, p, 4), pong_ms)
+                    except asyncio.TimeoutError:
+                        await self._fail("could not send a ping within %d ms" % pong_ms,
+                                         ABNORMAL)
+        except asyncio.CancelledError:
+            pass
+        except WsError:
+            pass  # _fail already ended the link
+        except (OSError, EOFError) as e:
+            await self._abort(WsError("connection lost: " + describe(e), ABNORMAL))
+        finally:
+            if self._mon_task is me:
+                self._mon_task = None
