@@ -12,11 +12,19 @@ import sys
 import logger
 from firmware import config as configuration
 from firmware.board import open_board
+from firmware.link import Link, make_client
+from firmware.registration import Registration
+from ocppj.encoder import Encoder
+from ocppj.protocol import V16
+from ocppj.session import Session
 from ticks import sleep_ms
+from ws.errors import WsError
 
 CONFIG_ERROR_EXIT_STATUS = 2
 _WATCHDOG_MS = 30000
 _LOOP_MS = 1000
+FRAME_BUFFER_BYTES = 4096  # the largest frame the firmware sends (see make bench)
+CALL_TIMEOUT_MS = 30000
 
 log = logger.get("app")
 
@@ -31,34 +39,25 @@ def _stop(message):
     sys.exit(CONFIG_ERROR_EXIT_STATUS)
 
 
-def split_url(url):
-    """(tls, host, port, path) of a ws:// or wss:// URL."""
-    tls = url.startswith("wss://")
-    rest = url[6 if tls else 5:]
-    slash = rest.find("/")
-    hostport, path = (rest, "/") if slash < 0 else (rest[:slash], rest[slash:])
-    colon = hostport.rfind(":")
-    if colon > 0 and hostport[colon + 1:].isdigit():
-        return tls, hostport[:colon], int(hostport[colon + 1:]), path
-    return tls, hostport, 443 if tls else 80, path
+def connector_status(board):
+    """Until the charge-point core lands: Available, or Preparing while an EV is plugged."""
+    def status(connector):
+        if connector == 0:
+            return "Available"
+        high_mv, _ = board.sample_pilot(connector)
+        return "Preparing" if high_mv < 10500 else "Available"
+    return status
 
 
-async def link(cfg, board):
-    """Keep trying to reach the central system (the OCPP engine takes over from here)."""
-    tls, host, port, _ = split_url(cfg["csms"]["url"])
-    backoff_ms = 1000
-    while True:
-        log.info("connecting to central system at %s:%d" % (host, port))
-        try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 10)
-            log.info("central system reachable at %s:%d" % (host, port))
-            writer.close()
-            await writer.wait_closed()
-            backoff_ms = 1000
-        except (OSError, asyncio.TimeoutError) as e:
-            log.warn("central system unreachable:", repr(e))
-        await sleep_ms(backoff_ms)
-        backoff_ms = min(backoff_ms * 2, 60000)
+def start_ocpp(cfg, board):
+    """Wire WebSocket client, RPC session and registration; returns the link's task."""
+    client = make_client(cfg["csms"], V16.subprotocol)
+    session = Session(V16, Encoder(FRAME_BUFFER_BYTES), client.send, timeout_ms=CALL_TIMEOUT_MS)
+    status = connector_status(board)
+    for c in range(1, board.connectors + 1):
+        board.show_status(c, status(c))
+    registration = Registration(session, board, cfg["identity"], status)
+    return asyncio.create_task(Link(client, session, registration).run())
 
 
 async def run(cfg, board):
@@ -71,11 +70,12 @@ async def run(cfg, board):
     except OSError as e:
         _stop("start-up error: " + (e.args[1] if len(e.args) > 1 else repr(e)))
     board.watchdog_start(_WATCHDOG_MS)
-    for c in range(1, board.connectors + 1):
-        board.show_status(c, "Unavailable")  # until the OCPP core reports otherwise
     if not await board.network_up(_WATCHDOG_MS // 2):
         log.error("network did not come up")
-    asyncio.create_task(link(cfg, board))
+    try:
+        start_ocpp(cfg, board)
+    except WsError as e:
+        _stop("config error: csms: " + str(e))
     while True:
         board.watchdog_feed()
         await sleep_ms(_LOOP_MS)

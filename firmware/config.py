@@ -27,19 +27,10 @@ BOOL = "bool"
 OBJ = "obj"
 
 # (dotted key, kind, required, low, high, default)
-# For STR, low/high bound the length; for INT, the value.
-# The identity limits are OCPP 1.6 BootNotification.req's CiStringNN types.
+# For STR, low/high bound the length; for INT, the value. The identity.* rules are not here:
+# identity_rules() derives them from the generated BootNotification.req table.
 RULES = (
     ("identity", OBJ, True, 0, 0, None),
-    ("identity.chargePointVendor", STR, True, 1, 20, None),
-    ("identity.chargePointModel", STR, True, 1, 20, None),
-    ("identity.chargePointSerialNumber", STR, False, 0, 25, None),
-    ("identity.chargeBoxSerialNumber", STR, False, 0, 25, None),
-    ("identity.firmwareVersion", STR, False, 0, 50, None),
-    ("identity.iccid", STR, False, 0, 20, None),
-    ("identity.imsi", STR, False, 0, 20, None),
-    ("identity.meterType", STR, False, 0, 25, None),
-    ("identity.meterSerialNumber", STR, False, 0, 25, None),
     ("csms", OBJ, True, 0, 0, None),
     ("csms.url", STR, True, 6, 512, None),
     ("csms.chargeBoxId", STR, True, 1, 48, None),
@@ -73,8 +64,24 @@ def _type_ok(kind, value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def identity_rules():
+    """The identity.* rules: every field of OCPP 1.6 BootNotification.req, its required flag
+    and maximum length as the official schema gives them (via ocppj.schemas)."""
+    from ocppj import schemas
+    tables = schemas.load("v16", "BootNotification")
+    assert tables, "generated schema tables missing"
+    request = tables[0]  # (flags, name, code, arg, ...)
+    rules = []
+    for i in range(1, len(request), 3):
+        required = bool(request[i + 1] & 16)
+        rules.append(("identity." + request[i], STR, required, 1 if required else 0,
+                      request[i + 2], None))
+    return rules
+
+
 def _check(config):
-    for key, kind, required, low, high, default in RULES:
+    identity = identity_rules()
+    for key, kind, required, low, high, default in RULES[:1] + tuple(identity) + RULES[1:]:
         parent = config
         parts = key.split(".")
         for part in parts[:-1]:
@@ -96,6 +103,10 @@ def _check(config):
             raise ConfigError(key, "length must be %d to %d, is %d" % (low, high, len(value)))
         if kind == INT and not low <= value <= high:
             raise ConfigError(key, "must be %d to %d, is %d" % (low, high, value))
+    known = [rule[0][9:] for rule in identity]
+    for name in config["identity"]:
+        if name not in known:  # a misspelt field would silently vanish from BootNotification
+            raise ConfigError("identity." + name, "unknown key (known: " + ", ".join(known) + ")")
     url = config["csms"]["url"]
     if not (url.startswith("ws://") or url.startswith("wss://")):
         raise ConfigError("csms.url", "must start with ws:// or wss://")

@@ -16,6 +16,7 @@ def test_dry_run_copies_compiled_device_files_and_resets(tmp_path):
     assert ":boot.py" in out and ":main.py" in out
     assert ":firmware/app.mpy" in out and ":lib/logger.mpy" in out
     assert "board/sim" not in out  # the simulated board stays on the host
+    assert "schemas/v201" not in out and ":lib/ocppj/schemas/v16/BootNotification.mpy" in out
     assert out.rstrip().endswith("+ reset")
     assert os.path.exists(os.path.join(ROOT, "build", "mpy", "firmware", "app.mpy"))
 

@@ -21,7 +21,7 @@ def test_main_starts_and_the_control_channel_answers(tmp_path):
         assert ctl.send_raw(b"\xff garbage\n").startswith("error: ")
         state = ctl.state()
         assert state["connectors"][1]["cp"] == "C"
-        fw.wait_log("connecting to central system")
+        fw.wait_log("reconnecting in")  # no central system at the configured URL
         ctl.close()
         assert fw.proc.poll() is None
         assert "Traceback" not in fw.log()

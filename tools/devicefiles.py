@@ -2,7 +2,8 @@
 """Device files are boot.py, main.py and every .py under firmware/ and lib/.
 
 The simulated board (firmware/board/sim*.py) is device code too (it runs under MicroPython's
-unix port) but is not deployed to an ESP32: `deployable()` leaves it out.
+unix port) but is not deployed to an ESP32: `deployable()` leaves it out, and the OCPP 2.0.1
+schema tables too while the firmware speaks 1.6 only (65 files of flash saved).
 """
 
 import os
@@ -24,5 +25,9 @@ def all_files():
     return sorted(found)
 
 
+NOT_DEPLOYED = ("lib/ocppj/schemas/v201/",)
+
+
 def deployable():
-    return [f for f in all_files() if not os.path.basename(f).startswith("sim")]
+    return [f for f in all_files() if not os.path.basename(f).startswith("sim")
+            and not f.startswith(NOT_DEPLOYED)]

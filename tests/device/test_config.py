@@ -98,3 +98,15 @@ def test_unreadable_file():
         assert str(e) == "(file): cannot read /no/such/config.json"
     else:
         raise AssertionError("no error")
+
+
+def test_identity_limits_come_from_the_schema_and_typos_are_caught():
+    cfg = good()
+    cfg["identity"]["firmwareVersion"] = "v" * 51  # BootNotification.req: CiString50
+    assert error_of(cfg) == "identity.firmwareVersion: length must be 0 to 50, is 51"
+    cfg = good()
+    cfg["identity"]["chargePointSerialNumber"] = "s" * 26  # CiString25
+    assert error_of(cfg) == "identity.chargePointSerialNumber: length must be 0 to 25, is 26"
+    cfg = good()
+    cfg["identity"]["firmwareVerison"] = "1.0"
+    assert error_of(cfg).startswith("identity.firmwareVerison: unknown key (known: ")

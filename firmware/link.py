@@ -1,0 +1,63 @@
+# The link to the central system: WebSocket connection <-> OCPP-J session, with reconnects.
+"""Builds the WebSocket client from the configuration, feeds every received message to the
+RPC session, and runs the registration (boot, status, heartbeats) while connected.
+
+    ws.client -> Link._serve -> session.feed -> handler -> encoder -> ws.client
+"""
+
+import asyncio
+
+import logger
+from ws.client import WsClient
+from ws.errors import WsError
+from ws.reconnect import Reconnector
+
+log = logger.get("link")
+
+MAX_MESSAGE = 8192  # the largest incoming message we accept (1009 above it)
+PING_INTERVAL_S = 60  # WebSocketPingInterval default
+
+
+def _read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        raise WsError("cannot read " + path)
+
+
+def make_client(csms, subprotocol):
+    """WsClient for the `csms` section of the configuration."""
+    ca = _read(csms["caFile"]) if csms.get("caFile") else None
+    return WsClient(csms["url"], csms["chargeBoxId"], subprotocols=(subprotocol,),
+                    authorization_key=csms.get("authorizationKey"), ca=ca,
+                    max_message=MAX_MESSAGE, ping_interval_s=PING_INTERVAL_S)
+
+
+class Link:
+    def __init__(self, client, session, registration):
+        self.client = client
+        self.session = session
+        self.registration = registration
+        self.reconnector = Reconnector(client, self._serve, min_ms=2000, max_ms=300000,
+                                       on_connected=self._up, on_disconnected=self._down)
+
+    def _up(self, subprotocol):
+        log.info("connected to the central system (%s)" % subprotocol)
+
+    def _down(self, error):
+        log.warn("disconnected:", str(error) if error else "closed")
+
+    async def _serve(self, client):
+        self.session.opened()
+        work = asyncio.create_task(self.registration.run())
+        try:
+            while True:
+                message = await client.recv()
+                await self.session.feed(message)
+        finally:
+            self.session.closed()
+            work.cancel()
+
+    async def run(self):
+        await self.reconnector.run()

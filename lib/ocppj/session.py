@@ -1,0 +1,240 @@
+# OCPP-J RPC session: one CALL in flight, incoming CALLs answered meanwhile, every frame checked.
+"""The RPC layer between a WebSocket connection and the charge point's handlers.
+
+    session = Session(protocol, encoder, send, timeout_ms=30000)
+    session.handlers["Reset"] = on_reset           # fn(payload) -> result dict (or coroutine)
+    result = await session.call("Heartbeat", {})    # raises CallError / CallTimeout
+    await session.feed(message)                     # for each message the link receives
+
+`protocol` is the version's data (ocppj.protocol.V16 or V201): subprotocol name, schema
+tables and error-code spellings; nothing here assumes one OCPP version.
+
+Rules kept here (OCPP-J 1.6 §4, 2.0.1 part 4 §4):
+- one outstanding CALL per connection: later calls wait their turn, in order;
+- unique message ids per connection, at most 36 characters;
+- until BootNotification is Accepted only BootNotification goes out; while Pending only
+  messages the central system triggered (call(..., triggered=True));
+- incoming CALLs are validated against the schema tables and answered with the version's
+  error codes; CALLRESULTs of our CALLs are validated too; unknown ids are dropped and logged.
+"""
+
+import asyncio
+import json
+import sys
+
+import logger
+from ocppj import errors
+from ocppj.encoder import FrameTooLarge
+from ocppj.validate import ValidationError, validate
+
+CALL = 2
+CALLRESULT = 3
+CALLERROR = 4
+MAX_ID_LENGTH = 36
+
+log = logger.get("ocpp")
+
+
+class CallTimeout(Exception):
+    pass
+
+
+class NotConnected(Exception):
+    pass
+
+
+def _is_str(v):
+    return isinstance(v, str)
+
+
+def _show(frame):
+    """A frame as log text; one that may carry an AuthorizationKey is not shown at all."""
+    data = bytes(frame)
+    if b"AuthorizationKey" in data:
+        return "<frame with AuthorizationKey, %d bytes, not shown>" % len(data)
+    return data.decode()
+
+
+class Session:
+    def __init__(self, protocol, encoder, send, timeout_ms=30000):
+        self.protocol = protocol
+        self.encoder = encoder
+        self._send = send  # async fn(buf, length): one frame out
+        self.timeout_ms = timeout_ms
+        self.handlers = {}
+        self.registration = None  # None, "Pending", "Accepted" or "Rejected"
+        self.connected = False
+        self._next_id = 1
+        self._call_lock = asyncio.Lock()  # one CALL in flight; waiters queue in order
+        self._send_lock = asyncio.Lock()  # the encoder buffer is shared by every frame
+        self._accepted = asyncio.Event()
+        self._reply = asyncio.Event()
+        self._waiting_id = None
+        self._waiting_action = None
+        self._result = None  # the answer to the CALL in flight: a payload ...
+        self._failure = None  # ... or the exception its caller gets
+        self._after = []
+
+    # -- connection state --------------------------------------------------------------
+    def opened(self):
+        self.connected = True
+
+    def closed(self):
+        self.connected = False
+        if self._waiting_id is not None:
+            self._failure = NotConnected("connection closed")
+            self._reply.set()
+
+    def set_registration(self, status):
+        self.registration = status
+        if status == "Accepted":
+            self._accepted.set()
+        else:
+            self._accepted.clear()
+
+    # -- outgoing CALLs ------------------------------------------------------------------
+    async def call(self, action, payload, triggered=False, timeout_ms=None):
+        """Send a CALL and return the validated CALLRESULT payload."""
+        if action != "BootNotification" and not (triggered and self.registration == "Pending"):
+            await self._accepted.wait()  # errata 3.22: nothing else before Accepted
+        async with self._call_lock:
+            if not self.connected:
+                raise NotConnected("not connected")
+            msg_id = self._next_id
+            self._next_id = msg_id + 1 if msg_id < 999999999 else 1
+            self._waiting_id = str(msg_id)
+            self._waiting_action = action
+            self._result = self._failure = None
+            self._reply.clear()
+            try:
+                async with self._send_lock:
+                    n = self.encoder.call(msg_id, action, payload)
+                    if log_frames:
+                        log.info("->", _show(self.encoder.frame()))
+                    await self._send(self.encoder.buf, n)
+                ms = timeout_ms or self.timeout_ms
+                try:
+                    await asyncio.wait_for(self._reply.wait(), ms / 1000)
+                except asyncio.TimeoutError:
+                    raise CallTimeout("%s: no answer in %d ms" % (action, ms))
+            finally:
+                self._waiting_id = None
+            if self._failure is not None:
+                raise self._failure
+            return self._result
+
+    # -- incoming frames -----------------------------------------------------------------
+    async def feed(self, message):
+        """Handle one received message (bytes, bytearray or memoryview)."""
+        if log_frames:
+            log.info("<-", _show(message))
+        try:
+            frame = json.loads(message if _LOADS_BUFFERS else bytes(message))
+        except (ValueError, UnicodeError):
+            log.warn("dropped a message that is not JSON")
+            return
+        if not isinstance(frame, list) or len(frame) < 3 or not _is_str(frame[1]):
+            if isinstance(frame, list) and len(frame) >= 2 and _is_str(frame[1]):
+                await self._error(frame[1], "FormationViolation", "not an OCPP-J frame")
+            else:
+                log.warn("dropped a frame without a readable message id")
+            return
+        kind, msg_id = frame[0], frame[1]
+        if len(msg_id) > MAX_ID_LENGTH:
+            await self._error(msg_id, "FormationViolation", "message id longer than 36")
+        elif kind == CALL and len(frame) == 4 and _is_str(frame[2]):
+            await self._incoming_call(msg_id, frame[2], frame[3])
+        elif kind == CALLRESULT and len(frame) == 3:
+            self._incoming_result(msg_id, frame[2])
+        elif kind == CALLERROR and len(frame) >= 4:
+            self._incoming_error(msg_id, frame)
+        elif kind in (CALL, CALLRESULT, CALLERROR):
+            await self._error(msg_id, "FormationViolation", "wrong number of elements")
+        else:
+            await self._error(msg_id, "MessageTypeNotSupported", "unknown message type")
+
+    async def _incoming_call(self, msg_id, action, payload):
+        tables = self.protocol.schema(action)
+        if tables is None or action not in self.protocol.incoming:
+            await self._error(msg_id, "NotImplemented", "unknown action " + action[:40])
+            return
+        handler = self.handlers.get(action)
+        if handler is None:
+            await self._error(msg_id, "NotSupported", action + " is not supported")
+            return
+        try:
+            validate(tables[0], payload)
+            result = handler(payload)
+            if hasattr(result, "send"):  # a coroutine
+                result = await result
+        except ValidationError as e:
+            await self._error(msg_id, e.kind, str(e))
+            return
+        except errors.CallError as e:
+            await self._error(msg_id, e.code, e.description, e.details)
+            return
+        except Exception as e:  # a handler bug must not take the connection down
+            log.error("handler", action, "failed:", repr(e))
+            await self._error(msg_id, "InternalError", "handler failed")
+            return
+        try:
+            async with self._send_lock:
+                n = self.encoder.result(msg_id, result)
+                if log_frames:
+                    log.info("->", _show(self.encoder.frame()))
+                await self._send(self.encoder.buf, n)
+        except FrameTooLarge:
+            log.error(action, "answer does not fit the frame buffer")
+            await self._error(msg_id, "InternalError", "response too large for the buffer")
+        self._run_after()
+
+    def after_reply(self, fn):
+        """Run fn() once the CALLRESULT of the CALL being handled has been sent."""
+        self._after.append(fn)
+
+    def _run_after(self):
+        pending, self._after = self._after, []
+        for fn in pending:
+            result = fn()
+            if hasattr(result, "send"):
+                asyncio.create_task(result)
+
+    def _incoming_result(self, msg_id, payload):
+        if msg_id != self._waiting_id:
+            log.warn("dropped a CALLRESULT for unknown id", msg_id[:36])
+            return
+        tables = self.protocol.schema(self._waiting_action)
+        try:
+            validate(tables[1], payload)
+            self._result = payload
+        except ValidationError as e:
+            self._failure = errors.CallError(e.kind, "invalid answer: " + str(e))
+        self._reply.set()
+
+    def _incoming_error(self, msg_id, frame):
+        if msg_id != self._waiting_id:
+            log.warn("dropped a CALLERROR for unknown id", msg_id[:36])
+            return
+        code = frame[2] if _is_str(frame[2]) else "GenericError"
+        description = frame[3] if _is_str(frame[3]) else ""
+        details = frame[4] if len(frame) > 4 and isinstance(frame[4], dict) else None
+        self._failure = errors.CallError(errors.parse(code), description, details)
+        self._reply.set()
+
+    async def _error(self, msg_id, code, description, details=None):
+        spelled = errors.spell(self.protocol.name, code)
+        log.warn("answering", msg_id[:36], "with", spelled + ":", description)
+        if not self.connected:
+            return
+        async with self._send_lock:
+            try:
+                n = self.encoder.error(msg_id, spelled, description, details)
+            except FrameTooLarge:
+                n = self.encoder.error(msg_id[:MAX_ID_LENGTH], spelled, "", None)
+            await self._send(self.encoder.buf, n)
+
+
+log_frames = True  # every frame in the log; set False on a busy production link
+
+# MicroPython's json.loads reads a memoryview directly; CPython's needs bytes.
+_LOADS_BUFFERS = sys.implementation.name == "micropython"

@@ -1,0 +1,101 @@
+# End to end: the firmware process (CPython and the MicroPython unix port) boots against the
+# bundled central system over the real WebSocket engine.
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from simproc import ROOT, Firmware, free_port, micropython
+from tools.csms import CentralSystem
+
+INTERPRETERS = [pytest.param(sys.executable, id="cpython"),
+                pytest.param(micropython(), id="micropython", marks=pytest.mark.skipif(
+                    micropython() is None, reason="no micropython (unix port) on PATH"))]
+
+
+async def start_firmware(tmp_path, interpreter, port, **changes):
+    fw = Firmware(tmp_path, interpreter=interpreter,
+                  csms={"url": "ws://127.0.0.1:%d/ocpp" % port, "chargeBoxId": "CP_1"}, **changes)
+    await asyncio.to_thread(fw.start)
+    return fw
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_boot_status_and_heartbeats(tmp_path, interpreter):
+    cs = CentralSystem(heartbeat_interval=1)
+    port = await cs.start()
+    fw = await start_firmware(tmp_path, interpreter, port, connectors=2)
+    try:
+        boot = await cs.wait_for("BootNotification", "CP_1")
+        assert boot == {"chargePointVendor": "TestVendor", "chargePointModel": "TestModel",
+                        "chargePointSerialNumber": "SN-1", "firmwareVersion": "0.1.0"}
+        statuses = [await cs.wait_for("StatusNotification", "CP_1") for _ in range(3)]
+        assert [s["connectorId"] for s in statuses] == [0, 1, 2]
+        assert all(s["status"] == "Available" and s["errorCode"] == "NoError" for s in statuses)
+        await cs.wait_for("Heartbeat", "CP_1", timeout=5)
+        await cs.wait_for("Heartbeat", "CP_1", timeout=5)  # at the interval from the answer
+        actions = [r.action for r in cs.received("CP_1")]
+        assert actions[0] == "BootNotification"  # nothing before it
+        log = fw.log()
+        assert '-> [2,"1","BootNotification"' in log and "<- [3," in log  # frames shown
+        assert "Traceback" not in log
+    finally:
+        fw.stop()
+        await cs.stop()
+
+
+async def test_pending_then_accepted_sends_nothing_else_before(tmp_path):
+    cs = CentralSystem(boot_status="Pending", heartbeat_interval=1)
+    port = await cs.start()
+    fw = await start_firmware(tmp_path, sys.executable, port)
+    try:
+        await cs.wait_for("BootNotification", "CP_1")
+        await asyncio.sleep(0.5)
+        assert [r.action for r in cs.received("CP_1")] == ["BootNotification"]
+        cs.boot_status = "Accepted"
+        await cs.wait_for("BootNotification", "CP_1", timeout=5)  # again after `interval`
+        await cs.wait_for("StatusNotification", "CP_1", lambda p: p["connectorId"] == 0)
+    finally:
+        fw.stop()
+        await cs.stop()
+
+
+async def test_unknown_central_system_call_gets_a_callerror(tmp_path):
+    cs = CentralSystem(heartbeat_interval=60)
+    port = await cs.start()
+    fw = await start_firmware(tmp_path, sys.executable, port)
+    try:
+        await cs.wait_for("StatusNotification", "CP_1", lambda p: p["connectorId"] == 1)
+        from ocpp.exceptions import NotSupportedError
+        from ocpp.v16 import call
+        with pytest.raises(NotSupportedError):
+            await cs.call("CP_1", call.UnlockConnector(connector_id=1), timeout=5)
+    finally:
+        fw.stop()
+        await cs.stop()
+
+
+def test_make_sim_shows_the_exchange(tmp_path):
+    """tools/sim.py (what `make sim` runs): central system and firmware, frames on screen."""
+    cfg = Firmware(tmp_path)
+    cfg.config["csms"]["url"] = "ws://127.0.0.1:%d/ocpp" % free_port()
+    path = cfg.write_config()
+    env = dict(os.environ, CP_STATE_DIR=str(tmp_path / "state"), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "tools/sim.py", "--config", path], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = []
+    try:
+        for line in proc.stdout:
+            seen.append(line)
+            if "[cp]" in line and '"StatusNotification"' in line and '"connectorId":1' in line:
+                break
+        out = "".join(seen)
+        assert "[csms]" in out and "CP_1 -> CSMS" in out and "BootNotification" in out
+        assert "control channel on 127.0.0.1:%d" % cfg.port in out
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(10)
+    assert "Traceback" not in "".join(seen)

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+# `make bench`: run the benchmarks on each interpreter and compare the figures with targets.
+"""Runs tools/bench/*_bench.py under CPython, the MicroPython unix port and the MicroPython
+WebAssembly port (32-bit, like the ESP32), prints one table, and exits 1 when a figure misses
+its target. Bytes are allocated bytes per operation (gc.mem_alloc with the GC off on
+MicroPython; the peak of one call on CPython); times are microseconds per operation on this
+machine (an ESP32 is some 20 to 50 times slower).
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCHES = ("tools/bench/ocpp_bench.py",)
+
+# name pattern -> (interpreters it applies to, maximum bytes per operation)
+TARGETS = (
+    (r"^encode\.", ("micropython-wasm", "micropython-unix"), 0),
+)
+
+
+def runners():
+    yield "cpython", lambda script: [sys.executable, "-c",
+                                     "import sys; sys.path[:0]=['lib']; exec(open(%r).read())" % script]
+    mp = shutil.which("micropython")
+    if mp:
+        yield "micropython-unix", lambda script: [
+            mp, "-c", "import sys; sys.path[:0]=['lib']; exec(open(%r).read())" % script]
+    yield "micropython-wasm", lambda script: ["node", "tools/bench/run_wasm.mjs", script]
+
+
+def target_for(name, interpreter):
+    for pattern, where, max_bytes in TARGETS:
+        if re.search(pattern, name) and interpreter in where:
+            return max_bytes
+    return None
+
+
+def main():
+    rows = []
+    for interpreter, command in runners():
+        for script in BENCHES:
+            proc = subprocess.run(command(script), cwd=ROOT, capture_output=True, text=True)
+            if proc.returncode:
+                print(proc.stdout + proc.stderr)
+                print("bench: %s failed under %s" % (script, interpreter))
+                return 1
+            for line in proc.stdout.splitlines():
+                if line.startswith("BENCH "):
+                    _, name, nbytes, us = line.split()
+                    rows.append((name, interpreter, int(nbytes), float(us)))
+    missed = 0
+    print("%-44s %-17s %10s %10s %8s %s" % ("benchmark", "interpreter", "bytes/op", "us/op",
+                                            "target", "met"))
+    for name, interpreter, nbytes, us in rows:
+        target = target_for(name, interpreter)
+        met = "" if target is None else ("yes" if nbytes <= target else "NO")
+        missed += met == "NO"
+        print("%-44s %-17s %10d %10.1f %8s %s" % (name, interpreter, nbytes, us,
+                                                  "" if target is None else "%d B" % target, met))
+    print("bench: %d figures, %d targets missed" % (len(rows), missed))
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
