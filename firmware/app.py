@@ -23,8 +23,6 @@ from ws.errors import WsError
 CONFIG_ERROR_EXIT_STATUS = 2
 _WATCHDOG_MS = 30000
 _LOOP_MS = 1000
-FRAME_BUFFER_BYTES = 4096  # the largest frame the firmware sends (see make bench)
-CALL_TIMEOUT_MS = 30000
 
 log = logger.get("app")
 
@@ -52,7 +50,9 @@ def connector_status(board):
 def start_ocpp(cfg, board):
     """Wire WebSocket client, RPC session and registration; returns the link's task."""
     client = make_client(cfg["csms"], V16.subprotocol)
-    session = Session(V16, Encoder(FRAME_BUFFER_BYTES), client.send, timeout_ms=CALL_TIMEOUT_MS)
+    csms = cfg["csms"]
+    session = Session(V16, Encoder(csms["frameBufferBytes"]), client.send,
+                      timeout_ms=csms["callTimeoutS"] * 1000)
     status = connector_status(board)
     for c in range(1, board.connectors + 1):
         board.show_status(c, status(c))

@@ -37,6 +37,12 @@ RULES = (
     ("csms.securityProfile", INT, False, 0, 3, 0),
     ("csms.authorizationKey", STR, False, 16, 40, None),
     ("csms.caFile", STR, False, 1, 128, None),
+    ("csms.clientCertFile", STR, False, 1, 128, None),
+    ("csms.clientKeyFile", STR, False, 1, 128, None),
+    ("csms.frameBufferBytes", INT, False, 512, 65536, 4096),
+    ("csms.maxMessageBytes", INT, False, 512, 65536, 8192),
+    ("csms.callTimeoutS", INT, False, 5, 600, 30),
+    ("csms.pingIntervalS", INT, False, 0, 3600, 60),
     ("connectors", INT, True, 1, 4, None),
     ("sim", OBJ, False, 0, 0, {}),
     ("sim.controlPort", INT, False, 1, 65535, 7700),
@@ -117,6 +123,11 @@ def _check(config):
         raise ConfigError("csms.authorizationKey", "missing (security profile %d)" % profile)
     if profile >= 2 and not url.startswith("wss://"):
         raise ConfigError("csms.url", "security profile %d needs wss://" % profile)
+    if url.startswith("wss://") and "caFile" not in config["csms"]:
+        raise ConfigError("csms.caFile", "missing (wss:// always verifies the central system)")
+    if profile == 3 and not ("clientCertFile" in config["csms"] and "clientKeyFile" in config["csms"]):
+        raise ConfigError("csms.clientCertFile", "security profile 3 needs clientCertFile and "
+                          "clientKeyFile")
     return config
 
 

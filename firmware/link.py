@@ -14,9 +14,6 @@ from ws.reconnect import Reconnector
 
 log = logger.get("link")
 
-MAX_MESSAGE = 8192  # the largest incoming message we accept (1009 above it)
-PING_INTERVAL_S = 60  # WebSocketPingInterval default
-
 
 def _read(path):
     try:
@@ -29,9 +26,15 @@ def _read(path):
 def make_client(csms, subprotocol):
     """WsClient for the `csms` section of the configuration."""
     ca = _read(csms["caFile"]) if csms.get("caFile") else None
+    cert = _read(csms["clientCertFile"]) if csms.get("clientCertFile") else None
+    key = _read(csms["clientKeyFile"]) if csms.get("clientKeyFile") else None
+    if csms.get("securityProfile", 0) == 0:
+        key_for_auth = None  # profile 0: no Basic auth even if a key is configured
+    else:
+        key_for_auth = csms.get("authorizationKey")
     return WsClient(csms["url"], csms["chargeBoxId"], subprotocols=(subprotocol,),
-                    authorization_key=csms.get("authorizationKey"), ca=ca,
-                    max_message=MAX_MESSAGE, ping_interval_s=PING_INTERVAL_S)
+                    authorization_key=key_for_auth, ca=ca, client_cert=cert, client_key=key,
+                    max_message=csms["maxMessageBytes"], ping_interval_s=csms["pingIntervalS"])
 
 
 class Link:

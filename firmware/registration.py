@@ -18,8 +18,6 @@ IDENTITY_FIELDS = ("chargePointVendor", "chargePointModel", "chargePointSerialNu
                    "chargeBoxSerialNumber", "firmwareVersion", "iccid", "imsi", "meterType",
                    "meterSerialNumber")
 DEFAULT_INTERVAL_S = 300  # when the central system answers interval 0: choose our own
-RETRY_MIN_S = 10
-RETRY_MAX_S = 600
 
 log = logger.get("boot")
 
@@ -30,6 +28,9 @@ def boot_payload(identity):
 
 
 class Registration:
+    retry_min_ms = 10000  # back-off after a failed BootNotification, doubling ...
+    retry_max_ms = 600000  # ... up to this
+
     def __init__(self, session, board, identity, connector_status):
         self.session = session
         self.board = board
@@ -53,14 +54,15 @@ class Registration:
             return
 
     async def _boot(self):
-        retry_s = RETRY_MIN_S
+        retry_ms = self.retry_min_ms
         while True:
             try:
                 answer = await self.session.call("BootNotification", self.payload)
             except (errors.CallError, CallTimeout) as e:
-                log.warn("BootNotification failed:", str(e), "- again in %d s" % retry_s)
-                await sleep_ms(retry_s * 1000)
-                retry_s = min(retry_s * 2, RETRY_MAX_S)
+                # e.g. a SecurityError from the central system: not fatal, try again later
+                log.warn("BootNotification failed:", str(e), "- again in %d ms" % retry_ms)
+                await sleep_ms(retry_ms)
+                retry_ms = min(retry_ms * 2, self.retry_max_ms)
                 continue
             status = answer["status"]
             interval = answer["interval"] or DEFAULT_INTERVAL_S

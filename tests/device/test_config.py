@@ -29,6 +29,8 @@ def test_good_config_fills_defaults():
     assert cfg["sim"]["controlPort"] == 7701
     assert cfg["sim"]["evMaxCurrentA"] == 32
     assert cfg["log"]["level"] == "info"
+    assert cfg["csms"]["frameBufferBytes"] == 4096 and cfg["csms"]["maxMessageBytes"] == 8192
+    assert cfg["csms"]["callTimeoutS"] == 30 and cfg["csms"]["pingIntervalS"] == 60
 
 
 def test_missing_key_is_named():
@@ -78,6 +80,12 @@ def test_url_and_security_rules():
     cfg["csms"]["securityProfile"] = 2
     cfg["csms"]["authorizationKey"] = "0123456789abcdef"
     assert error_of(cfg) == "csms.url: security profile 2 needs wss://"
+    cfg["csms"]["url"] = "wss://csms.example.com/ocpp"
+    assert error_of(cfg) == "csms.caFile: missing (wss:// always verifies the central system)"
+    cfg["csms"]["caFile"] = "ca.pem"
+    config.parse(json.dumps(cfg))
+    cfg["csms"]["securityProfile"] = 3
+    assert error_of(cfg).startswith("csms.clientCertFile: security profile 3 needs")
 
 
 def test_log_level_checked():

@@ -163,7 +163,9 @@ async def test_callerror_reaches_the_caller_in_either_spelling():
     s, wire = await accepted_session()
     for wire_code, generic in (("FormatViolation", "FormationViolation"),
                                ("OccurrenceConstraintViolation", "OccurenceConstraintViolation"),
-                               ("NotSupported", "NotSupported"), ("Nonsense", "GenericError")):
+                               ("NotSupported", "NotSupported"), ("SecurityError", "SecurityError"),
+                               ("RpcFrameworkError", "RpcFrameworkError"),
+                               ("Nonsense", "GenericError")):
         wire.sent.clear()
         task = asyncio.create_task(s.call("Heartbeat", {}))
         await wire.sent.wait()
