@@ -1,0 +1,58 @@
+# Who may charge: the authorization decision of OCPP 1.6 §3.5 and §4.1 in one place.
+"""`Authorizer.authorize(id_tag)` answers "Accepted" or the reason for refusal, asking the
+central system when it can and using the cache by the configuration keys when it may:
+
+- LocalPreAuthorize: a valid cached identifier starts at once, without waiting for Authorize;
+- online: Authorize.req, and the answer updates the cache;
+- offline (or no answer): LocalAuthorizeOffline lets a valid cached identifier charge;
+  AllowOfflineTxForUnknownId lets an identifier the cache does not know charge; one the cache
+  knows as not valid (or expired) is refused (§3.5.4);
+- a cached NOT-valid identifier is checked again with the central system when online.
+"""
+
+import logger
+from ocppj import errors
+from ocppj.session import CallTimeout, NotConnected
+
+log = logger.get("auth")
+
+
+class Authorizer:
+    def __init__(self, session, settings, cache, clock):
+        self.session = session
+        self.settings = settings  # .get(key) -> typed value
+        self.cache = cache
+        self.clock = clock  # fn() -> seconds since 2000
+
+    def cached(self, id_tag):
+        if not self.settings.get("AuthorizationCacheEnabled"):
+            return None
+        return self.cache.status(id_tag, self.clock())
+
+    def remember(self, id_tag, id_tag_info):
+        """Every IdTagInfo received goes into the cache (§3.5.1)."""
+        if self.settings.get("AuthorizationCacheEnabled"):
+            self.cache.update(id_tag, id_tag_info, self.clock())
+
+    async def authorize(self, id_tag):
+        """"Accepted", or the IdTagInfo status that refuses `id_tag`."""
+        cached = self.cached(id_tag)
+        if cached == "Accepted" and self.settings.get("LocalPreAuthorize"):
+            return "Accepted"
+        online = self.session.connected and self.session.registration == "Accepted"
+        if online:
+            try:
+                answer = await self.session.call("Authorize", {"idTag": id_tag})
+                info = answer["idTagInfo"]
+                self.remember(id_tag, info)
+                return info["status"]
+            except (errors.CallError, CallTimeout, NotConnected) as e:
+                log.warn("Authorize failed, deciding offline:", repr(e))
+        return self.offline_decision(cached)
+
+    def offline_decision(self, cached):
+        if cached == "Accepted":
+            return "Accepted" if self.settings.get("LocalAuthorizeOffline") else "Invalid"
+        if cached is None and self.settings.get("AllowOfflineTxForUnknownId"):
+            return "Accepted"
+        return cached or "Invalid"

@@ -1,0 +1,60 @@
+# Device tests of the status machine (OCPP 1.6 §4.9) and MinimumStatusDuration.
+import time
+
+from firmware.status import StatusReporter, connector_status
+
+
+def status(available=True, error=None, plugged=False, ready=False, tx=False, offering=False,
+           authorized=False, finishing=False):
+    return connector_status(available, error, plugged, ready, tx, offering, authorized, finishing)
+
+
+def test_idle_and_preparing():
+    assert status() == ("Available", "NoError")
+    assert status(plugged=True) == ("Preparing", "NoError")
+    assert status(authorized=True) == ("Preparing", "NoError")  # card first, cable to come
+    assert status(available=False) == ("Unavailable", "NoError")
+    assert status(available=False, plugged=True) == ("Unavailable", "NoError")
+
+
+def test_transaction_states():
+    assert status(plugged=True, ready=True, tx=True, offering=True) == ("Charging", "NoError")
+    assert status(plugged=True, tx=True, offering=True) == ("SuspendedEV", "NoError")
+    assert status(plugged=True, ready=True, tx=True) == ("SuspendedEVSE", "NoError")
+    # Inoperative scheduled during a transaction: the transaction's status holds
+    assert status(available=False, plugged=True, ready=True, tx=True, offering=True) == (
+        "Charging", "NoError")
+    assert status(plugged=True, finishing=True) == ("Finishing", "NoError")
+    assert status(finishing=True) == ("Available", "NoError")  # cable already out
+
+
+def test_faults_and_warnings():
+    assert status(error="PowerSwitchFailure", plugged=True, tx=True) == (
+        "Faulted", "PowerSwitchFailure")
+    assert status(error="GroundFailure") == ("Faulted", "GroundFailure")
+    # EVCommunicationError is a warning: only with Preparing/SuspendedEV/SuspendedEVSE/Finishing
+    assert status(error="EVCommunicationError", plugged=True) == (
+        "Preparing", "EVCommunicationError")
+    assert status(error="EVCommunicationError", plugged=True, tx=True) == (
+        "SuspendedEVSE", "EVCommunicationError")
+    assert status(error="EVCommunicationError") == ("Available", "NoError")
+
+
+def test_reporter_reports_changes_once():
+    r = StatusReporter(1, lambda: 0)
+    assert r.observe(1, ("Available", "NoError")) == ("Available", "NoError")
+    r.sent(1, ("Available", "NoError"))
+    assert r.observe(1, ("Available", "NoError")) is None
+    assert r.observe(1, ("Preparing", "NoError")) == ("Preparing", "NoError")
+    r.forget()
+    assert r.observe(1, ("Preparing", "NoError")) == ("Preparing", "NoError")
+
+
+def test_minimum_status_duration_hides_blips():
+    r = StatusReporter(1, lambda: 1)
+    r.sent(1, ("Available", "NoError"))
+    assert r.observe(1, ("Preparing", "NoError")) is None  # not yet held for 1 s
+    assert r.observe(1, ("Available", "NoError")) is None  # back: nothing to report
+    assert r.observe(1, ("Preparing", "NoError")) is None
+    time.sleep(1.05)
+    assert r.observe(1, ("Preparing", "NoError")) == ("Preparing", "NoError")
