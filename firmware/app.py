@@ -11,10 +11,18 @@ import sys
 
 import logger
 from firmware import config as configuration
+from drivers.leds import StatusLed
+from drivers.watchdog import Watchdog
+from firmware.authcache import AuthCache
+from firmware.authorize import Authorizer
 from firmware.board import open_board
+from firmware.chargepoint import FEATURE_PROFILES, ChargePoint
 from firmware.link import Link, make_client
 from firmware.registration import Registration
+from firmware.settings import Settings
+from ocppj.delivery import Delivery
 from ocppj.encoder import Encoder
+from ocppj.journal import Journal
 from ocppj.protocol import V16
 from ocppj.session import Session
 from ticks import sleep_ms
@@ -37,27 +45,42 @@ def _stop(message):
     sys.exit(CONFIG_ERROR_EXIT_STATUS)
 
 
-def connector_status(board):
-    """Until the charge-point core lands: Available, or Preparing while an EV is plugged."""
-    def status(connector):
-        if connector == 0:
-            return "Available"
-        high_mv, _ = board.sample_pilot(connector)
-        return "Preparing" if high_mv < 10500 else "Available"
-    return status
+def settings_overrides(csms):
+    """OCPP keys the installer sets in config.json (a central system's later change wins)."""
+    overrides = {"SecurityProfile": csms["securityProfile"],
+                 "WebSocketPingInterval": csms["pingIntervalS"]}
+    if csms.get("authorizationKey"):
+        overrides["AuthorizationKey"] = csms["authorizationKey"]
+    return overrides
 
 
-def start_ocpp(cfg, board):
-    """Wire WebSocket client, RPC session and registration; returns the link's task."""
-    client = make_client(cfg["csms"], V16.subprotocol)
+def start_ocpp(cfg, board, watchdog):
+    """Wire the WebSocket client, RPC session, journal, charge point and registration."""
     csms = cfg["csms"]
+    settings = Settings(board.state_dir, board.connectors, FEATURE_PROFILES,
+                        overrides=settings_overrides(csms))
+    client = make_client(csms, V16.subprotocol)
+    settings.on_change("WebSocketPingInterval", client.set_ping_interval)
     session = Session(V16, Encoder(csms["frameBufferBytes"]), client.send,
                       timeout_ms=csms["callTimeoutS"] * 1000)
-    status = connector_status(board)
-    for c in range(1, board.connectors + 1):
-        board.show_status(c, status(c))
-    registration = Registration(session, board, cfg["identity"], status)
-    return asyncio.create_task(Link(client, session, registration).run())
+    journal = Journal(board.state_dir + "/journal",
+                      max_record_bytes=csms["frameBufferBytes"] - 256)
+    delivery = Delivery(journal, session, lambda: settings.get("TransactionMessageAttempts"),
+                        lambda: settings.get("TransactionMessageRetryInterval"))
+    cache = AuthCache(board.state_dir)
+    authorizer = Authorizer(session, settings, cache, board.time_s)
+    cp = ChargePoint(board, settings, session, journal, delivery, authorizer, cache,
+                     max_deciamps=settings.get("MaxCurrentA") * 10, watchdog=watchdog)
+    cp.recover()
+    registration = Registration(session, board, cfg["identity"],
+                                on_accepted=cp.report_all,
+                                settings=settings)
+    cp.boot_trigger = registration.boot_triggered
+    cp.register(session)
+    link = Link(client, session, (registration.run, delivery.run))
+    asyncio.create_task(cp.run())
+    asyncio.create_task(link.run())
+    return cp, session
 
 
 async def run(cfg, board):
@@ -69,16 +92,31 @@ async def run(cfg, board):
         await board.start()
     except OSError as e:
         _stop("start-up error: " + (e.args[1] if len(e.args) > 1 else repr(e)))
-    board.watchdog_start(_WATCHDOG_MS)
+    watchdog = Watchdog(board, _WATCHDOG_MS)
+    led = StatusLed(board)
+    asyncio.create_task(led.run())
     if not await board.network_up(_WATCHDOG_MS // 2):
         log.error("network did not come up")
     try:
-        start_ocpp(cfg, board)
+        cp, session = start_ocpp(cfg, board, watchdog)
     except WsError as e:
         _stop("config error: csms: " + str(e))
+        return
     while True:
-        board.watchdog_feed()
+        watchdog.feed()  # only when every watched task has checked in
+        led.set(led_pattern(cp, session))
         await sleep_ms(_LOOP_MS)
+
+
+def led_pattern(cp, session):
+    statuses = [cp.status_of(n)[0] for n in range(1, len(cp.connectors))]
+    if "Faulted" in statuses:
+        return "fault"
+    if "Charging" in statuses:
+        return "charging"
+    if not session.connected:
+        return "offline"
+    return "idle"
 
 
 def main():

@@ -1,6 +1,7 @@
 # The link to the central system: WebSocket connection <-> OCPP-J session, with reconnects.
 """Builds the WebSocket client from the configuration, feeds every received message to the
-RPC session, and runs the registration (boot, status, heartbeats) while connected.
+RPC session, and runs the per-connection work (registration and heartbeats, delivery of the
+transaction journal) while connected.
 
     ws.client -> Link._serve -> session.feed -> handler -> encoder -> ws.client
 """
@@ -38,10 +39,10 @@ def make_client(csms, subprotocol):
 
 
 class Link:
-    def __init__(self, client, session, registration):
+    def __init__(self, client, session, work):
         self.client = client
         self.session = session
-        self.registration = registration
+        self.work = work  # coroutine functions started on every connect, cancelled on drop
         self.reconnector = Reconnector(client, self._serve, min_ms=2000, max_ms=300000,
                                        on_connected=self._up, on_disconnected=self._down)
 
@@ -53,14 +54,15 @@ class Link:
 
     async def _serve(self, client):
         self.session.opened()
-        work = asyncio.create_task(self.registration.run())
+        tasks = [asyncio.create_task(fn()) for fn in self.work]
         try:
             while True:
                 message = await client.recv()
                 await self.session.feed(message)
         finally:
             self.session.closed()
-            work.cancel()
+            for task in tasks:
+                task.cancel()
 
     async def run(self):
         await self.reconnector.run()

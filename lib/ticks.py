@@ -32,6 +32,15 @@ def _host_sleep_ms(ms):
 
 _MP = hasattr(time, "ticks_ms")
 ticks_ms = time.ticks_ms if _MP else _host_ticks_ms
-ticks_diff = time.ticks_diff if _MP else _host_ticks_diff
-ticks_add = time.ticks_add if _MP else _host_ticks_add
+_diff = time.ticks_diff if _MP else _host_ticks_diff
+_add = time.ticks_add if _MP else _host_ticks_add
 sleep_ms = asyncio.sleep_ms if hasattr(asyncio, "sleep_ms") else _host_sleep_ms
+
+
+# Plain functions around the port's own: ticks values from either port pass type checks alike.
+def ticks_diff(a, b):
+    return _diff(a, b)
+
+
+def ticks_add(a, b):
+    return _add(a, b)

@@ -84,7 +84,7 @@ class SimConnector:
             "cp": self.ev,
             "relay": "closed" if self.relay_closed() else "open",
             "pwmDutyPermille": self.duty,
-            "offeredA": offered_deciamps(self.duty) // 10 if self.duty < 1000 else 0,
+            "offeredA": offered_deciamps(self.duty) / 10 if self.duty < 1000 else 0,
             "meterWh": self.meter_wh,
             "powerW": self.power_w(),
             "status": self.status,

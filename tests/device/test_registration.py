@@ -40,8 +40,13 @@ def setup(replies, connectors=2):
     session = Session(V16, Encoder(1024), wire.send, timeout_ms=500)
     wire.session = session
     session.opened()
+    async def statuses():  # what the charge point does once accepted
+        for n in range(connectors + 1):
+            await session.call("StatusNotification", {"connectorId": n, "errorCode": "NoError",
+                                                      "status": "Available"})
+
     reg = Registration(session, board, {"chargePointVendor": "V", "chargePointModel": "M",
-                                        "iccid": ""}, lambda c: "Available")
+                                        "iccid": ""}, statuses)
     reg.retry_min_ms = 10
     return board, wire, reg
 

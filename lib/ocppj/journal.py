@@ -1,0 +1,574 @@
+# The transaction journal: Start/StopTransaction and MeterValues kept on flash until delivered.
+"""An append-only, CRC-framed record log that keeps transaction-related messages (OCPP 1.6
+§3.7) across power loss until the central system has answered them.
+
+    j = Journal(state_dir + "/journal")
+    seq = j.append("StartTransaction", payload, "start")   # durable once it returns
+    tx = Journal.local_id(seq)          # the transaction's id until the central system's is known
+    j.append("MeterValues", {"connectorId": 1, "transactionId": tx, ...}, "meter")
+    rec = j.peek()                      # the oldest undelivered Record, or None
+    j.map_transaction(rec.tx, 4711)     # the StartTransaction.conf's id (Delivery does this)
+    j.ack(rec.seq)                      # delivered; durable once it returns
+
+Payloads are dicts as the encoder takes them: plain JSON values plus the encoder's holders
+`Timestamp` and `Decimal`. The journal stores the holders in a tagged form ({"$ts": s},
+{"$dec": [mantissa, scale, quoted]}) and gives them back as holders, so a frame sent after a
+reboot is the frame that would have been sent at once; None values (unset fields) are left out.
+
+Local transaction ids: a start record's transaction is `local_id(seq) = -(seq + 1)`, always
+<= -2 (-1 is errata 3.18's "no id known"). A stop or meter record whose top-level
+`transactionId` is a local id this journal issued is sent with the central system's id once
+`map_transaction` has recorded it. Mappings are kept while a live record needs them and for the
+`keep_maps` most recent transactions; the application should switch to the central system's
+id once it knows it (`server_id(local)`). Limitation: a central system that hands out negative
+transactionIds could collide with a local id appended later; errata 3.54 recommends positive ids.
+
+On flash (folder/log; folder/log.tmp only during compaction), a sequence of records, little
+endian, each an 18-byte header and a body:
+
+    0 magic b"\\xfeJ"   2 type   3 flags   4 body length (u16)   6 seq (i32)   10 tx (i32)
+    14 CRC-32 of bytes 2..13 and the body            18 body
+
+    type 1 start, 2 stop, 3 meter: body = JSON [action, payload]; tx = the transaction the
+           record refers to (flags bit 0: tx is a local id to substitute)
+    type 4 ack(seq), 5 thinned(seq): the data record `seq` is done (no body)
+    type 6 map: tx = local id, body = the central system's id (i32)
+    type 7 base: seq = the next sequence number (first record of a compacted file)
+
+Every write is flushed (LittleFS commits it) and fsync'd where os.fsync exists before the call
+returns. On open the log is scanned record by record (never loaded whole): a record whose
+magic, length or CRC is wrong (torn by power loss, or a damaged block) is discarded with an
+error log line, the scan resynchronises on the next magic (0xFE never occurs in UTF-8 JSON), and
+the file is rewritten without it. Compaction copies the live records into log.tmp, fsyncs it and
+renames it over log (atomic on LittleFS and POSIX): a power cut leaves either file whole.
+
+Bounds: at most `max_records` live records and `max_bytes` of them. Over a bound, a meter record
+is thinned (see _pick_meter): in the oldest transaction with meter values between its first
+and last, the one whose removal leaves the smallest gap, so the samples left stay evenly
+spread; each transaction keeps its first and last meter values in the journal. Start and stop
+records are never dropped: if only they are left the bound is exceeded and an error is logged
+(once). The log file stays below about 2 x live bytes + compact_bytes (plus a copy of the live
+bytes during compaction).
+
+All methods are synchronous (no await inside), so tasks never see the journal half changed.
+
+RAM: an index of 15 bytes per record (seq, offset, tx, size, kind), dead entries included
+until the next compaction (at most max_records / 2 of them), plus the id mappings.
+"""
+
+import json
+import os
+import struct
+from array import array
+
+import atomicfile
+import logger
+from ocppj.encoder import Decimal, Timestamp
+
+try:
+    from binascii import crc32 as _crc32
+except ImportError:  # some MicroPython builds lack binascii.crc32
+    _crc32 = None
+
+try:
+    from micropython import const  # pyright: ignore[reportAssignmentType]
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+log = logger.get("journal")
+
+_MAGIC = b"\xfeJ"
+_HEAD = "<2sBBHii"  # magic, type, flags, length, seq, tx; the CRC follows
+_HEAD_SIZE = const(18)
+_START = const(1)
+_STOP = const(2)
+_METER = const(3)
+_ACK = const(4)
+_THIN = const(5)
+_MAP = const(6)
+_BASE = const(7)
+_LOCAL = const(1)  # flags: tx is a local id
+_LOCAL_BIT = const(0x80)  # the same, in the index's kind byte
+_KINDS = {"start": _START, "stop": _STOP, "meter": _METER}
+_NAMES = (None, "start", "stop", "meter")
+_I32_MIN = -0x80000000  # not const(): no small int on a 32-bit port
+_I32_MAX = 0x7FFFFFFF
+_CHUNK = const(128)  # bytes read at a time while scanning and copying
+
+
+def _crc(data, crc=0):
+    """CRC-32 (as binascii.crc32), continuing from `crc`."""
+    if _crc32 is not None:
+        return _crc32(data, crc) & 0xFFFFFFFF
+    c = crc ^ 0xFFFFFFFF
+    for b in data:
+        c ^= b
+        for _ in range(8):
+            c = (c >> 1) ^ (0xEDB88320 & -(c & 1))
+    return c ^ 0xFFFFFFFF
+
+
+def _frame(typ, flags, seq, tx, body=b""):
+    head = struct.pack(_HEAD, _MAGIC, typ, flags, len(body), seq, tx)
+    return head + struct.pack("<I", _crc(body, _crc(head[2:]))) + body
+
+
+def _plain(v):
+    """A JSON-able copy of a payload value; the encoder's holders become tagged dicts."""
+    if isinstance(v, dict):
+        out = {}
+        for k in v:
+            if v[k] is not None:  # the encoder leaves unset fields out, so does the journal
+                out[k] = _plain(v[k])
+        return out
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, Timestamp):
+        return {"$ts": v.s}
+    if isinstance(v, Decimal):
+        return {"$dec": [v.mantissa, v.scale, 1 if v.quoted else 0]}
+    if isinstance(v, (bytes, bytearray)):
+        return bytes(v).decode()  # the encoder writes bytes as UTF-8 text
+    return v
+
+
+def _restore(v):
+    """The inverse of _plain, in place: tagged dicts become holders again."""
+    if isinstance(v, dict):
+        if len(v) == 1:
+            if "$ts" in v:
+                return Timestamp(v["$ts"])
+            if "$dec" in v:
+                m, scale, quoted = v["$dec"]
+                return Decimal(m, scale, bool(quoted))
+        for k in v:
+            v[k] = _restore(v[k])
+    elif isinstance(v, list):
+        for i in range(len(v)):
+            v[i] = _restore(v[i])
+    return v
+
+
+def _sync_dir(folder):
+    # CPython: make a rename durable. MicroPython has no os.open; LittleFS commits the rename.
+    os_open = getattr(os, "open", None)
+    if os_open is None:
+        return
+    try:
+        fd = os_open(folder, getattr(os, "O_RDONLY", 0))
+    except OSError:
+        return
+    try:
+        getattr(os, "fsync")(fd)
+    except OSError:
+        pass
+    getattr(os, "close")(fd)
+
+
+def _durable(f):
+    f.flush()  # LittleFS: lfs_file_sync, the data is committed
+    if hasattr(os, "fsync"):
+        os.fsync(f.fileno())  # CPython: through the page cache to the disk
+
+
+class Record:
+    """One undelivered message: `seq`, `kind` ("start", "stop", "meter"), `action`,
+    `payload` (ready to send: holders restored, the central system's transactionId in), and
+    `tx`: the transaction it belongs to (for a start record its local id)."""
+
+    def __init__(self, seq, kind, action, payload, tx):
+        self.seq = seq
+        self.kind = kind
+        self.action = action
+        self.payload = payload
+        self.tx = tx
+
+    def __repr__(self):
+        return "Record(%d, %s, %s, tx=%d)" % (self.seq, self.kind, self.action, self.tx)
+
+
+class Journal:
+    def __init__(self, folder, max_records=200, max_bytes=49152, max_record_bytes=4096,
+                 keep_maps=16, compact_bytes=4096):
+        self.folder = folder
+        self.path = folder + "/log"
+        self._tmp = folder + "/log.tmp"
+        self.max_records = max_records
+        self.max_bytes = max_bytes
+        self.max_record_bytes = min(max_record_bytes, 65000)  # sizes are u16
+        self.keep_maps = keep_maps
+        self.compact_bytes = compact_bytes
+        # One scratch buffer and fixed views of it: scanning allocates little per record.
+        self._buf = bytearray(_CHUNK)
+        self._mv = memoryview(self._buf)
+        self._head_mv = self._mv[:_HEAD_SIZE]
+        self._crc_mv = self._mv[2:14]
+        self._over = False  # over a bound with nothing left to thin (logged once)
+        atomicfile.makedirs(folder)
+        self._load()
+
+    # -- the index -----------------------------------------------------------------------
+    def _reset(self):
+        self._seqs = array("i")
+        self._offs = array("i")
+        self._txs = array("i")
+        self._sizes = array("H")
+        self._kinds = bytearray()  # kind | _LOCAL_BIT, 0 when done
+        self._head = 0  # index of the first entry that may be live
+        self._dead = 0  # done entries still in the index
+        self.live = 0  # live records
+        self.live_bytes = 0  # their bytes on flash
+        self.size = 0  # bytes in the log file
+        self._next = 1  # next sequence number
+        self._maps = {}  # local id -> central system's id
+        self._order = []  # local ids, oldest mapping first
+
+    def _add(self, seq, off, tx, size, kind):
+        self._seqs.append(seq)
+        self._offs.append(off)
+        self._txs.append(tx)
+        self._sizes.append(size)
+        self._kinds.append(kind)
+        self.live += 1
+        self.live_bytes += size
+
+    def _find(self, seq):
+        """Index of the entry with `seq`, or -1 (the seqs are ascending)."""
+        lo, hi = self._head, len(self._seqs)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._seqs[mid] < seq:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo if lo < len(self._seqs) and self._seqs[lo] == seq else -1
+
+    def _done(self, i):
+        self._kinds[i] = 0
+        self.live -= 1
+        self.live_bytes -= self._sizes[i]
+        self._dead += 1
+        n = len(self._kinds)
+        while self._head < n and not self._kinds[self._head]:
+            self._head += 1
+
+    def _set_map(self, local, server):
+        self._maps[local] = server
+        if local in self._order:
+            self._order.remove(local)
+        self._order.append(local)
+
+    def _is_local(self, tx):
+        if tx > -2:
+            return False
+        if tx in self._maps:
+            return True
+        i = self._find(-tx - 1)  # a live start record issued it
+        return i >= 0 and self._kinds[i] & 0x7F == _START
+
+    # -- opening: scan, resynchronise past damage, rewrite if needed ------------------------
+    def _load(self):
+        self._reset()
+        try:
+            os.remove(self._tmp)  # a compaction cut short: the old log is whole
+        except OSError:
+            pass
+        try:
+            f = open(self.path, "rb")
+        except OSError:
+            return  # a new journal
+        with f:
+            end = f.seek(0, 2)
+            pos = bad = 0
+            while pos < end:
+                nxt = self._scan_one(f, pos, end)
+                if nxt < 0:  # not a whole, intact record: skip to the next magic
+                    nxt = self._resync(f, pos + 1, end)
+                    bad += nxt - pos
+                pos = nxt
+            self.size = end
+        if bad:
+            log.error("discarded %d damaged bytes of %s (torn by power loss or corrupt)"
+                      % (bad, self.path))
+        self._maybe_compact(bad > 0)
+
+    def _scan_one(self, f, pos, end):
+        """Check and apply the record at `pos`; its end, or -1 when it is not intact."""
+        if pos + _HEAD_SIZE > end:
+            return -1
+        buf = self._buf
+        f.seek(pos)
+        if f.readinto(self._head_mv) != _HEAD_SIZE:
+            return -1
+        magic, typ, flags, length, seq, tx = struct.unpack_from(_HEAD, buf)
+        (crc,) = struct.unpack_from("<I", buf, 14)
+        nxt = pos + _HEAD_SIZE + length
+        if magic != _MAGIC or not _START <= typ <= _BASE or nxt > end:
+            return -1
+        c = _crc(self._crc_mv)
+        left = length
+        while left >= _CHUNK:  # whole chunks straight into the buffer: no view to allocate
+            if f.readinto(buf) != _CHUNK:
+                return -1
+            c = _crc(buf, c)
+            left -= _CHUNK
+        if left:
+            tail = self._mv[:left]
+            if f.readinto(tail) != left:
+                return -1
+            c = _crc(tail, c)
+        if c != crc:
+            return -1
+        if typ <= _METER:
+            if self._seqs and seq <= self._seqs[-1]:
+                return -1  # out of order: never written by this code, not trusted
+            self._add(seq, pos, tx, nxt - pos, typ | (_LOCAL_BIT if flags & _LOCAL else 0))
+            self._next = max(self._next, seq + 1)
+        elif typ == _ACK or typ == _THIN:
+            i = self._find(seq)
+            if i >= 0 and self._kinds[i]:
+                self._done(i)
+        elif typ == _MAP:
+            if length != 4:
+                return -1
+            self._set_map(tx, struct.unpack_from("<i", self._buf)[0])
+        else:  # _BASE
+            self._next = max(self._next, seq)
+        return nxt
+
+    def _resync(self, f, pos, end):
+        """Offset of the next magic at or after `pos`, or `end`."""
+        mv = self._mv
+        while pos < end - 1:
+            f.seek(pos)
+            n = f.readinto(mv)
+            if not n or n < 2:
+                break
+            i = bytes(mv[:n]).find(_MAGIC)
+            if i >= 0:
+                return pos + i
+            pos += n - 1  # the magic may straddle two chunks
+        return end
+
+    # -- writing -----------------------------------------------------------------------------
+    def _write(self, *records):
+        """Append whole records durably; the offset of the first."""
+        with open(self.path, "ab") as f:
+            off = f.seek(0, 2)  # the real end, even after a failed write left bytes behind
+            for r in records:
+                f.write(r)
+            _durable(f)
+        self.size = off + sum([len(r) for r in records])
+        return off
+
+    def append(self, action, payload, kind):
+        """Store a message durably; its sequence number. kind: "start", "stop" or "meter".
+        ValueError for an unknown kind or a record over max_record_bytes (nothing stored)."""
+        typ = _KINDS.get(kind)
+        if typ is None:
+            raise ValueError("unknown kind " + repr(kind))
+        body = json.dumps([action, _plain(payload)], separators=(",", ":")).encode()
+        if len(body) > self.max_record_bytes:
+            raise ValueError("%s record of %d bytes, over %d" % (action, len(body),
+                                                                 self.max_record_bytes))
+        seq = self._next
+        self._next = seq + 1  # burnt even if the write fails: a seq is never written twice
+        if typ == _START:
+            tx, flags = -seq - 1, _LOCAL
+        else:
+            tx = payload.get("transactionId")
+            if not isinstance(tx, int) or isinstance(tx, bool) or not _I32_MIN <= tx <= _I32_MAX:
+                tx = 0  # no transaction (or an id that does not fit): not grouped, not mapped
+            flags = _LOCAL if self._is_local(tx) else 0
+        rec = _frame(typ, flags, seq, tx, body)
+        off = self._write(rec)
+        self._add(seq, off, tx, len(rec), typ | (_LOCAL_BIT if flags else 0))
+        self._bound()
+        return seq
+
+    @staticmethod
+    def local_id(seq):
+        """The local transaction id of the start record `seq`."""
+        return -seq - 1
+
+    def ack(self, seq):
+        """Mark record `seq` delivered, durably. False if it was not live."""
+        i = self._find(seq)
+        if i < 0 or not self._kinds[i]:
+            return False
+        self._write(_frame(_ACK, 0, seq, 0))
+        self._done(i)
+        self._maybe_compact()
+        return True
+
+    def map_transaction(self, local_id, server_id):
+        """Record, durably, that local transaction `local_id` is `server_id` at the central
+        system: later records appended with the local id are sent with this one."""
+        if not _I32_MIN <= local_id < -1 or not _I32_MIN <= server_id <= _I32_MAX:
+            raise ValueError("transaction ids out of range")
+        self._write(_frame(_MAP, 0, 0, local_id, struct.pack("<i", server_id)))
+        self._set_map(local_id, server_id)
+        self._maybe_compact()
+
+    def server_id(self, local_id):
+        """The central system's id for `local_id`, or None while it is not known."""
+        return self._maps.get(local_id)
+
+    # -- reading -----------------------------------------------------------------------------
+    def _read(self, f, i):
+        """The Record at index i, or None when its bytes on flash no longer check out."""
+        f.seek(self._offs[i])
+        blob = f.read(self._sizes[i])
+        try:
+            if len(blob) < _HEAD_SIZE:
+                raise ValueError("short")
+            magic, typ, flags, length, seq, tx = struct.unpack_from(_HEAD, blob)
+            (crc,) = struct.unpack_from("<I", blob, 14)
+            mv = memoryview(blob)
+            if (magic != _MAGIC or seq != self._seqs[i] or len(blob) != _HEAD_SIZE + length
+                    or crc != _crc(mv[_HEAD_SIZE:], _crc(mv[2:14]))):
+                raise ValueError("CRC")
+            action, payload = json.loads(blob[_HEAD_SIZE:])
+            payload = _restore(payload)
+            if not isinstance(action, str) or not isinstance(payload, dict):
+                raise ValueError("not a message")
+        except (ValueError, TypeError, KeyError, IndexError) as e:
+            log.error("record", self._seqs[i], "damaged on flash, skipped:", repr(e))
+            return None
+        if flags & _LOCAL and typ != _START and tx in self._maps:
+            payload["transactionId"] = self._maps[tx]
+        return Record(seq, _NAMES[typ], action, payload, tx)
+
+    def peek(self):
+        """The oldest undelivered Record, or None."""
+        while self._head < len(self._kinds):
+            with open(self.path, "rb") as f:
+                rec = self._read(f, self._head)
+            if rec is not None:
+                return rec
+            self._done(self._head)  # unreadable: logged; a reopen discards it for good
+        return None
+
+    def records(self):
+        """Every live Record, oldest first, read one at a time (append, ack and the rest
+        must wait until the iteration is over: they may rewrite the file)."""
+        with open(self.path, "rb") as f:
+            for i in range(self._head, len(self._kinds)):
+                if self._kinds[i]:
+                    rec = self._read(f, i)
+                    if rec is not None:
+                        yield rec
+
+    def count(self):
+        return self.live
+
+    # -- bounds and thinning -----------------------------------------------------------------
+    def _bound(self):
+        drops = []
+        while self.live > self.max_records or self.live_bytes > self.max_bytes:
+            i = self._pick_meter()
+            if i < 0:
+                if not self._over:
+                    log.error("journal over its bound (%d records, %d bytes) with nothing to"
+                              " thin: keeping every start and stop" % (self.live, self.live_bytes))
+                    self._over = True
+                break
+            drops.append(_frame(_THIN, 0, self._seqs[i], 0))
+            self._done(i)
+        else:
+            self._over = False
+        if drops:
+            self._write(*drops)
+            self._maybe_compact()
+
+    def _pick_meter(self):
+        """Index of the meter record to thin, or -1. In the oldest transaction that has meter
+        records between its first and last, the one whose removal leaves the smallest gap
+        (in seq, which grows with time), the oldest of equals: the samples that remain stay
+        evenly spread over the whole transaction, however long it gets."""
+        kinds, txs, seqs = self._kinds, self._txs, self._seqs
+        counts = {}
+        for i in range(self._head, len(kinds)):
+            if kinds[i] & 0x7F == _METER:
+                counts[txs[i]] = counts.get(txs[i], 0) + 1
+        group = None
+        for i in range(self._head, len(kinds)):
+            if kinds[i] & 0x7F == _METER and counts[txs[i]] >= 3:
+                group = txs[i]
+                break
+        if group is None:
+            return -1
+        prev = cur = best = -1
+        gap = 0
+        for i in range(self._head, len(kinds)):
+            if kinds[i] & 0x7F == _METER and txs[i] == group:
+                if prev >= 0 and (best < 0 or seqs[i] - seqs[prev] < gap):
+                    best, gap = cur, seqs[i] - seqs[prev]
+                prev, cur = cur, i
+        return best
+
+    # -- compaction --------------------------------------------------------------------------
+    def _maybe_compact(self, now=False):
+        # base and map records are not garbage; they would be written again
+        garbage = self.size - self.live_bytes - _HEAD_SIZE - (_HEAD_SIZE + 4) * len(self._maps)
+        if (now or garbage >= max(self.compact_bytes, self.live_bytes)
+                or self._dead > self.max_records // 2):
+            try:
+                self.compact()
+            except OSError as e:  # e.g. flash full: the log is still whole, try again later
+                log.error("compaction failed:", repr(e))
+                try:
+                    os.remove(self._tmp)
+                except OSError:
+                    pass
+
+    def compact(self):
+        """Rewrite the log with only the live records (power-safe: temporary file + rename)."""
+        n = len(self._kinds)
+        used = set()
+        for i in range(self._head, n):
+            if self._kinds[i] & _LOCAL_BIT:
+                used.add(self._txs[i])
+        recent = self._order[-self.keep_maps:] if self.keep_maps > 0 else []
+        keep = [t for t in self._order if t in used or t in recent]
+        offs = array("i")
+        mv = self._mv
+        with open(self._tmp, "wb") as out:
+            pos = 0
+            for r in [_frame(_BASE, 0, self._next, 0)] + [
+                    _frame(_MAP, 0, 0, t, struct.pack("<i", self._maps[t])) for t in keep]:
+                out.write(r)
+                pos += len(r)
+            if self.live:
+                with open(self.path, "rb") as src:
+                    for i in range(self._head, n):
+                        if not self._kinds[i]:
+                            continue
+                        offs.append(pos)
+                        src.seek(self._offs[i])
+                        left = self._sizes[i]
+                        while left:
+                            part = self._buf if left >= _CHUNK else mv[:left]
+                            if src.readinto(part) != len(part):
+                                raise OSError("log shorter than its index")
+                            out.write(part)
+                            left -= len(part)
+                        pos += self._sizes[i]
+            _durable(out)
+        os.rename(self._tmp, self.path)
+        _sync_dir(self.folder)
+        # The new file is in place: make the index match it.
+        seqs, txs, sizes, kinds, head = self._seqs, self._txs, self._sizes, self._kinds, self._head
+        self._seqs, self._offs, self._txs = array("i"), offs, array("i")
+        self._sizes, self._kinds = array("H"), bytearray()
+        for i in range(head, n):
+            if kinds[i]:
+                self._seqs.append(seqs[i])
+                self._txs.append(txs[i])
+                self._sizes.append(sizes[i])
+                self._kinds.append(kinds[i])
+        self._head = self._dead = 0
+        self.size = pos
+        self._maps = {t: self._maps[t] for t in keep}
+        self._order = keep
