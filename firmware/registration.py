@@ -10,13 +10,10 @@ answer (a SecurityError, say): retry with back-off.
 """
 
 import logger
-from ocppj import errors, rfc3339
-from ocppj.session import CallTimeout, NotConnected
+from firmware import bootnotification as bn
+from ocppj.session import NotConnected
 from ticks import sleep_ms, ticks_diff, ticks_ms
 
-IDENTITY_FIELDS = ("chargePointVendor", "chargePointModel", "chargePointSerialNumber",
-                   "chargeBoxSerialNumber", "firmwareVersion", "iccid", "imsi", "meterType",
-                   "meterSerialNumber")
 DEFAULT_INTERVAL_S = 300  # when the central system answers interval 0: choose our own
 
 log = logger.get("boot")
@@ -24,7 +21,9 @@ log = logger.get("boot")
 
 def boot_payload(identity):
     """BootNotification.req from the configured identity: every non-empty field, as is."""
-    return {k: identity[k] for k in IDENTITY_FIELDS if identity.get(k)}
+    boot = bn.BootNotification(None)
+    boot.set_identity(identity)
+    return boot.payload
 
 
 class Registration:
@@ -34,11 +33,16 @@ class Registration:
     def __init__(self, session, board, identity, on_accepted=None, settings=None):
         self.session = session
         self.board = board
-        self.payload = boot_payload(identity)
+        self.boot = bn.BootNotification(session)
+        self.boot.set_identity(identity)
         self.on_accepted = on_accepted  # async fn() after every accepted (re)connect
         self.settings = settings  # HeartbeatInterval lives there when given
         self.heartbeat_s = DEFAULT_INTERVAL_S
         self.accepted_payload = None  # the content the central system accepted
+
+    @property
+    def payload(self):
+        return self.boot.payload
 
     @property
     def accepted(self):
@@ -70,41 +74,46 @@ class Registration:
 
     async def boot_triggered(self):
         """TriggerMessage BootNotification: send it again now (allowed even while Pending)."""
-        try:
-            answer = await self.session.call("BootNotification", self.payload, triggered=True)
-            self._accept(answer)
-        except (errors.CallError, CallTimeout, NotConnected) as e:
-            log.warn("triggered BootNotification failed:", repr(e))
+        result = await self.boot.send(triggered=True)
+        if result in (bn.FAILED, bn.RESPONSE_FAILED):
+            log.warn("triggered BootNotification failed:", repr(self.boot.error))
+        else:
+            self._accept()
 
     async def _boot(self):
         retry_ms = self.retry_min_ms
         while True:
-            try:
-                answer = await self.session.call("BootNotification", self.payload)
-            except (errors.CallError, CallTimeout) as e:
-                log.warn("BootNotification failed:", str(e), "- again in %d ms" % retry_ms)
+            result = await self.boot.send()
+            if result == bn.FAILED and isinstance(self.boot.error, NotConnected):
+                raise self.boot.error
+            if result in (bn.FAILED, bn.RESPONSE_FAILED):
+                # e.g. a SecurityError from the central system: not fatal, try again later
+                log.warn("BootNotification failed:", repr(self.boot.error),
+                         "- again in %d ms" % retry_ms)
                 await sleep_ms(retry_ms)
                 retry_ms = min(retry_ms * 2, self.retry_max_ms)
                 continue
-            interval = self._accept(answer)
+            interval = self._accept()
             if self.accepted:
                 return
             await sleep_ms(interval * 1000)  # Pending or Rejected: boot again later
 
-    def _accept(self, answer):
-        status = answer["status"]
-        interval = answer["interval"] or DEFAULT_INTERVAL_S
-        self._set_clock(answer["currentTime"])
-        self.session.set_registration(status)
-        log.info("BootNotification", status + ", interval %d s" % interval)
-        if status == "Accepted":
-            self.accepted_payload = self.payload
+    def _accept(self):
+        boot = self.boot
+        interval = boot.interval_s or DEFAULT_INTERVAL_S
+        if boot.current_time_s is not None:
+            self.board.set_time_s(boot.current_time_s)
+        self.session.set_registration(boot.status)
+        log.info("BootNotification", str(boot.status), "interval %d s" % interval)
+        if boot.status == "Accepted":
+            self.accepted_payload = dict(self.payload)
             self.heartbeat_s = interval
             if self.settings:
                 self.settings.change("HeartbeatInterval", str(interval))
         return interval
 
     def _set_clock(self, text):
+        from ocppj import rfc3339
         try:
             self.board.set_time_s(rfc3339.to_s2000(text))
         except ValueError:

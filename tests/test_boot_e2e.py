@@ -100,3 +100,21 @@ def test_make_sim_shows_the_exchange(tmp_path):
         proc.send_signal(signal.SIGINT)
         proc.wait(10)
     assert "Traceback" not in "".join(seen)
+
+
+async def test_rejected_stays_silent_until_the_interval(tmp_path):
+    cs = CentralSystem(boot_status="Rejected", heartbeat_interval=2)
+    port = await cs.start()
+    fw = await start_firmware(tmp_path, sys.executable, port)
+    try:
+        await cs.wait_for("BootNotification", "CP_1")
+        t0 = asyncio.get_running_loop().time()
+        cs.boot_status = "Accepted"
+        await cs.wait_for("BootNotification", "CP_1", timeout=10)
+        assert asyncio.get_running_loop().time() - t0 >= 1.5  # waited for `interval`
+        actions = [r.action for r in cs.received("CP_1")]
+        assert actions[:2] == ["BootNotification", "BootNotification"]
+        await cs.wait_for("StatusNotification", "CP_1", lambda p: p["connectorId"] == 0)
+    finally:
+        fw.stop()
+        await cs.stop()

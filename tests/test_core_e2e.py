@@ -6,11 +6,18 @@ import pytest
 from ocpp.v16 import call
 
 from cpharness import Harness
+from simproc import micropython
 from tools.csms import CentralSystem
 
+# The firmware under CPython and under the MicroPython unix port.
+INTERPRETERS = [pytest.param(None, id="cpython"),
+                pytest.param(micropython(), id="micropython", marks=pytest.mark.skipif(
+                    micropython() is None, reason="no micropython (unix port) on PATH"))]
 
-async def test_plug_first_session_with_meter_values(tmp_path):
-    async with Harness(tmp_path) as h:
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_plug_first_session_with_meter_values(tmp_path, interpreter):
+    async with Harness(tmp_path, interpreter=interpreter) as h:
         await h.configure("MeterValueSampleInterval", "1")
         await h.configure("MeterValuesSampledData",
                           "Energy.Active.Import.Register,Power.Active.Import")
@@ -117,8 +124,9 @@ async def test_reset_stops_the_transaction_then_reboots(tmp_path, kind):
         await h.status("Preparing")  # the EV is still plugged in after the reboot
 
 
-async def test_offline_session_is_delivered_in_order_after_reconnect(tmp_path):
-    async with Harness(tmp_path) as h:
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_offline_session_is_delivered_in_order_after_reconnect(tmp_path, interpreter):
+    async with Harness(tmp_path, interpreter=interpreter) as h:
         await h.configure("AllowOfflineTxForUnknownId", "true")
         await h.configure("MeterValueSampleInterval", "1")
         port = h.port
@@ -148,8 +156,9 @@ async def test_offline_session_is_delivered_in_order_after_reconnect(tmp_path):
         assert not [r for r in cs.received("CP_1") if r.action == "BootNotification"]
 
 
-async def test_power_cut_in_a_session_stops_it_with_power_loss(tmp_path):
-    async with Harness(tmp_path) as h:
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_power_cut_in_a_session_stops_it_with_power_loss(tmp_path, interpreter):
+    async with Harness(tmp_path, interpreter=interpreter) as h:
         await h.configure("MeterValueSampleInterval", "1")
         assert await h.ctl("plug 1") == "ok"
         assert await h.ctl("swipe TAG-P") == "ok"
