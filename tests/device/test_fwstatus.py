@@ -1,0 +1,68 @@
+# Device tests of the seed-000/001 firmware status API: statuses, payloads, result codes.
+import asyncio
+import json
+
+from devtest import raises
+from firmware import fwstatus
+from ocppj.encoder import Encoder
+from ocppj.protocol import V16
+from ocppj.session import Session
+
+
+class Peer:
+    def __init__(self, reply):
+        self.reply = reply
+        self.sent = []
+        self.session = None
+
+    async def send(self, buf, n):
+        frame = json.loads(bytes(buf[:n]))
+        self.sent.append(frame)
+        if self.reply is not None:
+            asyncio.create_task(self.answer(frame[1]))
+
+    async def answer(self, msg_id):
+        await asyncio.sleep(0)
+        await self.session.feed(json.dumps([self.reply[0], msg_id] + self.reply[1:]).encode())
+
+
+def accepted_session(reply, connected=True):
+    peer = Peer(reply)
+    s = Session(V16, Encoder(512), peer.send, timeout_ms=300)
+    peer.session = s
+    if connected:
+        s.opened()
+    s.set_registration("Accepted")
+    return s, peer
+
+
+def test_statuses_come_from_the_schema():
+    fw = fwstatus.FirmwareStatus(None)
+    assert fw.status == "Idle"
+    fw.set_status("Downloading")
+    raises(ValueError, fw.set_status, "SignatureVerified")  # a SignedFirmwareStatus value
+    signed = fwstatus.SignedFirmwareStatus(None)
+    signed.set_status("SignatureVerified", 7)
+    assert signed.payload() == {"status": "SignatureVerified", "requestId": 7}
+    signed.reset()
+    assert signed.payload() == {"status": "Idle"}
+
+
+async def test_send_and_result_codes():
+    s, peer = accepted_session([3, {}])
+    fw = fwstatus.FirmwareStatus(s)
+    fw.set_status("Installing")
+    assert await fw.send() == fwstatus.RESPONSE_SUCCESS
+    assert peer.sent[0][2:] == ["FirmwareStatusNotification", {"status": "Installing"}]
+    s, _ = accepted_session([4, "InternalError", "", {}])
+    assert await fwstatus.FirmwareStatus(s).send() == fwstatus.RESPONSE_FAILED
+    s, _ = accepted_session(None)
+    assert await fwstatus.FirmwareStatus(s).send() == fwstatus.RESPONSE_FAILED
+    s, _ = accepted_session([3, {}], connected=False)
+    assert await fwstatus.FirmwareStatus(s).send() == fwstatus.FAILED
+    s, peer = accepted_session([3, {}])
+    signed = fwstatus.SignedFirmwareStatus(s)
+    signed.set_status("InvalidSignature", 42)
+    assert await signed.send() == fwstatus.RESPONSE_SUCCESS
+    assert peer.sent[0][2:] == ["SignedFirmwareStatusNotification",
+                                {"status": "InvalidSignature", "requestId": 42}]
