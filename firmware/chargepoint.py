@@ -44,6 +44,7 @@ class ChargePoint:
         self.authorizer = authorizer
         self.cache = cache
         self.watchdog = watchdog
+        self.installing = False  # a firmware install waits: idle connectors Unavailable
         self._alive_bit = watchdog.watch() if watchdog else 0
         self.available = True  # connector 0: the charge point as a whole
         self.connectors = [Connector(self, n, max_deciamps) for n in range(1, board.connectors + 1)]
@@ -137,7 +138,7 @@ class ChargePoint:
             return ("Available" if self.available else "Unavailable"), "NoError"
         c = self.connectors[n - 1]
         e = c.evse
-        return connector_status(c.available or c.tx is not None, e.fault,
+        return connector_status((c.available and not self.installing) or c.tx is not None, e.fault,
                                 e.plugged, e.ev_ready, c.tx is not None, c.offering(),
                                 c.pending_tag is not None, c.finishing)
 
@@ -156,6 +157,16 @@ class ChargePoint:
             await self._status_wake.wait()
             self._status_wake.clear()
             await self.send_statuses()
+
+    def wake_status(self):
+        self._status_wake.set()
+
+    def transactions_running(self):
+        return any(c.tx is not None for c in self.connectors)
+
+    async def flush_status(self):
+        """Send every pending status change now (before what must follow it)."""
+        await self.send_statuses()
 
     async def report_all(self):
         """After every accepted (re)connect: every connector's status again (errata 3.22)."""

@@ -97,7 +97,7 @@ class Connector:
 
     def usable(self):
         """May a new session begin here?"""
-        return (self.available and self.tx is None
+        return (self.available and not self.cp.installing and self.tx is None
                 and self.pending_tag is None and self.evse.fault not in FAULTED)
 
     # -- sessions --------------------------------------------------------------------------

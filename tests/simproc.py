@@ -13,6 +13,7 @@ import copy
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -106,8 +107,10 @@ class Firmware:
     def start(self, wait=True):
         self.write_config()
         self._log = open(self.log_path, "ab")
+        # A session of its own: stop() ends the runner and the firmware it started together.
         self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=self.env(),
-                                     stdout=self._log, stderr=subprocess.STDOUT)
+                                     stdout=self._log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         if wait:
             self.wait_control()
         return self
@@ -140,15 +143,24 @@ class Firmware:
         raise AssertionError("%r not seen %d times in the log:\n%s" % (text, count, self.log()))
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
+        if self.proc is None:
+            return
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.proc.pid, sig)  # the runner's child too
+            except ProcessLookupError:
+                break
             try:
                 self.proc.wait(5)
+                if sig == signal.SIGTERM:
+                    time.sleep(0.1)  # let the group's other members go as well
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc:
-            self._log.close()
+                continue
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self._log.close()
 
 
 def run_once(folder, config_text, timeout=20, interpreter=None):

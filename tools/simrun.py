@@ -13,6 +13,7 @@ CP_CONFIG and CP_STATE_DIR pass through to the firmware.
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -36,6 +37,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     cmd = interpreter(args.micropython) + ["main.py"]
     restarts = 0
+    # Stopped by SIGTERM: stop the firmware too, as pulling the plug would.
+    signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
     while True:
         proc = subprocess.Popen(cmd, cwd=ROOT)
         try:

@@ -27,6 +27,9 @@ RESET_UNKNOWN = "unknown"
 DUTY_CONSTANT_HIGH = 1000
 DUTY_CONSTANT_LOW = 0
 
+# 2024-01-01 in seconds since 2000: an earlier clock has not been set.
+CLOCK_PLAUSIBLE_S = 757382400
+
 # Seconds from 1970-01-01 to 2000-01-01: Unix time minus this is the firmware's time.
 EPOCH_2000_UNIX_S = 946684800
 
@@ -112,6 +115,11 @@ class Board:
     def set_time_s(self, s):
         """Set the real-time clock from seconds since 2000-01-01 UTC."""
         raise NotImplementedError
+
+    def clock_set(self):
+        """True once the clock shows a plausible date (set from the central system or NTP):
+        certificate validity is only checked then."""
+        return self.time_s() > CLOCK_PLAUSIBLE_S
 
     def reset_cause(self):
         """One of the RESET_* strings."""
