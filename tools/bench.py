@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BENCHES = ("tools/bench/ocpp_bench.py",)
+BENCHES = ("tools/bench/ocpp_bench.py", "tools/bench/signature_bench.py")
 
 # name pattern -> (interpreters it applies to, maximum bytes per operation)
 TARGETS = (

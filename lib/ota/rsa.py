@@ -1,0 +1,121 @@
+# RSA signature verification (RFC 8017) with SHA-256: PKCS#1 v1.5 and PSS, integers only.
+"""    verify_pkcs1v15(n, e, digest, signature) -> bool
+    verify_pss(n, e, digest, signature, salt_len=None) -> bool   # None: any salt length
+
+`digest` is the SHA-256 of the message (32 bytes). False means the signature does not verify;
+ValueError means the key or digest cannot be used (modulus outside 2048-4096 bits, an even or
+huge public exponent, a digest that is not 32 bytes). The only big-number work is one
+`pow(s, e, n)`: with e = 65537 that is 17 modular multiplications.
+"""
+
+import hashlib
+
+try:
+    from micropython import const  # pyright: ignore[reportAssignmentType]
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+
+MIN_BITS = const(2048)
+MAX_BITS = const(4096)
+_HASH_LEN = const(32)
+
+# DER of DigestInfo { AlgorithmIdentifier { sha256, NULL }, OCTET STRING (32 bytes) } up to the
+# hash itself (RFC 8017 9.2 note 1).
+_SHA256_INFO = b"\x30\x31\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x01\x05\x00\x04\x20"
+_NIBBLE_BITS = (0, 1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4)
+
+
+def bit_length(n):
+    """Bits of a positive int (MicroPython has no int.bit_length)."""
+    h = "%x" % n
+    return (len(h) - 1) * 4 + _NIBBLE_BITS[int(h[0], 16)]
+
+
+def _key_bits(n, e, digest):
+    bits = bit_length(n)
+    if bits < MIN_BITS or bits > MAX_BITS:
+        raise ValueError("RSA key of %d bits (2048 to 4096 supported)" % bits)
+    # An odd exponent of at most 32 bits: 65537 in practice; a huge one would make a single
+    # verification take seconds on the board.
+    if e < 3 or not e & 1 or e >> 32:
+        raise ValueError("unsupported RSA public exponent")
+    if len(digest) != _HASH_LEN:
+        raise ValueError("digest must be 32 bytes (SHA-256)")
+    return bits
+
+
+def _open(n, e, signature, k, size):
+    """The signature's representative s^e mod n as `size` bytes, or None when the signature
+    has the wrong length, is not below n, or its representative does not fit (RFC 8017
+    RSAVP1 and I2OSP)."""
+    if len(signature) != k:
+        return None
+    s = int.from_bytes(bytes(signature), "big")
+    if s >= n:
+        return None
+    m = pow(s, e, n)
+    if m >> (8 * size):
+        return None
+    return m.to_bytes(size, "big")
+
+
+def verify_pkcs1v15(n, e, digest, signature):
+    """RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 8.2.2): the whole encoded message is rebuilt
+    and compared, never parsed, so no lenient-parsing forgery can get through."""
+    bits = _key_bits(n, e, digest)
+    k = (bits + 7) // 8
+    em = _open(n, e, signature, k, k)
+    if em is None:
+        return False
+    expected = b"\x00\x01" + b"\xff" * (k - 3 - len(_SHA256_INFO) - _HASH_LEN) + b"\x00" \
+        + _SHA256_INFO + bytes(digest)
+    return em == expected
+
+
+def mgf1(seed, length):
+    """MGF1 with SHA-256 (RFC 8017 B.2.1)."""
+    out = bytearray()
+    counter = 0
+    while len(out) < length:
+        h = hashlib.sha256(seed)
+        h.update(counter.to_bytes(4, "big"))
+        out.extend(h.digest())
+        counter += 1
+    return bytes(out[:length])
+
+
+def verify_pss(n, e, digest, signature, salt_len=None):
+    """RSASSA-PSS with SHA-256 and MGF1-SHA-256 (RFC 8017 8.1.2, EMSA-PSS-VERIFY 9.1.2).
+    `salt_len` None accepts any salt length (found from the 0x01 separator)."""
+    bits = _key_bits(n, e, digest)
+    em_bits = bits - 1
+    em_len = (em_bits + 7) // 8
+    em = _open(n, e, signature, (bits + 7) // 8, em_len)
+    if em is None:
+        return False
+    if em_len < _HASH_LEN + 2 + (salt_len or 0) or em[em_len - 1] != 0xBC:
+        return False
+    zero_bits = 8 * em_len - em_bits  # leftmost bits of EM that must be zero
+    if em[0] & (0xFF00 >> zero_bits) & 0xFF:
+        return False
+    db_len = em_len - _HASH_LEN - 1
+    h = em[db_len:em_len - 1]
+    # DB = maskedDB xor MGF1(H): one big-int xor instead of a byte loop
+    db = int.from_bytes(em[:db_len], "big") ^ int.from_bytes(mgf1(h, db_len), "big")
+    db &= (1 << (8 * db_len - zero_bits)) - 1
+    if salt_len is None:
+        # DB = 00 .. 00 01 || salt: the first non-zero byte must be the 01
+        db_bytes = db.to_bytes(db_len, "big")
+        padded = db_bytes.lstrip(b"\x00")
+        if not padded or padded[0] != 1:
+            return False
+        salt_len = len(padded) - 1
+    elif salt_len < 0 or salt_len > db_len - 1 or db >> (8 * salt_len) != 1:
+        return False  # the bytes before the salt must be exactly 00 .. 00 01
+    salt = (db & ((1 << (8 * salt_len)) - 1)).to_bytes(salt_len, "big") if salt_len else b""
+    check = hashlib.sha256(b"\x00" * 8)
+    check.update(bytes(digest))
+    check.update(salt)
+    return check.digest() == h

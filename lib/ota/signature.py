@@ -1,0 +1,62 @@
+# A firmware file's signature: decode it (OCPP's base64) and verify it with the signing cert.
+"""    sig = decode_signature(request["signature"])          # SignatureError on garbage
+    verify_file_signature(cert, sha256_of_the_file, sig)   # None, or SignatureError
+
+The signature is over the SHA-256 of the whole firmware file (whitepaper L01.FR.04). The
+algorithm follows the certificate's key: RSA tries PKCS#1 v1.5 first, then PSS with any salt
+length (L01.FR.04 names RSA-PSS; `openssl dgst -sha256 -sign` makes PKCS#1 v1.5); an EC P-256
+key takes ECDSA with a DER (r, s) or raw 64-byte r || s signature. Check the certificate
+itself with ota.x509.check_signing_certificate first.
+"""
+
+from ota import der
+from ota.x509 import EC, RSA
+
+
+class SignatureError(Exception):
+    """The signature is garbage or does not verify; str(e) says which."""
+
+
+def decode_signature(text):
+    """The signature bytes of OCPP's base64 `signature` field. Whitespace is ignored (as
+    wrapped by `openssl base64`); any other character outside the base64 alphabet, a bad
+    length or bad padding is a SignatureError (binascii alone would skip such characters)."""
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode()
+        except UnicodeError:
+            raise SignatureError("signature is not valid base64: not text")
+    if not isinstance(text, str):
+        raise SignatureError("signature is not valid base64: not text")
+    try:
+        return der.b64decode("".join(text.split()))
+    except der.DERError as e:
+        raise SignatureError("signature is not valid base64: " + str(e)[len("base64: "):])
+
+
+def verify_file_signature(cert, sha256_digest, signature):
+    """None when `signature` (bytes, or the base64 text) over the file whose SHA-256 is
+    `sha256_digest` verifies with `cert`'s key (an ota.x509.Certificate); SignatureError
+    otherwise."""
+    if isinstance(signature, str):
+        signature = decode_signature(signature)
+    if len(sha256_digest) != 32:
+        raise SignatureError("digest is not a SHA-256 (32 bytes)")
+    if not signature:
+        raise SignatureError("signature is empty")
+    try:
+        if cert.key_type == RSA:
+            from ota import rsa
+            n, e = cert.key
+            if rsa.verify_pkcs1v15(n, e, sha256_digest, signature) \
+                    or rsa.verify_pss(n, e, sha256_digest, signature):
+                return None
+        elif cert.key_type == EC:
+            from ota import ecdsa
+            if ecdsa.verify(cert.key, sha256_digest, signature):
+                return None
+        else:
+            raise SignatureError("unsupported signing key " + cert.key_oid)
+    except ValueError as e:  # a key the verifiers refuse (size, exponent)
+        raise SignatureError("unsupported signing key: " + str(e))
+    raise SignatureError("signature does not match")

@@ -1,0 +1,125 @@
+# Firmware signature verification benchmark, run under CPython, the MicroPython unix port and
+# the WebAssembly port (by tools/bench.py, like ocpp_bench.py).
+"""Prints one line per figure: `BENCH <name> <bytes per op> <microseconds per op>`.
+
+The vectors are tools/bench/data/signature_vectors.json (made by
+tests/device/data/make_vectors.py): the repo-relative path for CPython and the unix port
+(started in the repo root), /bench/data/ for the WebAssembly port. Bytes: everything one call
+allocates, gc.mem_alloc() with the GC off (MicroPython), or the peak of one call (CPython);
+times with the GC on. An ESP32 at 240 MHz is some 20 to 50 times slower than the unix port here.
+
+Figures: the file signature check alone (RSA-2048 and RSA-3072 PKCS#1 v1.5, RSA-2048 PSS,
+ECDSA P-256) and the signing-certificate check (parse + chain rules + the root's signature).
+"""
+
+import gc
+import json
+import sys
+import time
+
+from ota import ecdsa, rsa
+from ota.signature import decode_signature
+from ota.x509 import Certificate, check_signing_certificate, load_certificates
+
+MICROPYTHON = sys.implementation.name == "micropython"
+
+if MICROPYTHON:
+    def now_us():
+        return time.ticks_us()
+
+    def elapsed_us(start):
+        return time.ticks_diff(time.ticks_us(), start)
+else:
+    def now_us():
+        return time.perf_counter_ns() // 1000
+
+    def elapsed_us(start):
+        return now_us() - start
+
+
+def measure(fn, n):
+    """(bytes allocated by one call, microseconds per call over n calls) after one warm-up.
+    Unlike ocpp_bench.py the time is taken with the GC on: big-integer arithmetic allocates
+    several hundred KiB per ECDSA verification, more than a heap holds with the GC off, and
+    on the board the collections are part of the cost."""
+    fn()
+    gc.collect()
+    if MICROPYTHON:
+        gc.disable()
+        before = gc.mem_alloc()
+        fn()
+        allocated = gc.mem_alloc() - before
+        gc.enable()
+        gc.collect()
+        start = now_us()
+        for _ in range(n):
+            fn()
+        return allocated, elapsed_us(start) / n
+    import tracemalloc
+    start = now_us()
+    for _ in range(n):
+        fn()
+    us = elapsed_us(start)
+    tracemalloc.start()  # CPython frees at once: report the peak one call needs
+    base = tracemalloc.get_traced_memory()[0]
+    fn()
+    grown = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return grown, us / n
+
+
+def load_vectors():
+    for path in ("tools/bench/data/signature_vectors.json", "/bench/data/signature_vectors.json"):
+        try:
+            with open(path) as f:
+                return json.load(f)
+        except OSError:
+            pass
+    raise OSError("signature_vectors.json not found")
+
+
+def main():
+    v = load_vectors()
+    digest = bytes.fromhex(v["firmware_sha256"])
+    rsa2048 = load_certificates(v["signer-rsa2048"]["certificate"])[0]
+    rsa3072 = load_certificates(v["signer-rsa3072-pss"]["certificate"])[0]
+    eccert = load_certificates(v["signer-ec"]["certificate"])[0]
+    roots = load_certificates(v["root-rsa"]) + load_certificates(v["root-ec"])
+    sig2048 = decode_signature(v["signer-rsa2048"]["signature"])
+    sig3072 = decode_signature(v["signer-rsa3072-pss"]["signature"])
+    sigec = decode_signature(v["signer-ec"]["signature"])
+    n2048, e2048 = rsa2048.key
+    n3072, e3072 = rsa3072.key
+
+    def rsa2048_pkcs1():
+        assert rsa.verify_pkcs1v15(n2048, e2048, digest, sig2048)
+
+    def rsa3072_pkcs1():
+        assert rsa.verify_pkcs1v15(n3072, e3072, digest, sig3072)
+
+    def p256():
+        assert ecdsa.verify(eccert.key, digest, sigec)
+
+    der2048 = rsa2048.der
+    derec = eccert.der
+
+    def cert_rsa2048():
+        check_signing_certificate(Certificate(der2048), roots, 848587508)
+
+    def cert_ec():
+        check_signing_certificate(Certificate(derec), roots, 848587508)
+
+    # Repetitions: about a second per figure on the WebAssembly port.
+    cases = (
+        ("signature.rsa2048-pkcs1v15", rsa2048_pkcs1, 20),
+        ("signature.rsa3072-pkcs1v15", rsa3072_pkcs1, 10),
+        ("signature.ecdsa-p256", p256, 5),
+        ("certificate.rsa2048-by-rsa2048-root", cert_rsa2048, 10),
+        ("certificate.p256-by-p256-root", cert_ec, 5),
+    )
+    for name, fn, n in cases:
+        b, us = measure(fn, n)
+        print("BENCH %s %d %.1f" % (name, b, us))
+
+
+main()
