@@ -14,11 +14,14 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BENCHES = ("tools/bench/ocpp_bench.py", "tools/bench/signature_bench.py")
+BENCHES = ("tools/bench/ocpp_bench.py", "tools/bench/signature_bench.py",
+           "tools/bench/ota_bench.py")
 
 # name pattern -> (interpreters it applies to, maximum bytes per operation)
 TARGETS = (
     (r"^encode\.", ("micropython-wasm", "micropython-unix"), 0),
+    # one bound for both image sizes: heap growth must not depend on the image size
+    (r"^ota\.write\.(100KiB|1536KiB)$", ("micropython-wasm", "micropython-unix"), 8192),
 )
 
 

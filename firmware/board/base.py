@@ -142,6 +142,14 @@ class Board:
         """Confirm the running image so the bootloader does not roll back."""
         raise NotImplementedError
 
+    def running_image(self):
+        """(version, project name) of the running firmware image, or None if unknown."""
+        return None
+
+    def rolled_back(self):
+        """True (once) when the bootloader rolled back an image that never confirmed itself."""
+        return False
+
     # -- network -------------------------------------------------------------------------
     async def network_up(self, timeout_ms):
         """Bring the network up (Wi-Fi station on the ESP32); True when it is up."""

@@ -240,6 +240,17 @@ class Esp32Board(base.Board):
     def ota_mark_valid(self):
         esp32.Partition.mark_app_valid_cancel_rollback()
 
+    def running_image(self):
+        # One block read: the bootloader checked this image before it started it.
+        from ota.image import read_description
+        try:
+            return read_description(self.ota_running())
+        except Exception:  # no app description (a development build): version unknown
+            return None
+
+    # rolled_back() stays False: MicroPython exposes no OTA state, so the update manager
+    # recognises a rollback by the running version differing from the one it installed.
+
     # -- network -------------------------------------------------------------------------
     async def network_up(self, timeout_ms):
         wlan = self._wlan

@@ -17,6 +17,7 @@ from firmware.board.sim_ev import SimConnector
 from ticks import sleep_ms, ticks_diff, ticks_ms
 
 RESET_EXIT_STATUS = 3
+FAILS_AFTER_BOOT = "sim-fails-after-boot"  # project name of a test image that never confirms
 _TICK_MS = 200
 _SAVE_EVERY_MS = 5000
 
@@ -52,7 +53,11 @@ class SimBoard(base.Board):
         self._task = None
         self._saved_wh = [c.meter_wh for c in self.sim]
         self._reset_cause = self._take_reset_cause()
-        self._running = sim_flash.running_partition(self.state_dir + "/ota")
+        # The bootloader runs only after a hard start: a soft reset keeps the running image
+        # (on the ESP32 it restarts MicroPython inside the same app), see reset().
+        self._running = sim_flash.running_partition(
+            self.state_dir + "/ota", bootloader=self._reset_cause != base.RESET_SOFT)
+        self._image = None  # running_image(), read once
 
     # -- persistence of the simulated hardware (the meter keeps its count) ---------------
     def _load_meters(self):
@@ -73,6 +78,10 @@ class SimBoard(base.Board):
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self):
+        if self._crashes_before_confirming():
+            log.error("simulated crash: image %s %s fails before it confirms itself"
+                      % self.running_image())  # type: ignore
+            self._restart(base.RESET_WATCHDOG)
         try:
             self._server = await sim_control.serve(self, self.control_port, log)
         except OSError as e:
@@ -164,6 +173,8 @@ class SimBoard(base.Board):
         return self._reset_cause
 
     def reset(self, hard=False):
+        # Only a hard reset (machine.reset() on the ESP32) runs the bootloader and so loads
+        # an image made bootable with set_boot(); after a soft reset the same image runs on.
         self._restart(base.RESET_HARD if hard else base.RESET_SOFT)
 
     async def press_reset(self):
@@ -185,6 +196,32 @@ class SimBoard(base.Board):
 
     def ota_mark_valid(self):
         self._running.mark_app_valid_cancel_rollback()
+
+    def running_image(self):
+        """(version, project_name) of the image in the running slot when it holds a valid
+        one, else None (the firmware as deployed, started from the host's files)."""
+        if self._image is None:
+            try:
+                info = self._running.check_image()
+                self._image = (info.version, info.project_name)
+            except ValueError:  # ota.image.ImageError
+                self._image = ()
+        return self._image or None
+
+    def rolled_back(self):
+        """True once after the bootloader rolled back from an image that never confirmed
+        itself (the firmware then reports the update as InstallationFailed)."""
+        return self._running.otadata.take_rollback() is not None
+
+    def _crashes_before_confirming(self):
+        # tools/firmware_image.py --fail-after-boot: an image with this project name stands
+        # for firmware that crashes on its first start, before it can confirm itself. The
+        # board plays the crash and the watchdog reset; the next start rolls back.
+        od = self._running.otadata
+        if od.state(od.running) != sim_flash.PENDING_VERIFY:
+            return False  # confirmed, or never updated: no image check needed
+        img = self.running_image()
+        return img is not None and img[1] == FAILS_AFTER_BOOT
 
     # -- network: the host's is always up ------------------------------------------------
     async def network_up(self, timeout_ms):

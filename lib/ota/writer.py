@@ -1,0 +1,126 @@
+# Stream a firmware image into an OTA app slot: 4 KiB blocks, hashed and checked on the way.
+"""`PartitionWriter` takes the image in chunks of any size and never holds more than one
+flash block of it:
+
+    w = PartitionWriter(board.ota_next())         # or offset=w.committed after a power cut
+    w.write(chunk)                                # ImageError / WriteError stop the download
+    size, sha256, info = w.finish()               # info: ota.image.ImageInfo (version, ...)
+
+- Each 4096-byte block is written with `writeblocks(n, buf)`, which erases and writes it
+  (esp32.Partition; the ESP32 erases whole 4 KiB sectors, so the last block is padded with
+  0xFF, the erased value, rather than written short).
+- Every byte goes into a SHA-256 of the whole file (the digest the firmware signature is
+  over) and into ota.image.ImageChecker (the bootloader's structure, checksum and appended
+  hash checks), so a wrong file is refused at its first bad byte, not after the download.
+- An image larger than the slot (`ioctl(4, 0)` blocks of 4096) is refused before anything
+  past the slot's end would be written.
+- Resuming (`offset`, or `restart(offset)` when an HTTP Range request continues or a server
+  sends the file again from 0): hashlib has no copy(), so the first `offset` bytes are read
+  back from the slot and hashed and checked again.
+- Memory: one 4096-byte block buffer, the checker's small buffers and two SHA-256 states,
+  allocated once; a chunk of exactly one block at a block boundary (what ota.http delivers)
+  is written straight from the caller's buffer without a copy or any allocation.
+"""
+
+import hashlib
+
+from ota.image import BLOCK, ImageChecker
+
+
+class WriteError(Exception):
+    """The image cannot go into this slot (too large, bad resume offset)."""
+
+
+class PartitionWriter:
+    def __init__(self, partition, offset=0, check=True):
+        self.partition = partition
+        blocks = partition.ioctl(4, 0)
+        size = partition.ioctl(5, 0)
+        if size and size != BLOCK:
+            raise WriteError("partition block size %d, expected %d" % (size, BLOCK))
+        self.capacity = blocks * BLOCK  # bytes the slot holds
+        self._check = check
+        self._blk = bytearray(BLOCK)  # the block being filled; the only copy of any data
+        self.restart(offset)
+
+    @property
+    def committed(self):
+        """Bytes of the image on flash in whole blocks: where a download can resume after a
+        power cut (persist it now and then; `PartitionWriter(p, offset=committed)`)."""
+        return self._block_no * BLOCK
+
+    def restart(self, offset=0):
+        """Continue at `offset` (0: start over): the bytes before it are taken from the slot
+        as they are, read back to rebuild the hash and the image check."""
+        if not 0 <= offset <= self.capacity:
+            raise WriteError("resume offset %d outside the slot (%d bytes)"
+                             % (offset, self.capacity))
+        self._sha = hashlib.sha256()
+        self.checker = ImageChecker(max_size=self.capacity) if self._check else None
+        self.size = 0  # bytes of the image taken so far
+        self._block_no = 0  # the block _blk holds
+        self._fill = 0  # bytes of _blk in use
+        blk = self._blk
+        whole = offset // BLOCK
+        for n in range(whole):
+            self.partition.readblocks(n, blk)
+            self._take(blk)
+        self._block_no = whole
+        rest = offset - whole * BLOCK
+        if rest:
+            self.partition.readblocks(whole, blk)
+            self._take(memoryview(blk)[:rest])
+            self._fill = rest  # _blk keeps them: the block is written again when full
+        self.size = offset
+
+    def _take(self, data):
+        self._sha.update(data)
+        if self.checker is not None:
+            self.checker.feed(data)
+
+    def write(self, data):
+        """Append `data` (bytes-like, any length; it may be reused once this returns)."""
+        n = len(data)
+        if self.size + n > self.capacity:
+            raise WriteError("image larger than the slot: more than %d bytes" % self.capacity)
+        self._take(data)  # before writing: a refused byte never reaches the flash
+        fill = self._fill
+        if not fill and n == BLOCK:  # a whole block at a block boundary: no copy
+            self.partition.writeblocks(self._block_no, data)
+            self._block_no += 1
+            self.size += n
+            return
+        blk = self._blk
+        src = None  # a memoryview of data, made only when data must be split
+        i = 0
+        while i < n:
+            k = BLOCK - fill
+            if k > n - i:
+                k = n - i
+            if i == 0 and k == n:
+                blk[fill:fill + k] = data  # bytearray slice assignment allocates nothing
+            else:
+                if src is None:
+                    src = memoryview(data)  # slicing bytes/bytearray would copy
+                blk[fill:fill + k] = src[i:i + k]
+            fill += k
+            i += k
+            if fill == BLOCK:
+                self.partition.writeblocks(self._block_no, blk)
+                self._block_no += 1
+                fill = 0
+        self._fill = fill
+        self.size += n
+
+    def finish(self):
+        """Write the last block; (size, SHA-256 digest of the file, ImageInfo or None when
+        made with check=False). ImageError when the image is incomplete or invalid."""
+        if self._fill:
+            blk = self._blk
+            for i in range(self._fill, BLOCK):
+                blk[i] = 0xFF  # what erased flash reads as
+            self.partition.writeblocks(self._block_no, blk)
+            self._block_no += 1
+            self._fill = 0
+        info = self.checker.finish() if self.checker is not None else None
+        return self.size, self._sha.digest(), info

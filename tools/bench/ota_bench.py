@@ -1,0 +1,189 @@
+# OTA write benchmark, run under CPython, the MicroPython unix port and the WebAssembly port.
+"""Prints one line per figure: `BENCH <name> <bytes> <microseconds>`, where bytes is the peak
+heap growth over one whole image write (PartitionWriter created, every chunk written,
+finish()) and microseconds the time of that write.
+
+An image of 100 KiB and one of 1.5 MiB (the size of an ESP32_GENERIC OTA slot) are generated
+here into a file, streamed into a file-backed partition, and read through one preallocated
+buffer as the HTTP client delivers a download:
+- `ota.write.<size>`: 4096-byte chunks at block boundaries (ota.http with its default
+  buffer). The peak growth must be the same for both sizes: the image is never held in RAM.
+- `ota.write.<size>.chunks1000`: 1000-byte chunks, so most chunks straddle a flash block and
+  are copied in two pieces; each piece costs a small memoryview (garbage the GC reclaims, not
+  growth). Shown for comparison, no target.
+
+Heap: gc.mem_alloc() with the GC disabled (MicroPython: nothing is freed, so the end value is
+the peak); tracemalloc's peak (CPython, which frees at once). On the WebAssembly port the
+files live in its in-memory filesystem.
+"""
+
+import gc
+import hashlib
+import os
+import sys
+import time
+
+from ota.writer import PartitionWriter
+
+MICROPYTHON = sys.implementation.name == "micropython"
+BLOCK = 4096
+SLOT_BLOCKS = 384  # 1.5 MiB
+FOLDER = "/tmp" if MICROPYTHON or os.sep == "/" else "."
+
+
+if MICROPYTHON:
+    def now_us():
+        return time.ticks_us()  # type: ignore
+
+    def elapsed_us(start):
+        return time.ticks_diff(time.ticks_us(), start)  # type: ignore
+else:
+    def now_us():
+        return time.perf_counter_ns() // 1000
+
+    def elapsed_us(start):
+        return now_us() - start
+
+
+class FileSlot:
+    """An OTA slot in a file, kept open, with the esp32.Partition calls the writer makes."""
+
+    def __init__(self, path, blocks):
+        self.f = open(path, "w+b")
+        self.blocks = blocks
+
+    def ioctl(self, op, arg):
+        return self.blocks if op == 4 else BLOCK if op == 5 else 0
+
+    def readblocks(self, n, buf):
+        self.f.seek(n * BLOCK)
+        self.f.readinto(buf)
+
+    def writeblocks(self, n, buf):
+        self.f.seek(n * BLOCK)
+        self.f.write(buf)
+
+    def close(self):
+        self.f.close()
+
+
+def _le32(v):
+    return bytes([v & 0xFF, (v >> 8) & 0xFF, (v >> 16) & 0xFF, (v >> 24) & 0xFF])
+
+
+def make_image_file(path, size, version):
+    """A valid one-segment ESP32 app image of `size` bytes (a multiple of 16) written to path
+    piece by piece; returns its SHA-256."""
+    desc = bytearray(256)
+    desc[0:4] = _le32(0xABCD5432)
+    desc[16:16 + len(version)] = version.encode()
+    desc[48:57] = b"ota-bench"
+    data_len = ((size - 33 - 32) & ~3) - 256  # filler after the app description
+    pattern = bytes([(i * 31 + 7) & 0xFF for i in range(256)]) * 16  # 4096 bytes
+    px = 0
+    for b in pattern:
+        px ^= b
+    hdr = bytearray(24)
+    hdr[0] = 0xE9
+    hdr[1] = 1
+    hdr[4:8] = _le32(0x40080400)
+    hdr[23] = 1
+    sha = hashlib.sha256()
+    x = 0xEF
+    for b in desc:
+        x ^= b
+    with open(path, "wb") as f:
+        def put(data):
+            sha.update(data)
+            f.write(data)
+
+        put(hdr)
+        put(_le32(0x3F400020) + _le32(256 + data_len))
+        put(desc)
+        left = data_len
+        while left >= BLOCK:
+            put(pattern)
+            x ^= px
+            left -= BLOCK
+        tail = pattern[:left]
+        for b in tail:
+            x ^= b
+        put(tail)
+        pos = 24 + 8 + 256 + data_len
+        put(bytes(((pos + 16) & ~15) - 1 - pos) + bytes([x]))
+        digest = sha.digest()
+        f.write(digest)
+    whole = hashlib.sha256()
+    with open(path, "rb") as f:
+        buf = bytearray(BLOCK)
+        while True:
+            n = f.readinto(buf)
+            if not n:
+                break
+            whole.update(memoryview(buf)[:n])
+    return whole.digest()
+
+
+def write_image(src_path, slot_path, chunk, trace=True):
+    """Stream the file into a fresh slot: (peak heap growth, microseconds, result)."""
+    slot = FileSlot(slot_path, SLOT_BLOCKS)
+    src = open(src_path, "rb")
+    buf = bytearray(chunk)
+    mv = memoryview(buf)
+    gc.collect()
+    base = 0
+    if not trace:
+        pass
+    elif MICROPYTHON:
+        gc.disable()
+        base = gc.mem_alloc()  # type: ignore
+    else:
+        import tracemalloc
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+    start = now_us()
+    w = PartitionWriter(slot)
+    while True:
+        n = src.readinto(buf)
+        if not n:
+            break
+        w.write(buf if n == chunk else mv[:n])
+    result = w.finish()
+    us = elapsed_us(start)
+    grown = 0
+    if not trace:
+        pass
+    elif MICROPYTHON:
+        grown = gc.mem_alloc() - base  # type: ignore
+        gc.enable()
+    else:
+        grown = tracemalloc.get_traced_memory()[1] - base  # type: ignore
+        tracemalloc.stop()  # type: ignore
+    src.close()
+    slot.close()
+    return grown, us, result
+
+
+def main():
+    src = FOLDER + "/ota-bench-image.bin"
+    slot = FOLDER + "/ota-bench-slot.bin"
+    try:
+        for name, size in (("100KiB", 100 * 1024), ("1536KiB", SLOT_BLOCKS * BLOCK)):
+            digest = make_image_file(src, size, "9.8.7")
+            write_image(src, slot, BLOCK, False)  # warm-up: caches, the first file blocks
+            for suffix, chunk in (("", BLOCK), (".chunks1000", 1000)):
+                grown, us, (written, got, info) = write_image(src, slot, chunk)
+                if written != size or got != digest or info.version != "9.8.7":
+                    raise AssertionError("ota bench: the image written is not the image read")
+                if not MICROPYTHON:  # timed again without tracemalloc, which slows CPython
+                    us = write_image(src, slot, chunk, False)[1]
+                print("BENCH ota.write.%s%s %d %d" % (name, suffix, grown, us))
+    finally:
+        for path in (src, slot):
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+
+
+main()
