@@ -16,7 +16,11 @@ from drivers.watchdog import Watchdog
 from firmware.authcache import AuthCache
 from firmware.authorize import Authorizer
 from firmware.board import open_board
+from firmware.certstore import CertStore
 from firmware.chargepoint import FEATURE_PROFILES, ChargePoint
+from firmware.fwtransfer import make_transfer
+from firmware.fwupdate import CONFIRM_TIMEOUT_S, FirmwareUpdater
+from firmware.security import SecurityEvents
 from firmware.link import Link, make_client
 from firmware.registration import Registration
 from firmware.settings import Settings
@@ -72,15 +76,58 @@ def start_ocpp(cfg, board, watchdog):
     cp = ChargePoint(board, settings, session, journal, delivery, authorizer, cache,
                      max_deciamps=settings.get("MaxCurrentA") * 10, watchdog=watchdog)
     cp.recover()
-    registration = Registration(session, board, cfg["identity"],
-                                on_accepted=cp.report_all,
+    security = SecurityEvents(session, board)
+    certs = CertStore(board.state_dir)
+    root_file = (cfg.get("firmware") or {}).get("manufacturerRootFile")
+    if root_file:
+        certs.provision(_read_text(root_file))
+    updater = FirmwareUpdater(board, session, settings, cp, certs.roots, security, None)
+    updater.set_transfer(make_transfer(updater, _read_text(csms["caFile"])
+                                       if csms.get("caFile") else None))
+
+    async def accepted():  # after every accepted (re)connect, in the order TC_044_3 shows
+        await cp.report_all()
+        await cp.flush_status()
+        await updater.after_boot()
+
+    identity = dict(cfg["identity"])
+    running = board.running_image()
+    if running and running[0]:
+        identity["firmwareVersion"] = running[0]  # what actually runs, not what was configured
+    registration = Registration(session, board, identity, on_accepted=accepted,
                                 settings=settings)
     cp.boot_trigger = registration.boot_triggered
-    cp.register(session)
+    cp.register(session, updater)
+    updater.register(session)
+    certs.register(session)
     link = Link(client, session, (registration.run, delivery.run))
     asyncio.create_task(cp.run())
     asyncio.create_task(link.run())
+    asyncio.create_task(security.run())
+    asyncio.create_task(updater.run())
+    if updater.job is not None and updater.job.phase == "rebooting":
+        asyncio.create_task(confirm_or_roll_back(board, registration))
     return cp, session
+
+
+async def confirm_or_roll_back(board, registration):
+    """A new image that does not reach the central system in time is not kept: the hard reset
+    lets the bootloader roll back to the image that worked."""
+    for _ in range(CONFIRM_TIMEOUT_S):
+        if registration.accepted:
+            return
+        await sleep_ms(1000)
+    log.error("the new firmware did not reach the central system: rolling back")
+    board.reset(hard=True)
+
+
+def _read_text(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        _stop("config error: cannot read " + path)
+        return ""
 
 
 async def run(cfg, board):

@@ -30,7 +30,7 @@ log = logger.get("cp")
 
 TICK_MS = 100
 RESET_FLUSH_MS = 5000  # how long a Reset waits for the StopTransactions to go out
-FEATURE_PROFILES = "Core,RemoteTrigger"
+FEATURE_PROFILES = "Core,FirmwareManagement,RemoteTrigger"
 
 
 class ChargePoint:
@@ -45,6 +45,7 @@ class ChargePoint:
         self.cache = cache
         self.watchdog = watchdog
         self.installing = False  # a firmware install waits: idle connectors Unavailable
+        self.firmware = None  # the FirmwareUpdater, for TriggerMessage
         self._alive_bit = watchdog.watch() if watchdog else 0
         self.available = True  # connector 0: the charge point as a whole
         self.connectors = [Connector(self, n, max_deciamps) for n in range(1, board.connectors + 1)]
@@ -240,7 +241,10 @@ class ChargePoint:
             self.authorizer.remember(record.payload["idTag"], info)
 
     # -- the central system's requests -----------------------------------------------------------
-    def register(self, session):
+    def register(self, session, firmware=None):
+        """Answer the central system's requests; `firmware` (the FirmwareUpdater) answers
+        TriggerMessage FirmwareStatusNotification."""
+        self.firmware = firmware
         h = session.handlers
         h["GetConfiguration"] = lambda p: handle_get_configuration(self.settings, p)
         h["ChangeConfiguration"] = lambda p: handle_change_configuration(self.settings, p)
@@ -252,6 +256,7 @@ class ChargePoint:
         h["ClearCache"] = self.clear_cache
         h["DataTransfer"] = self.data_transfer
         h["TriggerMessage"] = self.trigger_message
+        h["ExtendedTriggerMessage"] = self.extended_trigger_message
 
     def _connector(self, n):
         if not 1 <= n <= len(self.connectors):
@@ -357,9 +362,27 @@ class ChargePoint:
             self.session.after_reply(lambda: self.send_statuses(True, n, triggered=True))
         elif what == "MeterValues":
             self.session.after_reply(lambda: self.triggered_meter_values(n))
-        else:  # DiagnosticsStatusNotification, FirmwareStatusNotification: not yet built
+        elif what == "FirmwareStatusNotification" and self.firmware is not None:
+            firmware = self.firmware
+            self.session.after_reply(lambda: firmware.send_triggered(False))
+        else:  # DiagnosticsStatusNotification: not built
             return {"status": "NotImplemented"}
         return {"status": "Accepted"}
+
+    def extended_trigger_message(self, p):
+        """Security whitepaper: FirmwareStatusNotification means SignedFirmwareStatusNotification
+        (L01.FR.28/29); the Core messages as with TriggerMessage."""
+        what = p["requestedMessage"]
+        if what == "FirmwareStatusNotification" and self.firmware is not None:
+            n = p.get("connectorId")
+            if n is not None and not 0 <= n <= len(self.connectors):
+                return {"status": "Rejected"}
+            firmware = self.firmware
+            self.session.after_reply(lambda: firmware.send_triggered(True))
+            return {"status": "Accepted"}
+        if what in ("BootNotification", "Heartbeat", "MeterValues", "StatusNotification"):
+            return self.trigger_message(p)
+        return {"status": "NotImplemented"}  # LogStatusNotification, SignChargePointCertificate
 
     async def triggered_meter_values(self, n):
         for c in self.connectors:

@@ -52,6 +52,8 @@ RULES = (
     ("wifi", OBJ, False, 0, 0, None),
     ("wifi.ssid", STR, False, 1, 32, None),
     ("wifi.password", STR, False, 0, 64, None),
+    ("firmware", OBJ, False, 0, 0, {}),
+    ("firmware.manufacturerRootFile", STR, False, 1, 128, None),
     ("log", OBJ, False, 0, 0, {}),
     ("log.level", STR, False, 4, 5, "info"),
 )

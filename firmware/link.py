@@ -11,6 +11,7 @@ import asyncio
 import logger
 from ws.client import WsClient
 from ws.errors import WsError
+from ticks import sleep_ms
 from ws.reconnect import Reconnector
 
 log = logger.get("link")
@@ -65,4 +66,9 @@ class Link:
                 task.cancel()
 
     async def run(self):
-        await self.reconnector.run()
+        while True:  # the link to the central system is never given up
+            try:
+                await self.reconnector.run()
+            except Exception as e:
+                log.error("link failed, starting again:", repr(e))
+                await sleep_ms(5000)

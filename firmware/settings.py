@@ -133,6 +133,8 @@ TABLE = (
     ("StopTxnSampledData", CSL, 0, MEASURANDS, len(MEASURANDS), ""),
     ("StopTxnSampledDataMaxLength", FIXED, R, 0, 0, len(MEASURANDS)),
     ("SupportedFeatureProfiles", FIXED, R, 0, 0, _N),  # what the application implements
+    # Firmware Management (§9.3 of the errata 3.88): the transfer protocols we speak
+    ("SupportedFileTransferProtocols", FIXED, R, 0, 0, "HTTP,HTTPS"),
     ("SupportedFeatureProfilesMaxLength", FIXED, R, 0, 0, len(PROFILES)),
     ("TransactionMessageAttempts", INT, 0, 1, 10, 3),
     ("TransactionMessageRetryInterval", INT, 0, 1, 3600, 60),
@@ -143,6 +145,9 @@ TABLE = (
     ("SecurityProfile", INT, 0, 0, 3, 0),  # 7.6: default 0
     # Firmware keys
     ("MaxCurrentA", INT, 0, 6, 80, 16),  # IEC 61851 PWM range; 16 A: safe on most supplies
+    # true: plain UpdateFirmware answers CALLERROR NotSupported (whitepaper L01.FR.20); false
+    # (default): it is accepted, its image a signed bundle checked like SignedUpdateFirmware
+    ("SecureFirmwareUpdateOnly", BOOL, 0, 0, 0, False),
 )
 
 log = logger.get("settings")

@@ -28,6 +28,7 @@ class Harness:
     async def __aenter__(self):
         self.port = await self.cs.start()
         self.fw = Firmware(self.folder, interpreter=self.interpreter, runner=self.runner,
+                           max_restarts=10,
                            csms={"url": "ws://127.0.0.1:%d/ocpp" % self.port,
                                  "chargeBoxId": "CP_1"}, **self.changes)
         await asyncio.to_thread(self.fw.start)
@@ -39,6 +40,9 @@ class Harness:
         return self
 
     async def __aexit__(self, *exc):
+        if exc[0] is not None:  # a failing test shows what the firmware said
+            print("---- firmware log (last 6000 characters) ----")
+            print(self.fw.log()[-6000:])
         if self._ctl:
             self._ctl.close()
         self.fw.stop()

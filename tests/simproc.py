@@ -68,7 +68,7 @@ class Control:
 class Firmware:
     """The firmware process (through tools/simrun.py when runner=True)."""
 
-    def __init__(self, folder, interpreter=None, runner=False, **changes):
+    def __init__(self, folder, interpreter=None, runner=False, max_restarts=1, **changes):
         self.folder = str(folder)
         self.state_dir = os.path.join(self.folder, "state")
         self.config = copy.deepcopy(BASE_CONFIG)
@@ -77,6 +77,7 @@ class Firmware:
             self.config[key] = value
         self.interpreter = interpreter or sys.executable
         self.runner = runner
+        self.max_restarts = max_restarts
         self.proc = None
         self.log_path = os.path.join(self.folder, "firmware.log")
 
@@ -93,7 +94,7 @@ class Firmware:
     def command(self):
         if not self.runner:
             return [self.interpreter, "main.py"]
-        cmd = [sys.executable, "tools/simrun.py", "--max-restarts", "1"]
+        cmd = [sys.executable, "tools/simrun.py", "--max-restarts", str(self.max_restarts)]
         if self.interpreter != sys.executable:
             cmd.append("--micropython")
         return cmd

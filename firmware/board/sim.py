@@ -185,6 +185,13 @@ class SimBoard(base.Board):
         self._save_meters()
         atomicfile.write(self._sim_dir + "/reset_cause", cause)
         log.info("reset (%s): exit status %d for the runner" % (cause, RESET_EXIT_STATUS))
+        if hasattr(sys.stdout, "flush"):
+            sys.stdout.flush()
+        # CPython: leave at once, as a reset would, without unwinding the asyncio loop (a
+        # SystemExit inside a task makes it print a traceback); MicroPython has no os._exit.
+        exit_now = getattr(os, "_exit", None)
+        if exit_now:
+            exit_now(RESET_EXIT_STATUS)
         sys.exit(RESET_EXIT_STATUS)
 
     # -- OTA partitions ------------------------------------------------------------------

@@ -195,9 +195,12 @@ class Session:
     def _run_after(self):
         pending, self._after = self._after, []
         for fn in pending:
-            result = fn()
-            if hasattr(result, "send"):
-                asyncio.create_task(result)
+            try:
+                result = fn()
+                if hasattr(result, "send"):
+                    asyncio.create_task(result)
+            except Exception as e:  # a follow-up's bug must not take the connection down
+                log.error("after-reply work failed:", repr(e))
 
     def _incoming_result(self, msg_id, payload):
         if msg_id != self._waiting_id:

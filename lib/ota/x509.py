@@ -238,6 +238,7 @@ class Certificate:
         alg = der.Reader(buf, *spki.read(der.SEQUENCE))
         ks, ke = der.octets(buf, *spki.read(der.BIT_STRING))
         spki.finish()
+        self.public_key_bits = bytes(buf[ks:ke])  # hashed for OCPP's issuerKeyHash
         self.key_oid = der.oid(buf, *alg.read(der.OID))
         self.key_type = None
         self.key = None

@@ -1,0 +1,146 @@
+# Installed root certificates (security whitepaper M03-M05): InstallCertificate,
+# GetInstalledCertificateIds, DeleteCertificate; the ManufacturerRootCertificates firmware
+# signatures are checked against.
+"""    store = CertStore(state_dir)
+    store.provision(pem_text, "ManufacturerRootCertificate")   # from config.json, at start
+    store.roots("ManufacturerRootCertificate")                 # [ota.x509.Certificate]
+    store.register(session)
+
+Each certificate is one DER file under <state>/certs/<type>/, written power-loss safe; a
+certificate must be a CA (basicConstraints cA) to be installed as a root. At most
+MAX_PER_TYPE per type (CertificateStoreMaxLength).
+"""
+
+import hashlib
+import os
+
+import atomicfile
+import logger
+
+TYPES = {"CentralSystemRootCertificate": "csms", "ManufacturerRootCertificate": "manufacturer"}
+MAX_PER_TYPE = 4
+
+log = logger.get("certs")
+
+
+def _hex(data):
+    return "".join("%02x" % b for b in data)
+
+
+def hash_data(cert):
+    """OCPP CertificateHashDataType of a (self-signed) root certificate."""
+    return {"hashAlgorithm": "SHA256",
+            "issuerNameHash": _hex(hashlib.sha256(cert.issuer).digest()),
+            "issuerKeyHash": _hex(hashlib.sha256(cert.public_key_bits).digest()),
+            "serialNumber": "%x" % cert.serial}
+
+
+class CertStore:
+    def __init__(self, state_dir):
+        self.folder = state_dir + "/certs"
+        for sub in TYPES.values():
+            atomicfile.makedirs(self.folder + "/" + sub)
+
+    def _dir(self, kind):
+        return self.folder + "/" + TYPES[kind]
+
+    def _files(self, kind):
+        return sorted(os.listdir(self._dir(kind)))
+
+    def roots(self, kind="ManufacturerRootCertificate"):
+        from ota.x509 import Certificate
+        certs = []
+        for name in self._files(kind):
+            der = atomicfile.read(self._dir(kind) + "/" + name)
+            if der is None:
+                log.error("certificate file", name, "is torn: ignored")
+                continue
+            try:
+                certs.append(Certificate(der))
+            except Exception as e:
+                log.error("certificate file", name, "unreadable:", repr(e))
+        return certs
+
+    def install(self, kind, pem):
+        """"Accepted", "Rejected" (not a valid CA certificate) or "Failed" (store full/error)."""
+        from ota.x509 import load_certificates
+        try:
+            certs = load_certificates(pem)
+            if len(certs) != 1:
+                return "Rejected"
+            cert = certs[0]
+            der = cert.der
+        except Exception as e:
+            log.warn("InstallCertificate refused:", repr(e))
+            return "Rejected"
+        if not cert.ca:
+            return "Rejected"
+        name = _hex(hashlib.sha256(der).digest())[:16] + ".der"
+        if name in self._files(kind):
+            return "Accepted"
+        if len(self._files(kind)) >= MAX_PER_TYPE:
+            return "Failed"
+        try:
+            atomicfile.write(self._dir(kind) + "/" + name, der)
+        except OSError as e:
+            log.error("certificate store:", repr(e))
+            return "Failed"
+        log.info(kind, "installed:", cert.subject_cn)
+        return "Accepted"
+
+    def provision(self, pem, kind="ManufacturerRootCertificate"):
+        status = self.install(kind, pem)
+        if status != "Accepted":
+            log.error("provisioned", kind, "not installed:", status)
+        return status
+
+    def find(self, data):
+        """(kind, file name) of the certificate with this CertificateHashData, or None."""
+        for kind in TYPES:
+            for name in self._files(kind):
+                for cert in self._load(kind, name):
+                    if hash_data(cert) == _normal(data):
+                        return kind, name
+        return None
+
+    def _load(self, kind, name):
+        from ota.x509 import Certificate
+        der = atomicfile.read(self._dir(kind) + "/" + name)
+        if der is None:
+            return []
+        try:
+            return [Certificate(der)]
+        except Exception:
+            return []
+
+    # -- the whitepaper's messages --------------------------------------------------------
+    def register(self, session):
+        session.handlers["InstallCertificate"] = lambda p: {
+            "status": self.install(p["certificateType"], p["certificate"])}
+        session.handlers["GetInstalledCertificateIds"] = self.get_ids
+        session.handlers["DeleteCertificate"] = self.delete
+
+    def get_ids(self, p):
+        certs = self.roots(p["certificateType"])
+        if not certs:
+            return {"status": "NotFound"}
+        return {"status": "Accepted", "certificateHashData": [hash_data(c) for c in certs]}
+
+    def delete(self, p):
+        found = self.find(p["certificateHashData"])
+        if found is None:
+            return {"status": "NotFound"}
+        kind, name = found
+        if kind == "ManufacturerRootCertificate" and len(self._files(kind)) == 1:
+            return {"status": "Failed"}  # the last manufacturer root: updates would be impossible
+        try:
+            os.remove(self._dir(kind) + "/" + name)
+        except OSError:
+            return {"status": "Failed"}
+        return {"status": "Accepted"}
+
+
+def _normal(data):
+    return {"hashAlgorithm": data["hashAlgorithm"], "issuerNameHash": data["issuerNameHash"].lower(),
+            "issuerKeyHash": data["issuerKeyHash"].lower(),
+            "serialNumber": data["serialNumber"].lower().lstrip("0") or "0"}

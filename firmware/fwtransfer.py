@@ -1,0 +1,73 @@
+# The download of one firmware update and the checks before anything can boot it.
+"""`make_transfer(...)` returns the function FirmwareUpdater calls for each download attempt:
+
+    outcome = await transfer(job, partition)
+    # "ok"                          downloaded, image sound, signature verified (job.version set)
+    # "InvalidSignature"            the signature does not verify: nothing bootable was made
+    # "InvalidCertificate"          the bundle's signing certificate is refused
+    # "InstallVerificationFailed"   not an image the bootloader would take
+    # anything else                 the download failed (the reason): retried per retries
+
+ota.http streams the file into the next OTA slot through ota.writer (hashed and checked as it
+arrives, never in RAM); for plain UpdateFirmware the file is a signed bundle (ota.bundle)
+whose header carries the certificate and signature. The signature is checked over the
+SHA-256 of the image before set_boot is ever called.
+"""
+
+import logger
+
+log = logger.get("firmware")
+
+
+def make_transfer(updater, ca_pem):
+    from ota.bundle import BundleError, BundleReader
+    from ota.http import HttpClient, HttpError
+    from ota.image import ImageError
+    from ota.signature import SignatureError, verify_file_signature
+    from ota.writer import PartitionWriter, WriteError
+    from ota.x509 import CertificateError
+
+    async def transfer(job, partition):
+        writer = PartitionWriter(partition)
+        reader = None if job.signed else BundleReader(writer.write)
+
+        def restart(offset):  # the server ignored Range: start the file again
+            nonlocal reader
+            writer.restart(0)
+            if reader is not None:
+                reader = BundleReader(writer.write)
+
+        def sink(data):
+            if reader is None:
+                writer.write(data)
+            else:
+                reader.feed(data)
+
+        try:
+            client = HttpClient(ca=ca_pem if job.location.startswith("https:") else None)
+            await client.get(job.location, sink, restart=restart,
+                             max_length=writer.capacity + (0 if job.signed else 16384))
+            header = reader.finish() if reader is not None else None
+            size, digest, info = writer.finish()
+        except HttpError as e:
+            return "download failed: " + str(e)
+        except (ImageError, WriteError, BundleError) as e:
+            log.error("downloaded file refused:", str(e))
+            return "InstallVerificationFailed"
+        certificate = header["signingCertificate"] if header else job.certificate
+        signature = header["signature"] if header else job.signature
+        try:
+            cert = updater.check_certificate(certificate)
+        except CertificateError as e:
+            log.error("signing certificate refused:", str(e))
+            return "InvalidCertificate"
+        try:
+            verify_file_signature(cert, digest, signature)
+        except (SignatureError, ValueError) as e:
+            log.error("firmware signature refused:", str(e))
+            return "InvalidSignature"
+        job.version = info.version
+        log.info("firmware %s downloaded and verified (%d bytes)" % (info.version, size))
+        return "ok"
+
+    return transfer

@@ -1,0 +1,331 @@
+# Firmware updates: UpdateFirmware (1.6 §5.19) and SignedUpdateFirmware (whitepaper L01).
+"""The update job, from request to the verdict after the reboot, kept on flash so that a
+power cut at any stage resumes or ends truthfully.
+
+    updater = FirmwareUpdater(board, session, settings, cp, roots, security)
+    updater.register(session)          # UpdateFirmware, SignedUpdateFirmware
+    asyncio.create_task(updater.run())
+    await updater.after_boot()         # once BootNotification is accepted: Installed or not
+
+The stages: scheduled (until retrieveDate) -> downloading (into the next OTA slot, hashed as
+it streams; retries x retryInterval) -> downloaded -> signature checked (the certificate
+chains directly to an installed ManufacturerRootCertificate) -> install scheduled (signed,
+installDateTime) -> waiting for transactions to end, idle connectors Unavailable (L01.FR.07)
+-> installing: set_boot (the bootloader's own image check) -> rebooting -> after the reboot:
+Installed when the new image runs and reached the central system, else InstallationFailed
+(the bootloader rolled back). Nothing is ever installed whose signature did not verify.
+
+Plain UpdateFirmware: accepted by default (its image is a signed bundle, lib/ota/bundle.py)
+so that 1.6 central systems without the whitepaper work; with the firmware key
+SecureFirmwareUpdateOnly=true it answers CALLERROR NotSupported (L01.FR.20).
+"""
+
+import asyncio
+import json
+
+import atomicfile
+import logger
+from firmware import bootreason
+from firmware.fwstatus import FirmwareStatus, SignedFirmwareStatus
+from ocppj import errors, rfc3339
+from ticks import sleep_ms
+
+log = logger.get("firmware")
+
+_WAIT_STEP_MS = 1000
+CONFIRM_TIMEOUT_S = 300  # the new image must reach the central system within this
+
+
+class Job:
+    """One update request and how far it got (persisted as JSON)."""
+
+    def __init__(self, signed=False, request_id=None, location="", retrieve_s=0, retries=1,
+                 interval_s=60, install_s=None, certificate=None, signature=None,
+                 phase="scheduled", version=None, attempt=0, status=None):
+        self.signed = signed
+        self.request_id = request_id
+        self.location = location
+        self.retrieve_s = retrieve_s
+        self.retries = retries
+        self.interval_s = interval_s
+        self.install_s = install_s
+        self.certificate = certificate
+        self.signature = signature
+        self.phase = phase  # scheduled, downloading, downloaded, rebooting
+        self.version = version  # of the downloaded image, to recognise it after the reboot
+        self.attempt = attempt
+        self.status = status  # the last status entered
+
+    def dump(self):
+        return json.dumps([self.signed, self.request_id, self.location, self.retrieve_s,
+                           self.retries, self.interval_s, self.install_s, self.certificate,
+                           self.signature, self.phase, self.version, self.attempt, self.status])
+
+    @staticmethod
+    def load(raw):
+        return Job(*json.loads(raw))
+
+
+class FirmwareUpdater:
+    def __init__(self, board, session, settings, cp, roots, security, transfer):
+        self.board = board
+        self.session = session
+        self.settings = settings
+        self.cp = cp  # connectors: transactions running, unavailability while installing
+        self.roots = roots  # fn() -> list of ManufacturerRootCertificate (ota.x509.Certificate)
+        self.security = security  # SecurityEvents: .event(type, tech_info)
+        self.transfer = transfer  # fn(job, partition) -> coroutine: download + verify (ota glue)
+        self.plain = FirmwareStatus(session)
+        self.signed = SignedFirmwareStatus(session)
+        self._path = board.state_dir + "/fwupdate.json"
+        self._wake = asyncio.Event()
+        self._cancel = False
+        self.job = None
+        raw = atomicfile.read(self._path)
+        if raw:
+            try:
+                self.job = Job.load(raw)
+            except (ValueError, TypeError):
+                log.error("update job file unreadable: dropped")
+        if self.job and self.job.status:
+            self._notifier().set_status(self.job.status, self.job.request_id)
+
+    def set_transfer(self, transfer):
+        self.transfer = transfer
+
+    # -- persistence and status ------------------------------------------------------------
+    def _save(self):
+        if self.job is None:
+            try:
+                import os
+                os.remove(self._path)
+            except OSError:
+                pass
+        else:
+            atomicfile.write(self._path, self.job.dump())
+
+    def _notifier(self):
+        return self.signed if self.job is not None and self.job.signed else self.plain
+
+    async def status(self, status):
+        """Enter `status`: persist it, then tell the central system (L01.FR.01)."""
+        job = self.job
+        if job is None:
+            return
+        job.status = status
+        self._save()
+        note = self._notifier()
+        note.set_status(status, job.request_id)
+        for _ in range(3):  # a status is state, not a transaction: retried briefly, not queued
+            if await note.send() == "response_success":
+                return
+            await sleep_ms(2000)
+        log.warn(note.action, status, "not delivered:", repr(note.error))
+
+    def current_status(self, signed):
+        """What a TriggerMessage reports: Idle unless an update is in progress (1.6 §4.5;
+        L01.FR.28/29: after Installed, Idle)."""
+        note = self.signed if signed else self.plain
+        if self.job is None or (self.job.signed != signed) or note.status == "Installed":
+            return "Idle"
+        return note.status
+
+    async def send_triggered(self, signed):
+        note = self.signed if signed else self.plain
+        saved = (note.status, note.request_id)
+        status = self.current_status(signed)
+        note.set_status(status, self.job.request_id if self.job and status != "Idle" else None)
+        await note.send(triggered=True)
+        note.status, note.request_id = saved
+
+    # -- requests ----------------------------------------------------------------------------
+    def register(self, session):
+        session.handlers["UpdateFirmware"] = self.update_firmware
+        session.handlers["SignedUpdateFirmware"] = self.signed_update_firmware
+
+    def update_firmware(self, p):
+        if self.settings.get("SecureFirmwareUpdateOnly"):
+            raise errors.CallError("NotSupported", "only SignedUpdateFirmware (L01.FR.20)")
+        self._start(Job(signed=False, location=p["location"],
+                        retrieve_s=rfc3339.to_s2000(p["retrieveDate"]),
+                        retries=p.get("retries", 1), interval_s=p.get("retryInterval", 60),
+                        phase="scheduled", attempt=0))
+        return {}
+
+    def signed_update_firmware(self, p):
+        fw = p["firmware"]
+        from ota.x509 import CertificateError
+        try:
+            self.check_certificate(fw["signingCertificate"])
+        except CertificateError as e:
+            reason = str(e)
+            log.warn("SignedUpdateFirmware: signing certificate refused:", reason)
+            self.session.after_reply(lambda: self.security.event(
+                "InvalidFirmwareSigningCertificate", reason))
+            return {"status": "InvalidCertificate"}  # L01.FR.24
+        canceled = self.job is not None and self.job.phase != "rebooting"
+        if self.job is not None and not canceled:
+            return {"status": "Rejected"}  # L01.FR.27: rebooting into the image already
+        install = fw.get("installDateTime")
+        self._start(Job(signed=True, request_id=p["requestId"], location=fw["location"],
+                        retrieve_s=rfc3339.to_s2000(fw["retrieveDateTime"]),
+                        install_s=rfc3339.to_s2000(install) if install else None,
+                        retries=p.get("retries", 1), interval_s=p.get("retryInterval", 60),
+                        certificate=fw["signingCertificate"], signature=fw["signature"],
+                        phase="scheduled", attempt=0))
+        return {"status": "AcceptedCanceled" if canceled else "Accepted"}  # L01.FR.26
+
+    def check_certificate(self, pem):
+        """The signing certificate, checked against the manufacturer roots; CertificateError."""
+        from ota.der import pem_to_der
+        from ota.x509 import Certificate, CertificateError, check_signing_certificate
+        try:
+            ders = pem_to_der(pem)
+            cert = Certificate(ders[0] if isinstance(ders, list) else ders)
+        except (ValueError, IndexError) as e:
+            raise CertificateError("malformed: " + str(e))
+        now = self.board.time_s() if self.board.clock_set() else None
+        check_signing_certificate(cert, self.roots(), now)
+        return cert
+
+    def _start(self, job):
+        if self.job is not None:
+            log.info("firmware update replaced by a new request")
+            self._cancel = True
+        self.job = job
+        self._save()
+        self._wake.set()
+
+    # -- the work ------------------------------------------------------------------------------
+    async def run(self):
+        while True:
+            if self.job is None or self.job.phase == "rebooting":
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            self._cancel = False
+            job = self.job
+            try:
+                await self._work(job)
+            except Exception as e:  # never leave a job half done without telling anyone
+                log.error("firmware update failed:", repr(e))
+                if self.job is job:
+                    await self.status("InstallationFailed")
+                    self._end()
+
+    def _end(self):
+        self.cp.installing = False
+        self.job = None
+        self._save()
+
+    async def _wait_until(self, when_s):
+        while self.board.time_s() < when_s:
+            if self._cancel:
+                return False
+            await sleep_ms(_WAIT_STEP_MS)
+        return not self._cancel
+
+    async def _work(self, job):
+        if job.phase == "scheduled":
+            if job.signed and self.board.time_s() < job.retrieve_s:
+                await self.status("DownloadScheduled")
+            if not await self._wait_until(job.retrieve_s):
+                return
+            job.phase = "downloading"
+        if job.phase == "downloading":
+            if not await self._download(job):
+                return
+            job.phase = "downloaded"
+            self._save()
+        if job.phase == "downloaded":
+            if job.signed and job.install_s and self.board.time_s() < job.install_s:
+                await self.status("InstallScheduled")
+                if not await self._wait_until(job.install_s):
+                    return
+            await self._install(job)
+
+    async def _download(self, job):
+        partition = self.board.ota_next()
+        attempts = max(1, job.retries or 1)
+        while job.attempt < attempts:
+            if self._cancel:
+                return False
+            job.attempt += 1
+            self._save()
+            await self.status("Downloading")
+            outcome = await self.transfer(job, partition)
+            if self._cancel:
+                return False
+            if outcome == "ok":
+                await self.status("Downloaded")
+                if job.signed:
+                    await self.status("SignatureVerified")
+                return True
+            if outcome in ("InvalidSignature", "InvalidCertificate"):
+                # nothing was made bootable: the old firmware stays (L01.FR.03)
+                if job.signed:
+                    await self.status("Downloaded")
+                    await self.status("InvalidSignature")
+                else:
+                    await self.status("Downloaded")
+                    await self.status("InstallationFailed")
+                self.security.event("InvalidFirmwareSignature" if outcome == "InvalidSignature"
+                                    else "InvalidFirmwareSigningCertificate",
+                                    "update %s" % (job.request_id or job.location[:60]))
+                self._end()
+                return False
+            if outcome == "InstallVerificationFailed":  # not an image the bootloader takes
+                await self.status("Downloaded")
+                await self.status("InstallVerificationFailed" if job.signed
+                                  else "InstallationFailed")
+                self._end()
+                return False
+            log.warn("download attempt %d of %d failed: %s" % (job.attempt, attempts, outcome))
+            if job.attempt < attempts:
+                await sleep_ms((job.interval_s or 60) * 1000)
+        await self.status("DownloadFailed")
+        self._end()
+        return False
+
+    async def _install(self, job):
+        self.cp.installing = True  # idle connectors Unavailable, no new sessions (L01.FR.07)
+        self.cp.wake_status()
+        while self.cp.transactions_running():
+            if self._cancel:
+                self.cp.installing = False
+                return
+            await sleep_ms(_WAIT_STEP_MS)
+        await self.cp.flush_status()  # the StatusNotification Unavailable goes out first
+        await self.status("Installing")
+        try:
+            self.board.ota_next().set_boot()  # the bootloader's structure and hash check
+        except OSError as e:
+            log.error("set_boot refused the image:", repr(e))
+            await self.status("InstallVerificationFailed" if job.signed else "InstallationFailed")
+            self._end()
+            return
+        job.phase = "rebooting"
+        self._save()
+        if job.signed:
+            await self.status("InstallRebooting")  # L01.FR.15
+        bootreason.record(self.board.state_dir, "FirmwareUpdate")
+        log.info("rebooting into the new firmware", job.version or "")
+        await sleep_ms(200)
+        self.board.reset(hard=True)  # only a hard reset loads the new image on the ESP32
+
+    async def after_boot(self):
+        """After BootNotification Accepted: the verdict on an update that rebooted."""
+        job = self.job
+        if job is None or job.phase != "rebooting":
+            return
+        running = self.board.running_image()
+        if self.board.rolled_back() or running is None or (job.version and running[0] != job.version):
+            log.error("the new firmware did not start: the bootloader rolled back")
+            await self.status("InstallationFailed")
+        else:
+            self.board.ota_mark_valid()  # reached the central system: keep this image
+            await self.status("Installed")
+            self.security.event("FirmwareUpdated", "version %s" % running[0])
+        self.job = None
+        self._save()
+        self._notifier()  # the last status stays for TriggerMessage (Installed -> Idle)
