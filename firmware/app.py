@@ -10,6 +10,7 @@ import os
 import sys
 
 import logger
+import logring
 from firmware import config as configuration
 from drivers.leds import StatusLed
 from drivers.watchdog import Watchdog
@@ -18,6 +19,7 @@ from firmware.authorize import Authorizer
 from firmware.board import open_board
 from firmware.certstore import CertStore
 from firmware.chargepoint import FEATURE_PROFILES, ChargePoint
+from firmware.diagnostics import Diagnostics
 from firmware.fwtransfer import make_transfer
 from firmware.fwupdate import CONFIRM_TIMEOUT_S, FirmwareUpdater
 from firmware.security import SecurityEvents
@@ -35,6 +37,7 @@ from ws.errors import WsError
 CONFIG_ERROR_EXIT_STATUS = 2
 _WATCHDOG_MS = 30000
 _LOOP_MS = 1000
+LOG_RING_BYTES = 8192
 
 log = logger.get("app")
 
@@ -97,7 +100,10 @@ def start_ocpp(cfg, board, watchdog):
     registration = Registration(session, board, identity, on_accepted=accepted,
                                 settings=settings)
     cp.boot_trigger = registration.boot_triggered
-    cp.register(session, updater)
+    diagnostics = Diagnostics(board, session, _read_text(csms["caFile"])
+                              if csms.get("caFile") else None)
+    diagnostics.register(session)
+    cp.register(session, updater, diagnostics)
     updater.register(session)
     certs.register(session)
     link = Link(client, session, (registration.run, delivery.run))
@@ -167,6 +173,7 @@ def led_pattern(cp, session):
 
 
 def main():
+    logring.install(LOG_RING_BYTES)  # the recent log, for GetDiagnostics and GetLog
     path = config_path()
     try:
         cfg = configuration.load(path)

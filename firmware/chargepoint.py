@@ -46,6 +46,7 @@ class ChargePoint:
         self.watchdog = watchdog
         self.installing = False  # a firmware install waits: idle connectors Unavailable
         self.firmware = None  # the FirmwareUpdater, for TriggerMessage
+        self.diagnostics = None
         self._alive_bit = watchdog.watch() if watchdog else 0
         self.available = True  # connector 0: the charge point as a whole
         self.connectors = [Connector(self, n, max_deciamps) for n in range(1, board.connectors + 1)]
@@ -241,10 +242,11 @@ class ChargePoint:
             self.authorizer.remember(record.payload["idTag"], info)
 
     # -- the central system's requests -----------------------------------------------------------
-    def register(self, session, firmware=None):
-        """Answer the central system's requests; `firmware` (the FirmwareUpdater) answers
-        TriggerMessage FirmwareStatusNotification."""
+    def register(self, session, firmware=None, diagnostics=None):
+        """Answer the central system's requests; `firmware` (the FirmwareUpdater) and
+        `diagnostics` answer the TriggerMessages for their status notifications."""
         self.firmware = firmware
+        self.diagnostics = diagnostics
         h = session.handlers
         h["GetConfiguration"] = lambda p: handle_get_configuration(self.settings, p)
         h["ChangeConfiguration"] = lambda p: handle_change_configuration(self.settings, p)
@@ -365,7 +367,11 @@ class ChargePoint:
         elif what == "FirmwareStatusNotification" and self.firmware is not None:
             firmware = self.firmware
             self.session.after_reply(lambda: firmware.send_triggered(False))
-        else:  # DiagnosticsStatusNotification: not built
+        elif what == "DiagnosticsStatusNotification" and self.diagnostics is not None:
+            diag = self.diagnostics
+            self.session.after_reply(lambda: self._send(
+                "DiagnosticsStatusNotification", {"status": diag.diag_status}, triggered=True))
+        else:
             return {"status": "NotImplemented"}
         return {"status": "Accepted"}
 
@@ -380,9 +386,17 @@ class ChargePoint:
             firmware = self.firmware
             self.session.after_reply(lambda: firmware.send_triggered(True))
             return {"status": "Accepted"}
+        if what == "LogStatusNotification" and self.diagnostics is not None:
+            diag = self.diagnostics
+            payload = {"status": diag.log_status}
+            if diag.log_status != "Idle":
+                payload["requestId"] = diag.log_request
+            self.session.after_reply(lambda: self._send("LogStatusNotification", payload,
+                                                        triggered=True))
+            return {"status": "Accepted"}
         if what in ("BootNotification", "Heartbeat", "MeterValues", "StatusNotification"):
             return self.trigger_message(p)
-        return {"status": "NotImplemented"}  # LogStatusNotification, SignChargePointCertificate
+        return {"status": "NotImplemented"}  # SignChargePointCertificate: not built
 
     async def triggered_meter_values(self, n):
         for c in self.connectors:

@@ -297,6 +297,11 @@ class FirmwareUpdater:
             await sleep_ms(_WAIT_STEP_MS)
         await self.cp.flush_status()  # the StatusNotification Unavailable goes out first
         await self.status("Installing")
+        # "rebooting" is on flash before set_boot: a power cut in between leaves the old image
+        # running, and after_boot() then tells InstallationFailed instead of installing again
+        # into the wrong slot.
+        job.phase = "rebooting"
+        self._save()
         try:
             self.board.ota_next().set_boot()  # the bootloader's structure and hash check
         except OSError as e:
@@ -304,8 +309,6 @@ class FirmwareUpdater:
             await self.status("InstallVerificationFailed" if job.signed else "InstallationFailed")
             self._end()
             return
-        job.phase = "rebooting"
-        self._save()
         if job.signed:
             await self.status("InstallRebooting")  # L01.FR.15
         bootreason.record(self.board.state_dir, "FirmwareUpdate")

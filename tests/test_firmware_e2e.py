@@ -310,3 +310,81 @@ async def test_secure_only_policy_refuses_plain_update(tmp_path, keys, files):
         with pytest.raises(NotSupportedError):
             await h.cs.call("CP_1", call.UpdateFirmware(location=server.url("fw.bin"),
                                                         retrieve_date=now_iso()))
+
+
+class StallOnce(http.server.SimpleHTTPRequestHandler):
+    """Serves the file, but the first request stalls halfway (a download cut off)."""
+    served = 0
+
+    def copyfile(self, source, outputfile):
+        StallOnce.served += 1
+        if StallOnce.served == 1:
+            outputfile.write(source.read(20000))
+            outputfile.flush()
+            threading.Event().wait(30)
+            return
+        super().copyfile(source, outputfile)
+
+    def log_message(self, *args):
+        pass
+
+
+async def restart_after_power_cut(h):
+    h.fw.stop()  # the runner and the firmware, killed: no chance to save anything
+    h.reconnect_control()
+    await asyncio.to_thread(h.fw.start)
+
+
+async def final_verdict(h):
+    while True:
+        note = await h.cs.wait_for("FirmwareStatusNotification", "CP_1", timeout=60)
+        if note["status"] in ("Installed", "InstallationFailed", "DownloadFailed"):
+            return note["status"]
+
+
+async def test_power_cut_mid_download_resumes_and_installs(tmp_path, keys):
+    folder = tmp_path / "www"
+    folder.mkdir()
+    image = firmware_image.build(NEW, 80000)
+    (folder / "fw.bin").write_bytes(bundle.pack(image, cert_pem(keys), signed(keys, image)))
+    StallOnce.served = 0
+    httpd = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(StallOnce, directory=str(folder)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = "http://127.0.0.1:%d/fw.bin" % httpd.server_address[1]
+    try:
+        async with harness(tmp_path, keys) as h:
+            await h.cs.call("CP_1", call.UpdateFirmware(location=url, retrieve_date=now_iso(),
+                                                        retries=3, retry_interval=1))
+            assert (await h.cs.wait_for("FirmwareStatusNotification", "CP_1"))["status"] == \
+                "Downloading"
+            await asyncio.sleep(0.5)  # part of the image is in the slot
+            await restart_after_power_cut(h)
+            assert await final_verdict(h) == "Installed"
+            boots = [r.payload for r in h.cs.received("CP_1") if r.action == "BootNotification"]
+            assert boots[-1]["firmwareVersion"] == NEW
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.parametrize("stage", ["Installing", "new image booting"])
+async def test_power_cut_while_installing_tells_the_truth(tmp_path, keys, files, stage):
+    folder, server = files
+    image = firmware_image.build(NEW, 60000)
+    (folder / "fw.bin").write_bytes(bundle.pack(image, cert_pem(keys), signed(keys, image)))
+    async with harness(tmp_path, keys) as h:
+        await h.cs.call("CP_1", call.UpdateFirmware(location=server.url("fw.bin"),
+                                                    retrieve_date=now_iso()))
+        if stage == "Installing":
+            await h.cs.wait_for("FirmwareStatusNotification", "CP_1",
+                                lambda p: p["status"] == "Installing", timeout=30)
+        else:
+            await h.cs.wait_for("BootNotification", "CP_1", timeout=30)  # the new image
+        await restart_after_power_cut(h)
+        verdict = await final_verdict(h)
+        boots = [r.payload for r in h.cs.received("CP_1") if r.action == "BootNotification"]
+        running = boots[-1]["firmwareVersion"]
+        # whatever the moment of the cut: Installed exactly when the new version runs
+        assert (verdict == "Installed") == (running == NEW), (verdict, running)
+        assert verdict in ("Installed", "InstallationFailed")
