@@ -214,9 +214,9 @@ async def test_trigger_message_answers_first_then_sends(tmp_path):
             sent = max(i for i, f in enumerate(frames) if f.direction == "in"
                        and '"%s"' % message in f.text)
             assert answer < sent, message  # the answer went out before the message
-        result = await h.cs.call("CP_1", call.TriggerMessage(
-            requested_message="DiagnosticsStatusNotification"))
-        assert result.status == "NotImplemented"
+        result = await h.cs.call("CP_1", call.ExtendedTriggerMessage(
+            requested_message="SignChargePointCertificate"))
+        assert result.status == "NotImplemented"  # no charge point certificate management
         result = await h.cs.call("CP_1", call.TriggerMessage(requested_message="Heartbeat",
                                                              connector_id=7))
         assert result.status == "Rejected"
