@@ -25,13 +25,15 @@ TARGETS = (
 )
 
 
+PRELUDE = "import sys; sys.path[:0]=['lib', 'tools/bench']; "
+
+
 def runners():
-    yield "cpython", lambda script: [sys.executable, "-c",
-                                     "import sys; sys.path[:0]=['lib']; exec(open(%r).read())" % script]
+    yield "cpython", lambda script: [sys.executable, "-c", PRELUDE + "exec(open(%r).read())" % script]
     mp = shutil.which("micropython")
     if mp:
         yield "micropython-unix", lambda script: [
-            mp, "-c", "import sys; sys.path[:0]=['lib']; exec(open(%r).read())" % script]
+            mp, "-c", PRELUDE + "exec(open(%r).read())" % script]
     yield "micropython-wasm", lambda script: ["node", "tools/bench/run_wasm.mjs", script]
 
 

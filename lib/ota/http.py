@@ -57,6 +57,7 @@ import binascii
 import logger
 from ticks import sleep_ms, ticks_diff, ticks_ms
 from ws.errors import WsError, describe
+from ws.handshake import split_hostport
 from ws.transport import Transport
 
 log = logger.get("http")
@@ -132,23 +133,10 @@ def parse_url(url):
             logger.secret(userinfo[colon + 1:])
         auth = "Basic " + binascii.b2a_base64(userinfo.encode())[:-1].decode()
         logger.secret(auth[6:])
-    if hostport.startswith("["):  # [IPv6]:port
-        close = hostport.find("]")
-        host, tail = hostport[1:close], hostport[close + 1:]
-        if close < 0 or (tail and not tail.startswith(":")):
-            raise HttpError("bad IPv6 address in the URL")
-    else:
-        colon = hostport.rfind(":")
-        host, tail = (hostport, "") if colon < 0 else (hostport[:colon], hostport[colon:])
-    if tail:
-        try:
-            port = int(tail[1:])
-        except ValueError:
-            port = -1
-        if not 0 < port < 65536:
-            raise HttpError("bad port in the URL")
-    if not host:
-        raise HttpError("no host in the URL")
+    try:
+        host, port = split_hostport(hostport, port)
+    except ValueError as e:
+        raise HttpError(str(e) + " in the URL")
     return secure, host, port, target, auth
 
 

@@ -64,6 +64,29 @@ def basic_auth(user, password):
     return "Basic " + _b64((user + ":" + password).encode())
 
 
+def split_hostport(hostport, port):
+    """(host, port) of "host", "host:port" or "[IPv6]:port" (`port` when none is given);
+    ValueError naming what is wrong. Shared by the WebSocket and the HTTP client."""
+    if hostport.startswith("["):  # [IPv6]:port
+        end = hostport.find("]")
+        host, tail = hostport[1:end], hostport[end + 1:]
+        if end < 0 or (tail and not tail.startswith(":")):
+            raise ValueError("bad IPv6 address")
+    else:
+        colon = hostport.rfind(":")
+        host, tail = (hostport, "") if colon < 0 else (hostport[:colon], hostport[colon:])
+    if tail:
+        try:
+            port = int(tail[1:])
+        except ValueError:
+            port = -1
+        if not 0 < port < 65536:
+            raise ValueError("bad port")
+    if not host:
+        raise ValueError("no host")
+    return host, port
+
+
 def parse_url(url):
     """(secure, host, port, path) of a ws:// or wss:// URL; path has no trailing slash."""
     if url.startswith("wss://"):
@@ -76,23 +99,10 @@ def parse_url(url):
     hostport, path = (rest, "") if slash < 0 else (rest[:slash], rest[slash:])
     if "?" in path or "#" in path or "@" in hostport:
         raise WsError("central system URL must not have a query, fragment or user part")
-    if hostport.startswith("["):  # [IPv6]:port
-        end = hostport.find("]")
-        host, tail = hostport[1:end], hostport[end + 1:]
-        if end < 0 or (tail and not tail.startswith(":")):
-            raise WsError("bad IPv6 address in the central system URL")
-    else:
-        colon = hostport.rfind(":")
-        host, tail = (hostport, "") if colon < 0 else (hostport[:colon], hostport[colon:])
-    if tail:
-        try:
-            port = int(tail[1:])
-        except ValueError:
-            port = -1
-        if not 0 < port < 65536:
-            raise WsError("bad port in the central system URL")
-    if not host:
-        raise WsError("no host in the central system URL")
+    try:
+        host, port = split_hostport(hostport, port)
+    except ValueError as e:
+        raise WsError(str(e) + " in the central system URL")
     while path.endswith("/"):
         path = path[:-1]
     return secure, host, port, path

@@ -1,37 +1,11 @@
 # Device tests of the seed-002 BootNotification API: fields, send, result codes, the answer.
-import asyncio
-import json
-
 from devtest import raises
 from firmware import bootnotification as bn
-from ocppj.encoder import Encoder
-from ocppj.protocol import V16
-from ocppj.session import Session
-
-
-class Peer:
-    def __init__(self, reply):
-        self.reply = reply
-        self.sent = []
-        self.session = None
-
-    async def send(self, buf, n):
-        frame = json.loads(bytes(buf[:n]))
-        self.sent.append(frame)
-        if self.reply is not None:
-            asyncio.create_task(self.answer(frame[1]))
-
-    async def answer(self, msg_id):
-        await asyncio.sleep(0)
-        await self.session.feed(json.dumps([self.reply[0], msg_id] + self.reply[1:]).encode())
+from ocpppeer import connect
 
 
 def boot_with(reply, connected=True):
-    peer = Peer(reply)
-    session = Session(V16, Encoder(1024), peer.send, timeout_ms=300)
-    peer.session = session
-    if connected:
-        session.opened()
+    peer, session = connect([reply], connected)
     boot = bn.BootNotification(session)
     boot.set("chargePointVendor", "V")
     boot.set("chargePointModel", "M")

@@ -1,38 +1,11 @@
 # Device tests of the seed-000/001 firmware status API: statuses, payloads, result codes.
-import asyncio
-import json
-
 from devtest import raises
 from firmware import fwstatus
-from ocppj.encoder import Encoder
-from ocppj.protocol import V16
-from ocppj.session import Session
-
-
-class Peer:
-    def __init__(self, reply):
-        self.reply = reply
-        self.sent = []
-        self.session = None
-
-    async def send(self, buf, n):
-        frame = json.loads(bytes(buf[:n]))
-        self.sent.append(frame)
-        if self.reply is not None:
-            asyncio.create_task(self.answer(frame[1]))
-
-    async def answer(self, msg_id):
-        await asyncio.sleep(0)
-        await self.session.feed(json.dumps([self.reply[0], msg_id] + self.reply[1:]).encode())
+from ocpppeer import connect
 
 
 def accepted_session(reply, connected=True):
-    peer = Peer(reply)
-    s = Session(V16, Encoder(512), peer.send, timeout_ms=300)
-    peer.session = s
-    if connected:
-        s.opened()
-    s.set_registration("Accepted")
+    peer, s = connect([reply], connected, registration="Accepted", buffer=512)
     return s, peer
 
 

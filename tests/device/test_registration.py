@@ -1,34 +1,11 @@
 # Device tests of the boot registration: a refused or failed BootNotification is retried,
 # the clock is set from the answer, StatusNotification follows for every connector.
 import asyncio
-import json
 
 from devtest import tempdir
 from firmware.board.sim import SimBoard
 from firmware.registration import Registration, boot_payload
-from ocppj.encoder import Encoder
-from ocppj.protocol import V16
-from ocppj.session import Session
-
-
-class CentralSystemWire:
-    """Answers our CALLs from a script of replies, one per CALL, by feeding them back."""
-
-    def __init__(self, replies):
-        self.replies = list(replies)
-        self.calls = []
-        self.session = None
-
-    async def send(self, buf, n):
-        frame = json.loads(bytes(buf[:n]))
-        self.calls.append(frame)
-        reply = self.replies.pop(0) if self.replies else None
-        if reply is not None:
-            asyncio.create_task(self.answer(frame[1], reply))
-
-    async def answer(self, msg_id, reply):
-        await asyncio.sleep(0)
-        await self.session.feed(json.dumps([reply[0], msg_id] + reply[1:]).encode())
+from ocpppeer import connect
 
 
 ACCEPTED = [3, {"status": "Accepted", "currentTime": "2026-11-21T14:45:08Z", "interval": 7}]
@@ -36,10 +13,7 @@ ACCEPTED = [3, {"status": "Accepted", "currentTime": "2026-11-21T14:45:08Z", "in
 
 def setup(replies, connectors=2):
     board = SimBoard({"connectors": connectors, "sim": {"controlPort": 1}}, state_dir=tempdir())
-    wire = CentralSystemWire(replies)
-    session = Session(V16, Encoder(1024), wire.send, timeout_ms=500)
-    wire.session = session
-    session.opened()
+    wire, session = connect(replies, timeout_ms=500)
     async def statuses():  # what the charge point does once accepted
         for n in range(connectors + 1):
             await session.call("StatusNotification", {"connectorId": n, "errorCode": "NoError",

@@ -11,25 +11,13 @@ import json
 import sys
 import time
 
+from benchclock import MICROPYTHON, elapsed_us, now_us
 from ocppj.encoder import Decimal, Encoder, Timestamp
 from ocppj.protocol import V16
 from ocppj.validate import validate
 
-MICROPYTHON = sys.implementation.name == "micropython"
 N = 1000
 
-if MICROPYTHON:
-    def now_us():
-        return time.ticks_us()
-
-    def elapsed_us(start):
-        return time.ticks_diff(time.ticks_us(), start)
-else:
-    def now_us():
-        return time.perf_counter_ns() // 1000
-
-    def elapsed_us(start):
-        return now_us() - start
 
 
 def measure(fn, n=N):

@@ -23,26 +23,14 @@ import os
 import sys
 import time
 
+from benchclock import MICROPYTHON, elapsed_us, now_us
 from ota.writer import PartitionWriter
 
-MICROPYTHON = sys.implementation.name == "micropython"
 BLOCK = 4096
 SLOT_BLOCKS = 384  # 1.5 MiB
 FOLDER = "/tmp" if MICROPYTHON or os.sep == "/" else "."
 
 
-if MICROPYTHON:
-    def now_us():
-        return time.ticks_us()  # type: ignore
-
-    def elapsed_us(start):
-        return time.ticks_diff(time.ticks_us(), start)  # type: ignore
-else:
-    def now_us():
-        return time.perf_counter_ns() // 1000
-
-    def elapsed_us(start):
-        return now_us() - start
 
 
 class FileSlot:

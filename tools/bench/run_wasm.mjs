@@ -9,4 +9,4 @@ const script = process.argv[2];
 const board = await loadBoard({
   dirs: { "/lib": path.join(root, "lib"), "/bench": path.join(root, "tools", "bench") },
 });
-board.runPython("exec(open('/bench/" + path.basename(script) + "').read())");
+board.runPython("import sys; sys.path.append('/bench'); exec(open('/bench/" + path.basename(script) + "').read())");

@@ -17,24 +17,12 @@ import json
 import sys
 import time
 
+from benchclock import MICROPYTHON, elapsed_us, now_us
 from ota import ecdsa, rsa
 from ota.signature import decode_signature
 from ota.x509 import Certificate, check_signing_certificate, load_certificates
 
-MICROPYTHON = sys.implementation.name == "micropython"
 
-if MICROPYTHON:
-    def now_us():
-        return time.ticks_us()
-
-    def elapsed_us(start):
-        return time.ticks_diff(time.ticks_us(), start)
-else:
-    def now_us():
-        return time.perf_counter_ns() // 1000
-
-    def elapsed_us(start):
-        return now_us() - start
 
 
 def measure(fn, n):
