@@ -14,6 +14,7 @@ import logring
 from firmware import config as configuration
 from drivers.leds import StatusLed
 from drivers.watchdog import Watchdog
+from firmware import bootreason
 from firmware.authcache import AuthCache
 from firmware.authorize import Authorizer
 from firmware.board import open_board
@@ -141,6 +142,8 @@ async def run(cfg, board):
     log.info("%s %s firmware %s on the %s board, reset cause %s" % (
         ident["chargePointVendor"], ident["chargePointModel"],
         ident.get("firmwareVersion", "?"), board.name, board.reset_cause()))
+    # OCPP 2.0.1 BootNotification.reason, kept ready: a recorded intent or the reset cause
+    log.info("boot reason", bootreason.take(board.state_dir, board.reset_cause()))
     try:
         await board.start()
     except OSError as e:

@@ -351,6 +351,16 @@ class ChargePoint:
     def data_transfer(self, p):
         return {"status": "UnknownVendorId"}  # no vendor extensions in this firmware
 
+    async def send_data_transfer(self, vendor_id, message_id=None, data=None):
+        """DataTransfer from the charge point: the central system's answer (status, data),
+        or None when it could not be delivered."""
+        payload = {"vendorId": vendor_id}
+        if message_id is not None:
+            payload["messageId"] = message_id
+        if data is not None:
+            payload["data"] = data
+        return await self._send("DataTransfer", payload)
+
     def trigger_message(self, p):
         what = p["requestedMessage"]
         n = p.get("connectorId")

@@ -252,3 +252,4 @@ async def test_pilot_error_is_an_ev_communication_warning(tmp_path):
         warn = await h.cs.wait_for("StatusNotification", "CP_1",
                                    lambda p: p["errorCode"] == "EVCommunicationError")
         assert warn["status"] == "Preparing"
+

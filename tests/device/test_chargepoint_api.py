@@ -1,0 +1,34 @@
+# Device tests of the charge point's own requests: DataTransfer from the charge point.
+from devtest import tempdir
+from firmware.authcache import AuthCache
+from firmware.authorize import Authorizer
+from firmware.board.sim import SimBoard
+from firmware.chargepoint import ChargePoint
+from firmware.settings import Settings
+from ocppj.delivery import Delivery
+from ocppj.journal import Journal
+from ocpppeer import connect
+
+
+def charge_point(replies):
+    board = SimBoard({"connectors": 1, "sim": {"controlPort": 1}}, state_dir=tempdir())
+    peer, session = connect(replies, registration="Accepted")
+    settings = Settings(board.state_dir, 1, "Core")
+    journal = Journal(board.state_dir + "/journal")
+    delivery = Delivery(journal, session, lambda: 1, lambda: 1)
+    cache = AuthCache(board.state_dir)
+    cp = ChargePoint(board, settings, session, journal, delivery,
+                     Authorizer(session, settings, cache, board.time_s), cache)
+    return cp, peer
+
+
+async def test_data_transfer_from_the_charge_point():
+    cp, peer = charge_point([[3, {"status": "Accepted", "data": "pong"}],
+                             [3, {"status": "UnknownVendorId"}], None])
+    answer = await cp.send_data_transfer("com.example", "ping", "hello")
+    assert answer == {"status": "Accepted", "data": "pong"}, answer
+    assert peer.sent[0][2:] == ["DataTransfer", {"vendorId": "com.example", "messageId": "ping",
+                                                 "data": "hello"}], peer.sent
+    answer = await cp.send_data_transfer("org.other")
+    assert answer == {"status": "UnknownVendorId"} and peer.sent[1][3] == {"vendorId": "org.other"}
+    assert await cp.send_data_transfer("com.example") is None  # no answer: not delivered
