@@ -86,8 +86,8 @@ def start_ocpp(cfg, board, watchdog):
     if root_file:
         certs.provision(_read_text(root_file))
     updater = FirmwareUpdater(board, session, settings, cp, certs.roots, security, None)
-    updater.set_transfer(make_transfer(updater, _read_text(csms["caFile"])
-                                       if csms.get("caFile") else None))
+    ca_pem = _read_text(csms["caFile"]) if csms.get("caFile") else None  # read once
+    updater.set_transfer(make_transfer(updater, ca_pem))
 
     async def accepted():  # after every accepted (re)connect, in the order TC_044_3 shows
         await cp.report_all()
@@ -101,8 +101,7 @@ def start_ocpp(cfg, board, watchdog):
     registration = Registration(session, board, identity, on_accepted=accepted,
                                 settings=settings)
     cp.boot_trigger = registration.boot_triggered
-    diagnostics = Diagnostics(board, session, _read_text(csms["caFile"])
-                              if csms.get("caFile") else None)
+    diagnostics = Diagnostics(board, session, ca_pem)
     diagnostics.register(session)
     cp.register(session, updater, diagnostics)
     updater.register(session)

@@ -23,6 +23,7 @@ from firmware.connector import Connector, meter_value
 from firmware.settings import handle_change_configuration, handle_get_configuration
 from firmware.status import StatusReporter, connector_status
 from ocppj import errors
+from ocppj.encoder import Timestamp
 from ocppj.session import CallTimeout, NotConnected
 from ticks import sleep_ms, ticks_diff, ticks_ms
 
@@ -425,5 +426,4 @@ async def _nothing():
 
 
 def _timestamp(board):
-    from ocppj.encoder import Timestamp
     return Timestamp(board.time_s())

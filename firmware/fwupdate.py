@@ -22,6 +22,7 @@ SecureFirmwareUpdateOnly=true it answers CALLERROR NotSupported (L01.FR.20).
 
 import asyncio
 import json
+import os
 
 import atomicfile
 import logger
@@ -97,7 +98,6 @@ class FirmwareUpdater:
     def _save(self):
         if self.job is None:
             try:
-                import os
                 os.remove(self._path)
             except OSError:
                 pass
@@ -331,4 +331,3 @@ class FirmwareUpdater:
             self.security.event("FirmwareUpdated", "version %s" % running[0])
         self.job = None
         self._save()
-        self._notifier()  # the last status stays for TriggerMessage (Installed -> Idle)
