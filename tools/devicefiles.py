@@ -31,3 +31,10 @@ NOT_DEPLOYED = ("lib/ocppj/schemas/v201/",)
 def deployable():
     return [f for f in all_files() if not os.path.basename(f).startswith("sim")
             and not f.startswith(NOT_DEPLOYED)]
+
+
+def frozen(sim=False):
+    """What manifest.py freezes: the deployable files but boot.py, which stays a file on the
+    board; with the simulated board for the host twin of the build."""
+    board = [f for f in all_files() if os.path.basename(f).startswith("sim")] if sim else []
+    return sorted(f for f in deployable() + board if f != "boot.py")
