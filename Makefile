@@ -6,7 +6,8 @@ PORT ?= /dev/ttyUSB0
 CSMS_PORT ?= 9000
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help sim csms test test-cpython test-mpy test-stubs test-micropython bench deploy repl clean
+.PHONY: help sim csms test test-cpython test-mpy test-stubs test-micropython bench deploy repl clean \
+	firmware flash erase
 
 help:
 	@echo "make sim      run the firmware on the host against the bundled central system"
@@ -14,6 +15,11 @@ help:
 	@echo "make bench    run the benchmarks and compare them with their targets"
 	@echo "make deploy PORT=/dev/ttyUSB0   compile and copy the firmware to an ESP32"
 	@echo "make repl PORT=/dev/ttyUSB0     open the board's REPL"
+	@echo "make firmware [MICROPY_DIR=...] [BOARD=ESP32_GENERIC BOARD_VARIANT=OTA]"
+	@echo "                                 build the ESP32 image with the firmware frozen in (ESP-IDF)"
+	@echo "make flash PORT=/dev/ttyUSB0    write that image to the board, copy boot.py and config.json"
+	@echo "make erase PORT=/dev/ttyUSB0    erase the board's whole flash (first install)"
+	@echo "  (DRY_RUN=1 with firmware, flash or erase prints the commands only)"
 
 # --- installs -------------------------------------------------------------------------
 $(VENV)/.installed: requirements.txt
@@ -68,6 +74,17 @@ deploy: $(VENV)/.installed
 
 repl: $(VENV)/.installed
 	$(VENV)/bin/mpremote connect $(PORT) repl
+
+firmware: $(VENV)/.installed
+	$(PY) tools/firmware_build.py $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR)) \
+	    $(if $(BOARD),--board $(BOARD)) $(if $(BOARD_VARIANT),--board-variant $(BOARD_VARIANT)) \
+	    $(if $(DRY_RUN),--dry-run)
+
+flash: $(VENV)/.installed
+	$(PY) tools/flash.py flash --port $(PORT) $(if $(DRY_RUN),--dry-run)
+
+erase: $(VENV)/.installed
+	$(PY) tools/flash.py erase --port $(PORT) $(if $(DRY_RUN),--dry-run)
 
 clean:
 	rm -rf build .pytest_cache .hypothesis
