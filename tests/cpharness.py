@@ -14,13 +14,14 @@ from tools.csms import CentralSystem
 
 class Harness:
     def __init__(self, folder, interpreter=None, runner=False, boot=True, cs_options=None,
-                 **changes):
+                 csms=None, **changes):
         self.folder = folder
         self.cs = CentralSystem(**dict({"heartbeat_interval": 60}, **(cs_options or {})))
         self.interpreter = interpreter or sys.executable
         self.runner = runner
         self.boot = boot
         self.changes = changes
+        self.csms = csms or {}  # more csms settings of config.json (securityProfile, caFile ...)
         self.fw = None
         self.port = None
         self._ctl = None
@@ -29,8 +30,9 @@ class Harness:
         self.port = await self.cs.start()
         self.fw = Firmware(self.folder, interpreter=self.interpreter, runner=self.runner,
                            max_restarts=10,
-                           csms={"url": "ws://127.0.0.1:%d/ocpp" % self.port,
-                                 "chargeBoxId": "CP_1"}, **self.changes)
+                           csms=dict({"url": "%s://127.0.0.1:%d/ocpp" % (
+                               "wss" if self.cs.tls else "ws", self.port),
+                               "chargeBoxId": "CP_1"}, **self.csms), **self.changes)
         await asyncio.to_thread(self.fw.start)
         if self.boot:
             await self.cs.wait_for("BootNotification", "CP_1", timeout=15)
@@ -73,7 +75,7 @@ class Harness:
                 return s
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError("connector %d never reached the state; last %r" % (n, s))
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.02)
 
     async def status(self, status, n=1, timeout=10):
         """Wait for StatusNotification `status` on connector n."""

@@ -43,6 +43,31 @@ def micropython():
         if os.path.exists(os.path.join(os.path.dirname(sys.executable), "micropython")) else None)
 
 
+class Runtime:
+    """How the firmware process starts: its command line and the folder it runs in.
+
+    `cwd=None` runs it in the test's own folder: the frozen build must not find the
+    repository's sources (sys.path starts with the current folder, then the frozen modules).
+    """
+
+    def __init__(self, name, argv, cwd=ROOT):
+        self.name = name
+        self.argv = list(argv)
+        self.cwd = cwd
+
+    def __repr__(self):
+        return self.name
+
+
+def runtime(interpreter):
+    """A Runtime from what tests pass as `interpreter`: None (CPython), the path of an
+    interpreter that runs main.py from the repository, or a Runtime."""
+    if isinstance(interpreter, Runtime):
+        return interpreter
+    exe = interpreter or sys.executable
+    return Runtime("cpython" if exe == sys.executable else "micropython", [exe, "main.py"])
+
+
 class Control:
     """A control-channel client: one command line out, one answer line back."""
 
@@ -75,7 +100,8 @@ class Firmware:
         self.config["sim"]["controlPort"] = free_port()
         for key, value in changes.items():
             self.config[key] = value
-        self.interpreter = interpreter or sys.executable
+        self.runtime = runtime(interpreter)
+        self.interpreter = self.runtime.argv[0]
         self.runner = runner
         self.max_restarts = max_restarts
         self.proc = None
@@ -93,11 +119,13 @@ class Firmware:
 
     def command(self):
         if not self.runner:
-            return [self.interpreter, "main.py"]
-        cmd = [sys.executable, "tools/simrun.py", "--max-restarts", str(self.max_restarts)]
-        if self.interpreter != sys.executable:
-            cmd.append("--micropython")
-        return cmd
+            return self.runtime.argv
+        return [sys.executable, os.path.join(ROOT, "tools", "simrun.py"),
+                "--max-restarts", str(self.max_restarts), "--"] + self.runtime.argv
+
+    @property
+    def cwd(self):
+        return self.runtime.cwd or self.folder
 
     def env(self):
         env = dict(os.environ, CP_CONFIG=os.path.join(self.folder, "config.json"),
@@ -109,7 +137,7 @@ class Firmware:
         self.write_config()
         self._log = open(self.log_path, "ab")
         # A session of its own: stop() ends the runner and the firmware it started together.
-        self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=self.env(),
+        self.proc = subprocess.Popen(self.command(), cwd=self.cwd, env=self.env(),
                                      stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         if wait:
@@ -168,6 +196,6 @@ def run_once(folder, config_text, timeout=20, interpreter=None):
     """Run main.py with `config_text` as config.json until it exits: (status, output)."""
     fw = Firmware(folder, interpreter=interpreter)
     fw.write_config(config_text)
-    proc = subprocess.run([fw.interpreter, "main.py"], cwd=ROOT, env=fw.env(),
+    proc = subprocess.run(fw.command(), cwd=fw.cwd, env=fw.env(),
                           capture_output=True, text=True, timeout=timeout)
     return proc.returncode, proc.stdout + proc.stderr

@@ -2,7 +2,11 @@
 # The host's bootloader: runs main.py and starts it again whenever the firmware resets.
 """Run the firmware on the host with the simulated board.
 
-    python tools/simrun.py [--micropython] [--max-restarts N]
+    python tools/simrun.py [--micropython] [--max-restarts N] [-- COMMAND ...]
+
+COMMAND is how to start the firmware, run in the current folder, for an interpreter of its
+own (the 32-bit frozen build: `-- build/mp32/frozen-*/micropython -X heapsize=96K -m main`);
+without it, main.py in the repository under CPython (or the MicroPython unix port).
 
 The simulated board ends the process with exit status 3 when the firmware resets (soft or
 hard reset, reboot after a firmware install, watchdog); this runner then starts it again, as
@@ -34,13 +38,16 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--micropython", action="store_true", help="run under the MicroPython unix port")
     ap.add_argument("--max-restarts", type=int, default=-1, help="stop after N restarts (-1: never)")
+    ap.add_argument("command", nargs="*", help="the firmware's command line (after --)")
     args = ap.parse_args(argv)
-    cmd = interpreter(args.micropython) + ["main.py"]
+    cmd, cwd = args.command, None
+    if not cmd:
+        cmd, cwd = interpreter(args.micropython) + ["main.py"], ROOT
     restarts = 0
     # Stopped by SIGTERM: stop the firmware too, as pulling the plug would.
     signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
     while True:
-        proc = subprocess.Popen(cmd, cwd=ROOT)
+        proc = subprocess.Popen(cmd, cwd=cwd)
         try:
             status = proc.wait()
         except KeyboardInterrupt:

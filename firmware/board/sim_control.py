@@ -8,6 +8,9 @@
     weld N on|off     weld the relay contacts of connector N (fault injection)
     reset             press the board's reset button (the process exits 3; the runner restarts)
     state             one JSON line with every connector's state
+    mem               one JSON line on the Python heap after a collection (MicroPython
+                      only; null figures under CPython): bytes in use, bytes free, and the
+                      largest block that can still be allocated in one piece
     help              the list of commands
 
 Every command answers one line: `ok`, `error: <reason>`, or (state) the JSON line.
@@ -15,11 +18,12 @@ A malformed line gets an error and the channel stays open.
 """
 
 import asyncio
+import gc
 import json
 
 MAX_LINE = 256
 HELP = ("commands: plug N, unplug N, cp N <A-F>, swipe <idTag>, weld N on|off, reset, state, "
-        "help")
+        "mem, help")
 
 
 def _connector(board, word):
@@ -44,12 +48,14 @@ def handle(board, line):
     if not words:
         return "error: empty command (try help)"
     cmd = words[0]
-    if cmd in ("state", "help", "reset") and len(words) != 1:
+    if cmd in ("state", "help", "reset", "mem") and len(words) != 1:
         return "error: usage: " + cmd
     if cmd == "state":
         return json.dumps({"connectors": [c.state(i + 1) for i, c in enumerate(board.sim)]})
     if cmd == "help":
         return HELP
+    if cmd == "mem":
+        return json.dumps(heap_figures())
     if cmd == "reset":
         asyncio.create_task(board.press_reset())  # after this answer has gone out
         return "ok"
@@ -85,6 +91,28 @@ def handle(board, line):
             return "error: usage: " + usage
         conn.welded = words[2] == "on"
     return "ok"
+
+
+def heap_figures():
+    """The heap after a full collection. `largest` is found by trying allocations, halving
+    the step: it shows fragmentation that `free` alone hides."""
+    gc.collect()
+    if not hasattr(gc, "mem_alloc"):  # CPython
+        return {"alloc": None, "free": None, "largest": None}
+    free = gc.mem_free()
+    low, step = 0, 1
+    while step * 2 <= free:
+        step *= 2
+    while step >= 16:
+        try:
+            block = bytearray(low + step)
+            del block
+            low += step
+        except MemoryError:
+            pass
+        step //= 2
+    gc.collect()
+    return {"alloc": gc.mem_alloc(), "free": gc.mem_free(), "largest": low}
 
 
 async def _serve_client(board, reader, writer, log):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import ssl
 import sys
 import time
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from ocpp.v16.datatypes import IdTagInfo
 from ocpp.v16.enums import AuthorizationStatus, RegistrationStatus
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import Server, ServerConnection, basic_auth, serve
 from websockets.exceptions import ConnectionClosed
 
 from .session import ChargePointSession
@@ -74,6 +75,8 @@ class CentralSystem:
         echo: bool = True,
         call_timeout: float = 30,
         ping_interval: float | None = 20,
+        tls: ssl.SSLContext | None = None,
+        credentials: tuple[str, str] | None = None,
     ):
         self.boot_status = boot_status
         self.heartbeat_interval = heartbeat_interval
@@ -84,6 +87,8 @@ class CentralSystem:
         self.call_timeout = call_timeout
         # websockets' 20 s default, as from a real CSMS: the firmware must answer pings.
         self.ping_interval = ping_interval
+        self.tls = tls  # wss:// with this server context (security profiles 2 and 3)
+        self.credentials = credentials  # (charge-point id, AuthorizationKey): Basic auth required
         self.port: int | None = None  # bound by start()
         self.last_transaction_id: int | None = None
         self._transaction_ids = itertools.count(1)
@@ -129,6 +134,8 @@ class CentralSystem:
             subprotocols=[OCPP16],
             select_subprotocol=_select_ocpp16,
             ping_interval=self.ping_interval,
+            ssl=self.tls,
+            process_request=basic_auth(credentials=self.credentials) if self.credentials else None,
         )
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
@@ -271,6 +278,14 @@ class CentralSystem:
         await self._wait_until(is_gone, timeout, lambda: f"{cp_id} still connected")
 
     # -- central-system requests ------------------------------------------------------------
+
+    async def send_raw(self, cp_id: str, frame: str | bytes) -> None:
+        """Send one frame as it is, well-formed or not (a text or, for bytes, a binary frame)."""
+        session = self._sessions.get(cp_id)
+        if session is None:
+            raise ConnectionError(f"{cp_id} is not connected")
+        self.record_frame(cp_id, "out", frame)
+        await session.ws.send(frame)
 
     async def call(self, cp_id: str, request, timeout: float | None = None):
         """Send a CALL (an `ocpp.v16.call` dataclass) to cp_id; return its `ocpp.v16.call_result` dataclass.
