@@ -6,7 +6,9 @@ Signatures: RSA 2048/3072/4096 (and moduli of 2057 and 2050 bits, PSS's odd emLe
 PKCS#1 v1.5 and PSS (salt 0, 32, maximum), ECDSA P-256 (DER and raw r || s). Every case is
 checked valid, with a flipped digest bit, a flipped signature bit, the signature of other data,
 another key of the same kind, a truncated and a lengthened signature: our answer must equal
-cryptography's each time.
+cryptography's each time. The P-256 arithmetic on its own: u1 G + u2 Q against OpenSSL's
+scalar multiples (random scalars, and sums that meet a table point or infinity), the NAF
+digits, random keys with r or s at 0, n or beyond, and points off the curve.
 
 Certificates: the signing-certificate rules of ota.x509.check_signing_certificate against
 roots signed with PKCS#1 v1.5, PSS and ECDSA; parsing compared with cryptography's; fuzzed
@@ -25,7 +27,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa as crsa, utils
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from ota import der, ecdsa, rsa
 from ota.signature import SignatureError, decode_signature, verify_file_signature
@@ -38,6 +40,7 @@ NOW_S = int((NOW - EPOCH_2000).total_seconds())
 PREHASHED = utils.Prehashed(hashes.SHA256())
 FAST = settings(max_examples=25, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+MORE = settings(FAST, max_examples=150)  # for the curve arithmetic: a few ms per example
 
 
 # --- keys, made once ---------------------------------------------------------------------------
@@ -196,6 +199,116 @@ def test_p256_scalar_multiples_match(k):
     x, y, z = ecdsa._mul2(0, k, ecdsa.GX, ecdsa.GY)
     zi = ecdsa.inverse(z, ecdsa.P)
     assert (x * zi * zi % ecdsa.P, y * zi ** 3 % ecdsa.P) == (expected.x, expected.y)
+
+
+def p256_point(k):
+    """k * G from OpenSSL, as (x, y)."""
+    nums = ec.derive_private_key(k, ec.SECP256R1()).public_key().public_numbers()
+    return nums.x, nums.y
+
+
+@MORE
+@given(k1=st.integers(0, ecdsa.N - 1), k2=st.integers(0, ecdsa.N - 1),
+       d=st.integers(1, ecdsa.N - 1))
+@example(k1=1, k2=1, d=1)  # the sum meets the table point: doubled inside the addition
+@example(k1=5, k2=ecdsa.N - 5, d=1)  # ... or its negative: infinity
+@example(k1=ecdsa.N - 1, k2=ecdsa.N - 1, d=1)
+@example(k1=0, k2=0, d=7)
+@example(k1=0, k2=1, d=ecdsa.N - 1)
+def test_p256_double_scalar_multiples_match(k1, k2, d):
+    # u1 * G + u2 * Q for Q = d * G through the verifier's routine, against OpenSSL's
+    # (u1 + u2 d) * G
+    qx, qy = p256_point(d)
+    total = (k1 + k2 * d) % ecdsa.N
+    x, y, z = ecdsa._mul2(k1, k2, qx, qy)
+    if not total:
+        assert z == 0, "infinity"
+        return
+    zi = ecdsa.inverse(z, ecdsa.P)
+    assert (x * zi * zi % ecdsa.P, y * zi ** 3 % ecdsa.P) == p256_point(total)
+
+
+@MORE
+@given(w=st.integers(2, 8), k=st.integers(0, (1 << 256) - 1))
+@example(w=5, k=(1 << 256) - 1)
+@example(w=6, k=ecdsa.N - 1)
+def test_wnaf_digits_add_up(w, k):
+    digits, count = ecdsa._wnaf(k, w)
+    signed = [d - 256 if d > 127 else d for d in digits[:count]]
+    assert sum(d << i for i, d in enumerate(signed)) == k
+    nonzero = [i for i, d in enumerate(signed) if d]
+    assert all(d & 1 and abs(d) < 1 << (w - 1) for d in signed if d)
+    assert all(b - a >= w for a, b in zip(nonzero, nonzero[1:])), "NAF: w - 1 zeros between"
+    assert not count or signed[-1], "count ends on a non-zero digit"
+
+
+@MORE
+@given(secret=st.integers(1, ecdsa.N - 1), data=st.binary(max_size=64),
+       other_r=st.integers(1, ecdsa.N - 1), other_s=st.integers(1, ecdsa.N - 1))
+def test_ecdsa_random_keys_and_out_of_range_scalars(secret, data, other_r, other_s):
+    key = ec.derive_private_key(secret, ec.SECP256R1())
+    pub = key.public_key()
+    nums = pub.public_numbers()
+    digest = hashlib.sha256(data).digest()
+    r, s = utils.decode_dss_signature(key.sign(digest, ec.ECDSA(PREHASHED)))
+    n = ecdsa.N
+    cases = [((r, s), True), ((r, n - s), True), ((other_r, other_s), False),
+             ((other_r, s), False), ((r, other_s), False)]
+    cases += [(bad, False) for bad in ((0, s), (r, 0), (0, 0), (n, s), (r, n), (r + n, s),
+                                       (r, s + n), (n + 1, s), (r, (1 << 256) - 1),
+                                       ((1 << 256) - 1, s), (r - n, s), (r, -s))]
+    for i, ((rr, ss), expected) in enumerate(cases):
+        what = "case %d" % i
+        if rr >= 0 and ss >= 0:
+            der_sig = utils.encode_dss_signature(rr, ss)
+            assert ecdsa.verify((nums.x, nums.y), digest, der_sig) is expected, "DER " + what
+            assert theirs(pub, digest, der_sig, "ecdsa") is expected, "OpenSSL " + what
+        if 0 <= rr < 1 << 256 and 0 <= ss < 1 << 256:
+            raw = rr.to_bytes(32, "big") + ss.to_bytes(32, "big")
+            assert ecdsa.verify((nums.x, nums.y), digest, raw) is expected, "raw " + what
+    assert not ecdsa.verify((nums.x, nums.y), hashlib.sha256(data + b"!").digest(),
+                            utils.encode_dss_signature(r, s)), "other digest"
+
+
+@MORE
+@given(x=st.integers(0, (1 << 256) - 1), odd=st.booleans())
+@example(x=0, odd=False)
+@example(x=ecdsa.P, odd=False)
+@example(x=ecdsa.GX, odd=True)
+def test_ec_points_decode_like_openssl(x, odd):
+    point = bytes((3 if odd else 2,)) + x.to_bytes(32, "big")
+    try:
+        nums = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point).public_numbers()
+        expected = (nums.x, nums.y)
+    except ValueError:
+        expected = None
+    try:
+        mine = ecdsa.decode_point(point)
+    except ValueError:
+        mine = None
+    assert mine == expected
+    if mine:
+        full = b"\x04" + mine[0].to_bytes(32, "big") + mine[1].to_bytes(32, "big")
+        assert ecdsa.decode_point(full) == mine
+
+
+def test_ec_keys_off_the_curve_are_refused():
+    digest = hashlib.sha256(b"firmware").digest()
+    key = ec_key()
+    nums = key.public_key().public_numbers()
+    sig = key.sign(digest, ec.ECDSA(PREHASHED))
+    assert ecdsa.verify((nums.x, nums.y), digest, sig)
+    p = ecdsa.P
+    for bad in ((nums.x, nums.y + 1), (nums.x, p - nums.y + 1), (0, 0), (nums.x + p, nums.y),
+                (nums.x, nums.y + p), (nums.x, -nums.y), (1, 0)):
+        with pytest.raises(ValueError, match="not on the curve"):
+            ecdsa.verify(bad, digest, sig)
+    for bad in (b"\x00", b"\x04" + bytes(64), b"\x04" + p.to_bytes(32, "big") + bytes(32),
+                b"\x04" + nums.x.to_bytes(32, "big") + (nums.y ^ 1).to_bytes(32, "big")):
+        with pytest.raises(ValueError):
+            ecdsa.verify(bad, digest, sig)
+    # the negated key is on the curve and must not verify
+    assert not ecdsa.verify((nums.x, p - nums.y), digest, sig)
 
 
 @FAST

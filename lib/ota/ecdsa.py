@@ -2,12 +2,19 @@
 """    key = decode_point(b"\\x04" + x + y)       # (x, y); ValueError if not on the curve
     verify(key, digest, signature) -> bool     # signature: DER (r, s) or raw 64-byte r || s
 
-How it is fast enough without C: Jacobian coordinates (no inversion per step), the curve's
-a = -3 in the doubling, additions of affine table points ("mixed", Z2 = 1), and u1*G + u2*Q
-computed together (Shamir's trick) from width-w NAF digits: 256 shared doublings plus about 75
-additions. The odd multiples of G are computed once and kept (_G_TABLE); those of Q per call,
-made affine with a single inversion (Montgomery's trick); inversions use the extended Euclidean
-algorithm, not pow(). The final x is compared without an inversion: r * Z^2 == X (mod p).
+Every big-int operation allocates its result (50 to 130 bytes here on a 32-bit port), so
+both the time and the garbage come down to the number of operations. Hence: Jacobian
+coordinates (no inversion per step), the doubling for a = -3 rescaled to need fewer small
+constants (_HALF3), additions of affine table points ("mixed", Z2 = 1) with a negative digit
+folded into the formula's signs, and u1*G + u2*Q computed together (Shamir's trick) from
+width-w NAF digits worked out on small ints: 256 shared doublings plus about 80 additions.
+The odd multiples of G are computed once and kept (_G_TABLE, 1.5 KB); those of Q per call,
+made affine with a single inversion; inversions use the extended Euclidean algorithm, not
+pow(). The final x is compared without an inversion: r * Z^2 == X (mod p).
+
+One verification allocates some 750 KB on a 32-bit MicroPython, nearly all of it garbage
+(tools/bench/signature_bench.py): 1.9 KB per doubling, 2.4 KB per addition, 50 KB for Q's
+table, 25 KB per inversion.
 """
 
 from ota import der
@@ -29,7 +36,14 @@ GY = 0x4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5
 W_G = const(6)
 W_Q = const(5)
 
-_G_TABLE = []  # odd multiples 1G, 3G, 5G, ... in affine coordinates, filled on first use
+# 3/2 mod p. The doubling "dbl-2001-b" (a = -3) is X3 = alpha^2 - 8 beta, Y3 = alpha (4 beta
+# - X3) - 8 gamma^2, Z3 = 2 Y Z with alpha = 3 (X - Z^2)(X + Z^2), beta = X Y^2, gamma = Y^2.
+# (X3/4, Y3/8, Z3/2) is the same point; computed with alpha / 2 in place of alpha, its small
+# constants 3, 2, 4, 8, 8 become one multiplication by 3/2 and one by 2: 3 integer operations
+# (allocations) fewer per doubling.
+_HALF3 = const(0x7FFFFFFF80000000800000000000000000000000800000000000000000000001)
+
+_G_TABLE = []  # odd multiples 1G, 3G, 5G, ... affine, flat (see _odd_multiples), on first use
 
 
 def on_curve(x, y):
@@ -59,122 +73,149 @@ def decode_point(data):
 
 
 def inverse(a, m):
-    """a^-1 mod m (m prime, a not 0 mod m) by the extended Euclidean algorithm: on
-    MicroPython some 4 times faster than pow(a, m - 2, m), whose squarings each divide."""
+    """a^-1 mod m (m prime, a not 0 mod m) by the extended Euclidean algorithm: on the
+    32-bit unix port some 10 times faster than pow(a, m - 2, m), whose squarings each
+    divide, though it leaves some 25 KB of garbage to pow's 0.1 KB."""
     lm, hm = 1, 0
     low, high = a % m, m
     while low > 1:
-        q = high // low
+        q, r = divmod(high, low)  # one division for both: fewer temporaries than // then *, -
         lm, hm = hm - lm * q, lm
-        low, high = high - low * q, low
+        low, high = r, low
     return lm % m
 
 
 def _double(x, y, z):
-    """2 * (x, y, z), Jacobian; "dbl-2001-b" for a = -3."""
+    """2 * (x, y, z) in Jacobian coordinates, (x, y, z) not the point at infinity. The main
+    loop of _mul2 has the same lines inline (it runs them 256 times)."""
     p = P
-    if not z:
-        return 0, 1, 0
     delta = z * z % p
     gamma = y * y % p
     beta = x * gamma % p
-    alpha = 3 * (x - delta) * (x + delta) % p
-    x3 = (alpha * alpha - 8 * beta) % p
-    return x3, (alpha * (4 * beta - x3) - 8 * gamma * gamma) % p, 2 * y * z % p
+    alpha = (x - delta) * (x + delta) * _HALF3 % p
+    x3 = (alpha * alpha - 2 * beta) % p
+    return x3, (alpha * (beta - x3) - gamma * gamma) % p, y * z % p
 
 
-def _add_affine(x1, y1, z1, x2, y2):
-    """(x1, y1, z1) + (x2, y2, 1), Jacobian plus affine ("madd")."""
+def _add(x1, y1, z1, tab, d):
+    """(x1, y1, z1) + d * T, Jacobian plus affine ("madd"): `tab` holds the odd multiples of
+    a point T (see _odd_multiples) and d is an odd NAF digit as a two's complement byte.
+    Returns (x3, y3, z3, h) with z3 = z1 * h (the table builder needs h)."""
     p = P
+    neg = d > 127  # -kT = (x, -y): folded into the signs of r and y3 below, no p - y
+    if neg:
+        d = 256 - d
+    x2 = tab[d - 1]  # dT, d odd, is at tab[d - 1], tab[d]
+    y2 = tab[d]
     if not z1:
-        return x2, y2, 1
+        return x2, p - y2 if neg else y2, 1, 1
     z1z1 = z1 * z1 % p
     h = (x2 * z1z1 - x1) % p
-    r = (y2 * z1 * z1z1 - y1) % p
+    r = (y2 * z1 * z1z1 + y1) % p if neg else (y2 * z1 * z1z1 - y1) % p  # -r when neg
     if not h:  # same x: the same point (double it) or its negative (infinity)
-        return _double(x1, y1, z1) if not r else (0, 1, 0)
+        if r:
+            return 0, 1, 0, 0
+        x3, y3, z3 = _double(x1, y1, z1)
+        return x3, y3, z3, y1  # the doubling's z3 is y1 * z1
     hh = h * h % p
     hhh = h * hh % p
     v = x1 * hh % p
     x3 = (r * r - hhh - 2 * v) % p
-    return x3, (r * (v - x3) - y1 * hhh) % p, z1 * h % p
+    y3 = ((r * (x3 - v) if neg else r * (v - x3)) - y1 * hhh) % p
+    return x3, y3, z1 * h % p, h
 
 
 def _odd_multiples(x, y, count):
-    """[1P, 3P, 5P, ...] (count points) in affine coordinates, for P = (x, y) != infinity."""
+    """[x1, y1, x3, y3, x5, y5, ...]: 1T, 3T, 5T, ... (count points) of T = (x, y) != infinity
+    in affine coordinates, flat: (2k + 1)T is at [2k], [2k + 1].
+
+    2T is made affine without an inversion by working on an isomorphic curve, (x, y) ->
+    (x Z^2, y Z^3) with Z = z(2T): there 2T is (X(2T), Y(2T)) and T is (x Z^2, y Z^3), and the
+    addition formula does not involve the curve's a or b; a point (X, Y, Z') there is (X, Y,
+    Z' Z) here. The Z of each sum is the previous one times h, so the single inversion of the
+    last Z gives all the others, walking back through the h's."""
     p = P
     dx, dy, dz = _double(x, y, 1)
-    zi = inverse(dz, p)
-    zi2 = zi * zi % p
-    dx, dy = dx * zi2 % p, dy * zi2 * zi % p  # 2P, affine
-    jac = [(x, y, 1)]
+    two = (dx, dy)
+    zz = dz * dz % p
+    xs = [x * zz % p]
+    ys = [y * zz * dz % p]
+    hs = [dz]
+    z = 1
+    # h is never 0 here (iT = +-2T needs an order below 2 * count + 2: it is a large prime),
+    # so _add never doubles, which would be wrong on the isomorphic curve (its a is not -3)
     for _ in range(count - 1):
-        px, py, pz = jac[-1]
-        jac.append(_add_affine(px, py, pz, dx, dy))
-    # Montgomery's trick: one inversion for all the Z coordinates
-    prefix = []
-    acc = 1
-    for point in jac:
-        prefix.append(acc)
-        acc = acc * point[2] % p
-    inv = inverse(acc, p)
-    out = [(0, 0)] * count
+        x, y, z, h = _add(xs[-1], ys[-1], z, two, 1)
+        xs.append(x)
+        ys.append(y)
+        hs.append(h)
+    zi = inverse(z * dz % p, p)
+    out = [0] * (2 * count)
     for i in range(count - 1, -1, -1):
-        px, py, pz = jac[i]
-        zi = inv * prefix[i] % p
-        inv = inv * pz % p
         zi2 = zi * zi % p
-        out[i] = (px * zi2 % p, py * zi2 * zi % p)
+        out[2 * i] = xs[i] * zi2 % p
+        out[2 * i + 1] = ys[i] * zi2 * zi % p
+        zi = zi * hs[i] % p
     return out
 
 
 def _wnaf(k, w):
-    """Width-w NAF digits of k >= 0, least significant first: 0 or odd, |d| < 2^(w-1)."""
-    digits = []
+    """(digits, count): the width-w NAF of 0 <= k < 2^256, least significant digit first, as
+    a bytearray holding each digit (0 or odd, |d| < 2^(w-1)) in two's complement; count is
+    the number of digits up to the last non-zero one. Worked out in a small-int window fed a
+    byte at a time: on the big int itself every step would allocate."""
+    data = k.to_bytes(32, "big")
+    digits = bytearray(257)
     mask = (1 << w) - 1
     half = 1 << (w - 1)
-    while k:
-        if k & 1:
-            d = k & mask
+    acc = bits = count = i = 0  # acc: k >> i as far as loaded (`bits` bits, plus a carry)
+    j = 31
+    while acc or j >= 0:
+        if bits <= w and j >= 0:
+            acc += data[j] << bits
+            bits += 8
+            j -= 1
+        if acc & 1:
+            d = acc & mask
             if d >= half:
                 d -= 1 << w
-            k -= d
-        else:
-            d = 0
-        digits.append(d)
-        k >>= 1
-    return digits
+            acc -= d
+            digits[i] = d & 0xFF
+            count = i + 1
+        acc >>= 1
+        bits -= 1
+        i += 1
+    return digits, count
 
 
 def _mul2(u1, u2, qx, qy):
     """u1 * G + u2 * Q as Jacobian (x, y, z); z == 0 is the point at infinity."""
     if not _G_TABLE:
-        _G_TABLE.extend(_odd_multiples(GX, GY, 1 << (W_G - 2)))
+        # kept for later calls: re-made with from_bytes, each int takes 48 bytes, not 96
+        for v in _odd_multiples(GX, GY, 1 << (W_G - 2)):
+            _G_TABLE.append(int.from_bytes(v.to_bytes(32, "big"), "big"))
     gtab = _G_TABLE
     qtab = _odd_multiples(qx, qy, 1 << (W_Q - 2))
-    a = _wnaf(u1, W_G)
-    b = _wnaf(u2, W_Q)
-    la = len(a)
-    lb = len(b)
+    a, la = _wnaf(u1, W_G)
+    b, lb = _wnaf(u2, W_Q)
     p = P
+    k = _HALF3
     x, y, z = 0, 1, 0
     for i in range(max(la, lb) - 1, -1, -1):
-        if z:
-            x, y, z = _double(x, y, z)
-        d = a[i] if i < la else 0
-        if d > 0:
-            px, py = gtab[d >> 1]
-            x, y, z = _add_affine(x, y, z, px, py)
-        elif d < 0:
-            px, py = gtab[-d >> 1]
-            x, y, z = _add_affine(x, y, z, px, p - py)
-        d = b[i] if i < lb else 0
-        if d > 0:
-            px, py = qtab[d >> 1]
-            x, y, z = _add_affine(x, y, z, px, py)
-        elif d < 0:
-            px, py = qtab[-d >> 1]
-            x, y, z = _add_affine(x, y, z, px, p - py)
+        if z:  # x, y, z = _double(x, y, z), inline
+            delta = z * z % p
+            gamma = y * y % p
+            beta = x * gamma % p
+            alpha = (x - delta) * (x + delta) * k % p
+            z = y * z % p
+            x = (alpha * alpha - 2 * beta) % p
+            y = (alpha * (beta - x) - gamma * gamma) % p
+        d = a[i]
+        if d:
+            x, y, z, _ = _add(x, y, z, gtab, d)
+        d = b[i]
+        if d:
+            x, y, z, _ = _add(x, y, z, qtab, d)
     return x, y, z
 
 

@@ -5,7 +5,8 @@
 `digest` is the SHA-256 of the message (32 bytes). False means the signature does not verify;
 ValueError means the key or digest cannot be used (modulus outside 2048-4096 bits, an even or
 huge public exponent, a digest that is not 32 bytes). The only big-number work is one
-`pow(s, e, n)`: with e = 65537 that is 17 modular multiplications.
+`pow(s, e, n)`: with e = 65537 that is 17 modular multiplications. Besides it a verification
+allocates little: the encoded message is checked in place, not rebuilt by concatenation.
 """
 
 import hashlib
@@ -21,9 +22,9 @@ MIN_BITS = const(2048)
 MAX_BITS = const(4096)
 _HASH_LEN = const(32)
 
-# DER of DigestInfo { AlgorithmIdentifier { sha256, NULL }, OCTET STRING (32 bytes) } up to the
-# hash itself (RFC 8017 9.2 note 1).
-_SHA256_INFO = b"\x30\x31\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x01\x05\x00\x04\x20"
+# The 00 separator, then the DER of DigestInfo { AlgorithmIdentifier { sha256, NULL }, OCTET
+# STRING (32 bytes) } up to the hash itself (RFC 8017 9.2 note 1).
+_SHA256_INFO = b"\x00\x30\x31\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x01\x05\x00\x04\x20"
 _NIBBLE_BITS = (0, 1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4)
 
 
@@ -34,7 +35,8 @@ def bit_length(n):
 
 
 def _key_bits(n, e, digest):
-    bits = bit_length(n)
+    top = n >> (MIN_BITS - 8)  # only the top in hex: all of n would be a 512-character string
+    bits = MIN_BITS - 8 + bit_length(top) if top else bit_length(n)
     if bits < MIN_BITS or bits > MAX_BITS:
         raise ValueError("RSA key of %d bits (2048 to 4096 supported)" % bits)
     # An odd exponent of at most 32 bits: 65537 in practice; a huge one would make a single
@@ -46,32 +48,28 @@ def _key_bits(n, e, digest):
     return bits
 
 
-def _open(n, e, signature, k, size):
-    """The signature's representative s^e mod n as `size` bytes, or None when the signature
-    has the wrong length, is not below n, or its representative does not fit (RFC 8017
-    RSAVP1 and I2OSP)."""
+def _open(n, e, signature, k):
+    """The signature's representative s^e mod n as k bytes (RFC 8017 RSAVP1 and I2OSP: it is
+    below n, so it fits), or None when the signature has the wrong length or is not below n."""
     if len(signature) != k:
         return None
     s = int.from_bytes(bytes(signature), "big")
     if s >= n:
         return None
-    m = pow(s, e, n)
-    if m >> (8 * size):
-        return None
-    return m.to_bytes(size, "big")
+    return pow(s, e, n).to_bytes(k, "big")
 
 
 def verify_pkcs1v15(n, e, digest, signature):
-    """RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 8.2.2): the whole encoded message is rebuilt
-    and compared, never parsed, so no lenient-parsing forgery can get through."""
-    bits = _key_bits(n, e, digest)
-    k = (bits + 7) // 8
-    em = _open(n, e, signature, k, k)
+    """RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 8.2.2): every byte of the encoded message
+    00 01 FF .. FF 00 DigestInfo H is compared with the one expected at its place, never
+    parsed, so no lenient-parsing forgery can get through."""
+    k = (_key_bits(n, e, digest) + 7) // 8
+    em = _open(n, e, signature, k)
     if em is None:
         return False
-    expected = b"\x00\x01" + b"\xff" * (k - 3 - len(_SHA256_INFO) - _HASH_LEN) + b"\x00" \
-        + _SHA256_INFO + bytes(digest)
-    return em == expected
+    t = k - len(_SHA256_INFO) - _HASH_LEN  # where 00 DigestInfo starts
+    return em[0] == 0 and em[1] == 1 and em.count(b"\xff", 2, t) == t - 2 \
+        and em[t:k - _HASH_LEN] == _SHA256_INFO and em[k - _HASH_LEN:] == digest
 
 
 def mgf1(seed, length):
@@ -92,9 +90,13 @@ def verify_pss(n, e, digest, signature, salt_len=None):
     bits = _key_bits(n, e, digest)
     em_bits = bits - 1
     em_len = (em_bits + 7) // 8
-    em = _open(n, e, signature, (bits + 7) // 8, em_len)
+    em = _open(n, e, signature, (bits + 7) // 8)
     if em is None:
         return False
+    if em_len < len(em):  # a modulus of 8j + 1 bits: EM is one byte shorter, the first is 0
+        if em[0]:
+            return False
+        em = memoryview(em)[1:]
     if em_len < _HASH_LEN + 2 + (salt_len or 0) or em[em_len - 1] != 0xBC:
         return False
     zero_bits = 8 * em_len - em_bits  # leftmost bits of EM that must be zero

@@ -173,6 +173,67 @@ def test_field_inverse():
         assert a * ecdsa.inverse(a, ecdsa.N) % ecdsa.N == 1, "mod n %d" % (a % 1000)
 
 
+def _affine(point):
+    x, y, z = point
+    zi = ecdsa.inverse(z, ecdsa.P)
+    return x * zi * zi % ecdsa.P, y * zi * zi * zi % ecdsa.P
+
+
+def test_wnaf_digits():
+    # the NAF digits are worked out in a small-int window over the bytes of k: check they
+    # add up to k and keep the NAF shape, on this interpreter's ints and bytearrays
+    n = ecdsa.N
+    for k in (0, 1, 2, 3, 31, 32, 33, 255, 256, 0x7F7F, n - 1, n - 2, n >> 1, (1 << 256) - 1,
+              1 << 255, (1 << 255) - 1, ecdsa.GX, ecdsa.GY, ecdsa.P - 1):
+        for w in (4, 5, 6, 7):
+            digits, count = ecdsa._wnaf(k, w)
+            total = 0
+            last = -w
+            for i in range(count):
+                d = digits[i] - 256 if digits[i] > 127 else digits[i]
+                if d:
+                    assert d & 1 and -(1 << (w - 1)) < d < 1 << (w - 1), "digit %d" % d
+                    assert i - last >= w, "non-zero digits %d apart" % (i - last)
+                    last = i
+                total += d << i
+            assert total == k, "k %x, w %d" % (k, w)
+            assert count == 0 or digits[count - 1], "count"
+
+
+def test_double_scalar_special_cases():
+    # Q = G: the sum meets a table point on the way (doubled inside the addition) or its
+    # negative (infinity); n - k and k cancel
+    g = (ecdsa.GX, ecdsa.GY)
+    n = ecdsa.N
+    for k1, k2 in ((1, 1), (2, 2), (3, 1), (1, 3), (7, 9), (n - 1, 2), (n - 2, n - 1)):
+        expected = _affine(ecdsa._mul2((k1 + k2) % n, 0, g[0], g[1]))
+        assert _affine(ecdsa._mul2(k1, k2, g[0], g[1])) == expected, "%d + %d" % (k1 % 99, k2)
+    for k in (1, 2, 5, 12345, n >> 1):
+        assert ecdsa._mul2(k, n - k, g[0], g[1])[2] == 0, "k + (n - k) is infinity"
+        assert ecdsa._mul2(n - k, k, g[0], g[1])[2] == 0, "(n - k) + k is infinity"
+    assert ecdsa._mul2(0, 0, g[0], g[1])[2] == 0, "0"
+    assert _affine(ecdsa._mul2(1, 0, g[0], g[1])) == g, "1 G"
+    assert _affine(ecdsa._mul2(0, 1, g[0], g[1])) == g, "1 Q"
+    x, y = _affine(ecdsa._mul2(n - 1, 0, g[0], g[1]))
+    assert (x, y) == (g[0], ecdsa.P - g[1]), "(n - 1) G = -G"
+
+
+def test_ecdsa_scalars_out_of_range_are_refused():
+    v = _vectors()
+    digest = bytes.fromhex(v["firmware_sha256"])
+    key = _cert("signer-ec").key
+    raw = _sig(v, "ec-raw")
+    r = int.from_bytes(raw[:32], "big")
+    s = int.from_bytes(raw[32:], "big")
+    n = ecdsa.N
+    for bad_r, bad_s in ((0, s), (r, 0), (n, s), (r, n), (r + n, s), (r, s + n), (n + 1, s),
+                         (r, (1 << 256) - 1), ((1 << 256) - 1, s), (0, 0)):
+        if bad_r < 1 << 256 and bad_s < 1 << 256:
+            sig = bad_r.to_bytes(32, "big") + bad_s.to_bytes(32, "big")
+            assert not ecdsa.verify(key, digest, sig), "raw r %x s %x" % (bad_r % 99, bad_s % 99)
+    assert ecdsa.verify(key, digest, raw), "the valid one"
+
+
 def test_verify_file_signature_every_vector():
     v = _vectors()
     digest = bytes.fromhex(v["firmware_sha256"])
