@@ -38,7 +38,7 @@ from ws.errors import WsError
 CONFIG_ERROR_EXIT_STATUS = 2
 _WATCHDOG_MS = 30000
 _LOOP_MS = 1000
-LOG_RING_BYTES = 8192
+LOG_RING_BYTES = 2048
 
 log = logger.get("app")
 

@@ -40,7 +40,7 @@ RULES = (
     ("csms.clientCertFile", STR, False, 1, 128, None),
     ("csms.clientKeyFile", STR, False, 1, 128, None),
     ("csms.frameBufferBytes", INT, False, 512, 65536, 4096),
-    ("csms.maxMessageBytes", INT, False, 512, 65536, 8192),
+    ("csms.maxMessageBytes", INT, False, 512, 65536, 4096),
     ("csms.callTimeoutS", INT, False, 5, 600, 30),
     ("csms.pingIntervalS", INT, False, 0, 3600, 60),
     ("connectors", INT, True, 1, 4, None),

@@ -8,7 +8,16 @@
 Every line is `<seconds.millis> <LEVEL> <name>: <message>`. Values registered with
 `logger.secret(value)` (the AuthorizationKey, private-key passphrases) are replaced by `***`
 wherever they would appear, so a careless message cannot leak them.
+
+    log.frame("->", buf, n)         # an OCPP frame: written from the buffer, never copied
+
+A frame is the largest thing the firmware logs (up to the frame buffer, 4 KiB): turning it
+into a str and formatting it would make several copies of it at every message, so frames go
+to the sink as a prefix and the buffer itself. Frames are the caller's to keep free of
+secrets (ocppj.session leaves out any frame that could hold the AuthorizationKey).
 """
+
+import sys
 
 from ticks import ticks_diff, ticks_ms
 
@@ -25,15 +34,35 @@ _secrets = []
 _sink = print  # replaceable, e.g. by a ring buffer for GetLog
 
 
+def print_frame(prefix, data):
+    """Print `prefix` and the bytes of `data` as one line, without copying `data`."""
+    out = sys.stdout
+    out.write(prefix)
+    raw = getattr(out, "buffer", None)
+    if raw is None:  # a text stream of CPython's (e.g. captured by a test)
+        out.write(bytes(data).decode("utf-8", "replace"))
+    else:
+        flush = getattr(out, "flush", None)
+        if flush:
+            flush()  # CPython: what is buffered as text goes out first
+        raw.write(data)
+    out.write("\n")
+
+
+_frame_sink = print_frame
+
+
 def set_level(name):
     global _level
     _level = _LEVELS[name]
 
 
-def set_sink(fn):
-    """Send log lines to fn(line) instead of print (None restores print)."""
-    global _sink
+def set_sink(fn, frame_fn=None):
+    """Send log lines to fn(line) instead of print, and frames to frame_fn(prefix, data)
+    (None restores printing)."""
+    global _sink, _frame_sink
     _sink = fn or print
+    _frame_sink = frame_fn or print_frame
 
 
 def secret(value):
@@ -63,6 +92,11 @@ class Logger:
             return
         text = " ".join([a if isinstance(a, str) else repr(a) for a in args])
         _sink("%s %s %s: %s" % (_now(), _NAMES[level], self.name, _redact(text)))
+
+    def frame(self, arrow, data):
+        """One frame at INFO: `arrow` then the bytes of `data` (a buffer), as one line."""
+        if INFO >= _level:
+            _frame_sink("%s INFO %s: %s " % (_now(), self.name, arrow), data)
 
     def debug(self, *args):
         self.log(DEBUG, args)

@@ -21,18 +21,25 @@ def install(size=8192):
 
     def sink(line):
         print(line)
-        _keep(line)
-    logger.set_sink(sink)
+        _keep(line.encode())
+        _keep(b"\n")
+
+    def frame_sink(prefix, data):
+        logger.print_frame(prefix, data)
+        _keep(prefix.encode())
+        _keep(data)
+        _keep(b"\n")
+    logger.set_sink(sink, frame_sink)
 
 
-def _keep(line):
+def _keep(data):
+    """Copy the bytes of `data` (any buffer) into the ring."""
     global _pos, _full
     if not _buf:
         return
-    data = line.encode() + b"\n"
     size = len(_buf)
     if len(data) > size:
-        data = data[-size:]
+        data = memoryview(data)[-size:]
     end = _pos + len(data)
     if end <= size:
         _buf[_pos:end] = data

@@ -73,8 +73,9 @@ def now_iso(offset_s=0):
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def harness(tmp_path, keys):
-    return Harness(tmp_path, runner=True, firmware={"manufacturerRootFile": keys["root.pem"]})
+def harness(tmp_path, keys, **changes):
+    return Harness(tmp_path, runner=True, firmware={"manufacturerRootFile": keys["root.pem"]},
+                   **changes)
 
 
 async def fw_statuses(h, action, count, timeout=30):
@@ -238,7 +239,8 @@ async def test_refused_certificates(tmp_path, keys, files):
     # validator before any handler: tests/device/test_x509.py refuses DER over 4 KiB itself);
     # the largest the schema lets through, not a certificate, is refused here.
     oversized = "-----BEGIN CERTIFICATE-----\n" + "A" * 5400 + "\n-----END CERTIFICATE-----\n"
-    async with harness(tmp_path, keys) as h:
+    # A 5.4 KB certificate needs a receive buffer above the default 4 KiB (csms.maxMessageBytes)
+    async with harness(tmp_path, keys, csms={"maxMessageBytes": 8192}) as h:
         for pem in (cert_pem(other, "signing.pem"), pki.pem(expired), pki.pem(self_signed),
                     oversized, "not a certificate"):
             await expect_refused_certificate(h, server, pem, image)

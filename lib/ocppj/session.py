@@ -47,12 +47,25 @@ def _is_str(v):
     return isinstance(v, str)
 
 
-def _show(frame):
-    """A frame as log text; one that may carry an AuthorizationKey is not shown at all."""
-    data = bytes(frame)
-    if b"AuthorizationKey" in data:
-        return "<frame with AuthorizationKey, %d bytes, not shown>" % len(data)
-    return data.decode()
+_KEY = b"AuthorizationKey"
+
+
+def _log_sent(buf, n):
+    """Log the frame in buf[:n] unless it names the AuthorizationKey (it could carry it)."""
+    if buf.find(_KEY, 0, n) >= 0:
+        log.info("-> <frame naming AuthorizationKey, %d bytes, not shown>" % n)
+    else:
+        log.frame("->", memoryview(buf)[:n])
+
+
+def _log_received(message, frame):
+    """Log a received message, parsed as `frame`, unless it could carry the key: the
+    ChangeConfiguration that sets it (the only request that does)."""
+    p = frame[3] if len(frame) > 3 else None
+    if isinstance(p, dict) and p.get("key") == "AuthorizationKey":
+        log.info("<- <frame setting AuthorizationKey, %d bytes, not shown>" % len(message))
+    else:
+        log.frame("<-", message)
 
 
 class Session:
@@ -110,7 +123,7 @@ class Session:
                 async with self._send_lock:
                     n = self.encoder.call(msg_id, action, payload)
                     if log_frames:
-                        log.info("->", _show(self.encoder.frame()))
+                        _log_sent(self.encoder.buf, n)
                     await self._send(self.encoder.buf, n)
                 ms = timeout_ms or self.timeout_ms
                 try:
@@ -126,13 +139,19 @@ class Session:
     # -- incoming frames -----------------------------------------------------------------
     async def feed(self, message):
         """Handle one received message (bytes, bytearray or memoryview)."""
-        if log_frames:
-            log.info("<-", _show(message))
         try:
             frame = json.loads(message if _LOADS_BUFFERS else bytes(message))
         except (ValueError, UnicodeError):
-            log.warn("dropped a message that is not JSON")
+            # not shown: what cannot be parsed cannot be checked for the key either
+            log.warn("dropped a message that is not JSON (%d bytes)" % len(message))
             return
+        except MemoryError:
+            # Nesting costs the parser about 40 bytes a level: a hostile `[[[[...` fills
+            # the heap. json.loads runs alone on the loop, so only its own garbage is lost.
+            log.warn("dropped a message too deep to parse (%d bytes)" % len(message))
+            return
+        if log_frames:
+            _log_received(message, frame if isinstance(frame, list) else ())
         if not isinstance(frame, list) or len(frame) < 3 or not _is_str(frame[1]):
             if isinstance(frame, list) and len(frame) >= 2 and _is_str(frame[1]):
                 await self._error(frame[1], "FormationViolation", "not an OCPP-J frame")
@@ -181,7 +200,7 @@ class Session:
             async with self._send_lock:
                 n = self.encoder.result(msg_id, result)
                 if log_frames:
-                    log.info("->", _show(self.encoder.frame()))
+                    _log_sent(self.encoder.buf, n)
                 await self._send(self.encoder.buf, n)
         except FrameTooLarge:
             log.error(action, "answer does not fit the frame buffer")

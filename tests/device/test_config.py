@@ -29,7 +29,7 @@ def test_good_config_fills_defaults():
     assert cfg["sim"]["controlPort"] == 7701
     assert cfg["sim"]["evMaxCurrentA"] == 32
     assert cfg["log"]["level"] == "info"
-    assert cfg["csms"]["frameBufferBytes"] == 4096 and cfg["csms"]["maxMessageBytes"] == 8192
+    assert cfg["csms"]["frameBufferBytes"] == 4096 and cfg["csms"]["maxMessageBytes"] == 4096
     assert cfg["csms"]["callTimeoutS"] == 30 and cfg["csms"]["pingIntervalS"] == 60
 
 
