@@ -53,7 +53,11 @@ bytes during compaction).
 All methods are synchronous (no await inside), so tasks never see the journal half changed.
 
 RAM: an index of 15 bytes per record (seq, offset, tx, size, kind), dead entries included
-until the next compaction (at most max_records / 2 of them), plus the id mappings.
+until the next compaction (at most max_records / 2 of them), plus the id mappings. Its arrays
+have room for `_MIN_SLOTS` entries and double when full; compaction moves the live entries
+down in place. An array grown one append at a time (MicroPython adds 8 items per step) is
+moved to a new block every 8 records, and in a small heap that churn fragments it until a
+backlog of a few hundred records cannot find the block for the next step.
 """
 
 import json
@@ -95,6 +99,7 @@ _NAMES = (None, "start", "stop", "meter")
 _I32_MIN = -0x80000000  # not const(): no small int on a 32-bit port
 _I32_MAX = 0x7FFFFFFF
 _CHUNK = const(128)  # bytes read at a time while scanning and copying
+_MIN_SLOTS = const(32)  # index entries room is made for at first
 
 
 def _crc(data, crc=0):
@@ -210,11 +215,9 @@ class Journal:
 
     # -- the index -----------------------------------------------------------------------
     def _reset(self):
-        self._seqs = array("i")
-        self._offs = array("i")
-        self._txs = array("i")
-        self._sizes = array("H")
-        self._kinds = bytearray()  # kind | _LOCAL_BIT, 0 when done
+        self._slots = 0
+        self._grow(_MIN_SLOTS)
+        self._n = 0  # entries in the index (the arrays have room for _slots)
         self._head = 0  # index of the first entry that may be live
         self._dead = 0  # done entries still in the index
         self.live = 0  # live records
@@ -224,32 +227,53 @@ class Journal:
         self._maps = {}  # local id -> central system's id
         self._order = []  # local ids, oldest mapping first
 
+    def _grow(self, slots):
+        """Room for `slots` index entries, the present ones kept."""
+        n = self._slots and self._n
+        arrays = []
+        for code, size, old in (("i", 4, "_seqs"), ("i", 4, "_offs"), ("i", 4, "_txs"),
+                                ("H", 2, "_sizes")):
+            new = array(code, bytes(size * slots))
+            for i in range(n):
+                new[i] = getattr(self, old)[i]
+            arrays.append(new)
+        kinds = bytearray(slots)  # kind | _LOCAL_BIT, 0 when done
+        if n:
+            kinds[:n] = self._kinds[:n]
+        self._seqs, self._offs, self._txs, self._sizes = arrays
+        self._kinds = kinds
+        self._slots = slots
+
     def _add(self, seq, off, tx, size, kind):
-        self._seqs.append(seq)
-        self._offs.append(off)
-        self._txs.append(tx)
-        self._sizes.append(size)
-        self._kinds.append(kind)
+        n = self._n
+        if n == self._slots:
+            self._grow(2 * n)
+        self._seqs[n] = seq
+        self._offs[n] = off
+        self._txs[n] = tx
+        self._sizes[n] = size
+        self._kinds[n] = kind
+        self._n = n + 1
         self.live += 1
         self.live_bytes += size
 
     def _find(self, seq):
         """Index of the entry with `seq`, or -1 (the seqs are ascending)."""
-        lo, hi = self._head, len(self._seqs)
+        lo, hi = self._head, self._n
         while lo < hi:
             mid = (lo + hi) // 2
             if self._seqs[mid] < seq:
                 lo = mid + 1
             else:
                 hi = mid
-        return lo if lo < len(self._seqs) and self._seqs[lo] == seq else -1
+        return lo if lo < self._n and self._seqs[lo] == seq else -1
 
     def _done(self, i):
         self._kinds[i] = 0
         self.live -= 1
         self.live_bytes -= self._sizes[i]
         self._dead += 1
-        n = len(self._kinds)
+        n = self._n
         while self._head < n and not self._kinds[self._head]:
             self._head += 1
 
@@ -268,7 +292,7 @@ class Journal:
         return i >= 0 and self._kinds[i] & 0x7F == _START
 
     # -- opening: scan, resynchronise past damage, rewrite if needed ------------------------
-    def _load(self):
+    def _load(self, compact=True):
         self._reset()
         try:
             os.remove(self._tmp)  # a compaction cut short: the old log is whole
@@ -291,7 +315,8 @@ class Journal:
         if bad:
             log.error("discarded %d damaged bytes of %s (torn by power loss or corrupt)"
                       % (bad, self.path))
-        self._maybe_compact(bad > 0)
+        if compact:
+            self._maybe_compact(bad > 0)
 
     def _scan_one(self, f, pos, end):
         """Check and apply the record at `pos`; its end, or -1 when it is not intact."""
@@ -321,7 +346,7 @@ class Journal:
         if c != crc:
             return -1
         if typ <= _METER:
-            if self._seqs and seq <= self._seqs[-1]:
+            if self._n and seq <= self._seqs[self._n - 1]:
                 return -1  # out of order: never written by this code, not trusted
             self._add(seq, pos, tx, nxt - pos, typ | (_LOCAL_BIT if flags & _LOCAL else 0))
             self._next = max(self._next, seq + 1)
@@ -442,7 +467,7 @@ class Journal:
 
     def peek(self):
         """The oldest undelivered Record, or None."""
-        while self._head < len(self._kinds):
+        while self._head < self._n:
             with open(self.path, "rb") as f:
                 rec = self._read(f, self._head)
             if rec is not None:
@@ -454,7 +479,7 @@ class Journal:
         """Every live Record, oldest first, read one at a time (append, ack and the rest
         must wait until the iteration is over: they may rewrite the file)."""
         with open(self.path, "rb") as f:
-            for i in range(self._head, len(self._kinds)):
+            for i in range(self._head, self._n):
                 if self._kinds[i]:
                     rec = self._read(f, i)
                     if rec is not None:
@@ -487,13 +512,13 @@ class Journal:
         records between its first and last, the one whose removal leaves the smallest gap
         (in seq, which grows with time), the oldest of equals: the samples that remain stay
         evenly spread over the whole transaction, however long it gets."""
-        kinds, txs, seqs = self._kinds, self._txs, self._seqs
+        kinds, txs, seqs, n = self._kinds, self._txs, self._seqs, self._n
         counts = {}
-        for i in range(self._head, len(kinds)):
+        for i in range(self._head, n):
             if kinds[i] & 0x7F == _METER:
                 counts[txs[i]] = counts.get(txs[i], 0) + 1
         group = None
-        for i in range(self._head, len(kinds)):
+        for i in range(self._head, n):
             if kinds[i] & 0x7F == _METER and counts[txs[i]] >= 3:
                 group = txs[i]
                 break
@@ -501,7 +526,7 @@ class Journal:
             return -1
         prev = cur = best = -1
         gap = 0
-        for i in range(self._head, len(kinds)):
+        for i in range(self._head, n):
             if kinds[i] & 0x7F == _METER and txs[i] == group:
                 if prev >= 0 and (best < 0 or seqs[i] - seqs[prev] < gap):
                     best, gap = cur, seqs[i] - seqs[prev]
@@ -522,18 +547,20 @@ class Journal:
                     os.remove(self._tmp)
                 except OSError:
                     pass
+                self._load(compact=False)  # the index was being moved: read it back
 
     def compact(self):
         """Rewrite the log with only the live records (power-safe: temporary file + rename)."""
-        n = len(self._kinds)
+        n = self._n
         used = set()
         for i in range(self._head, n):
             if self._kinds[i] & _LOCAL_BIT:
                 used.add(self._txs[i])
         recent = self._order[-self.keep_maps:] if self.keep_maps > 0 else []
         keep = [t for t in self._order if t in used or t in recent]
-        offs = array("i")
+        offs = self._offs  # rewritten in place: entry j gets the offset of the j-th live one
         mv = self._mv
+        j = 0
         with open(self._tmp, "wb") as out:
             pos = 0
             for r in [_frame(_BASE, 0, self._next, 0)] + [
@@ -545,8 +572,9 @@ class Journal:
                     for i in range(self._head, n):
                         if not self._kinds[i]:
                             continue
-                        offs.append(pos)
-                        src.seek(self._offs[i])
+                        src.seek(offs[i])
+                        offs[j] = pos
+                        j += 1
                         left = self._sizes[i]
                         while left:
                             part = self._buf if left >= _CHUNK else mv[:left]
@@ -558,16 +586,17 @@ class Journal:
             _durable(out)
         os.rename(self._tmp, self.path)
         _sync_dir(self.folder)
-        # The new file is in place: make the index match it.
-        seqs, txs, sizes, kinds, head = self._seqs, self._txs, self._sizes, self._kinds, self._head
-        self._seqs, self._offs, self._txs = array("i"), offs, array("i")
-        self._sizes, self._kinds = array("H"), bytearray()
-        for i in range(head, n):
+        # The new file is in place: move the live entries down to match it (their offsets
+        # are in place already; j never passes i, so nothing is overwritten before it is read).
+        seqs, txs, sizes, kinds = self._seqs, self._txs, self._sizes, self._kinds
+        j = 0
+        for i in range(self._head, n):
             if kinds[i]:
-                self._seqs.append(seqs[i])
-                self._txs.append(txs[i])
-                self._sizes.append(sizes[i])
-                self._kinds.append(kinds[i])
+                seqs[j], txs[j], sizes[j], kinds[j] = seqs[i], txs[i], sizes[i], kinds[i]
+                j += 1
+        for i in range(j, n):
+            kinds[i] = 0
+        self._n = j
         self._head = self._dead = 0
         self.size = pos
         self._maps = {t: self._maps[t] for t in keep}
