@@ -12,25 +12,11 @@ absent, never trusted. `os.rename` over an existing file is atomic on LittleFS a
 import os
 import struct
 
-try:
-    from binascii import crc32
-except ImportError:  # some MicroPython builds lack binascii.crc32
-    crc32 = None
+from crc import crc32 as _crc
 
 _MAGIC = b"AF1"
 _TRAILER = "<3sII"  # magic, length, crc32
 _TRAILER_SIZE = 11
-
-
-def _crc(data):
-    if crc32 is not None:
-        return crc32(data) & 0xFFFFFFFF
-    c = 0xFFFFFFFF
-    for b in data:
-        c ^= b
-        for _ in range(8):
-            c = (c >> 1) ^ (0xEDB88320 & -(c & 1))
-    return c ^ 0xFFFFFFFF
 
 
 def write(path, data):

@@ -67,12 +67,8 @@ from array import array
 
 import atomicfile
 import logger
+from crc import crc32 as _crc
 from ocppj.encoder import Decimal, Timestamp
-
-try:
-    from binascii import crc32 as _crc32
-except ImportError:  # some MicroPython builds lack binascii.crc32
-    _crc32 = None
 
 try:
     from micropython import const  # pyright: ignore[reportAssignmentType]
@@ -100,18 +96,6 @@ _I32_MIN = -0x80000000  # not const(): no small int on a 32-bit port
 _I32_MAX = 0x7FFFFFFF
 _CHUNK = const(128)  # bytes read at a time while scanning and copying
 _MIN_SLOTS = const(32)  # index entries room is made for at first
-
-
-def _crc(data, crc=0):
-    """CRC-32 (as binascii.crc32), continuing from `crc`."""
-    if _crc32 is not None:
-        return _crc32(data, crc) & 0xFFFFFFFF
-    c = crc ^ 0xFFFFFFFF
-    for b in data:
-        c ^= b
-        for _ in range(8):
-            c = (c >> 1) ^ (0xEDB88320 & -(c & 1))
-    return c ^ 0xFFFFFFFF
 
 
 def _frame(typ, flags, seq, tx, body=b""):

@@ -5,7 +5,6 @@ import os
 
 import logger
 from devtest import raises, rmtree, tempdir
-from ocppj import journal as journal_mod
 from ocppj.encoder import Decimal, Encoder, Timestamp
 from ocppj.journal import Journal
 
@@ -342,18 +341,6 @@ def test_refuses_what_it_cannot_keep():
     raises(ValueError, j.map_transaction, 5, 1)  # not a local id
     assert j.count() == 0 and Journal(folder).count() == 0
     rmtree(folder)
-
-
-def test_crc_without_binascii_matches():
-    fast = journal_mod._crc32
-    data = b"OCPP journal \xfe\x00\xff" * 5
-    want = journal_mod._crc(data[7:], journal_mod._crc(data[:7]))
-    try:
-        journal_mod._crc32 = None
-        got = journal_mod._crc(data[7:], journal_mod._crc(data[:7]))
-    finally:
-        journal_mod._crc32 = fast
-    assert got == want, (got, want)
 
 
 def test_the_index_grows_past_its_first_room_and_compacts_in_place():
