@@ -150,9 +150,12 @@ def ensure_toolchain():
 
 # -- the builds -----------------------------------------------------------------------------
 def run_make(args, log_path):
+    # The unpacked tree sits inside this repository: without a ceiling, MicroPython's version
+    # header would take this repository's `git describe` for its own version.
+    env = dict(os.environ, GIT_CEILING_DIRECTORIES=os.path.join(ROOT, "build"))
     with open(log_path, "w") as log:
         proc = subprocess.run(["make", "-j%d" % (os.cpu_count() or 2)] + args,
-                              stdout=log, stderr=subprocess.STDOUT)
+                              stdout=log, stderr=subprocess.STDOUT, env=env)
     if proc.returncode:
         with open(log_path) as f:
             tail = f.read()[-3000:]

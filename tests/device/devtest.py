@@ -57,6 +57,28 @@ def needs(*modules):
     return decorate
 
 
+def heap_measurable():
+    """True where gc.mem_alloc() shows garbage going away after gc.collect() (MicroPython's
+    unix port and the ESP32; not CPython, and not the WebAssembly port, whose collector keeps
+    what the JavaScript side may still see)."""
+    import gc
+    if not hasattr(gc, "mem_alloc"):
+        return False
+    gc.collect()
+    before = gc.mem_alloc()
+    junk = bytearray(20000)
+    del junk
+    gc.collect()
+    return gc.mem_alloc() - before < 10000
+
+
+def measures_heap(fn):
+    """Decorator: the test where heap_measurable(), else Skipped."""
+    if heap_measurable():
+        return fn
+    return Skipped("gc.mem_alloc() does not show what a collection frees here")
+
+
 def _name(exc_type):
     if isinstance(exc_type, tuple):
         return " or ".join(_name(t) for t in exc_type)

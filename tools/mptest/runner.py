@@ -149,7 +149,8 @@ def _wanted(argv_modules, tests_dir):
     return wanted
 
 
-async def main(tests_dir="/tests", modules=(), keyword="", timeout_ms=30000):
+async def main(tests_dir="/tests", modules=(), keyword="", timeout_ms=30000,
+               label="micropython-wasm"):
     asyncio.create_task = _tracking_create_task
     asyncio.get_event_loop().set_exception_handler(_on_task_error)
     start = time.ticks_ms()
@@ -179,5 +180,5 @@ async def main(tests_dir="/tests", modules=(), keyword="", timeout_ms=30000):
         print("no tests ran")
     version = sys.version.split("; ")[-1]  # "3.4.0; MicroPython v1.29.0 on 2026-..." -> from MicroPython on
     print("%s, %s (%s): ran in %.2f s" % (version, sys.platform, getattr(sys.implementation, "_build", "?"), elapsed))
-    print("micropython-wasm: %d passed, %d failed, %d skipped" % (_run.passed, _run.failed, _run.skipped))
+    print("%s: %d passed, %d failed, %d skipped" % (label, _run.passed, _run.failed, _run.skipped))
     return 0 if _run.passed and not _run.failed else 1
