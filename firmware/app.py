@@ -6,6 +6,7 @@ when it is bad), opens the board, and runs the asyncio loop until the firmware r
 """
 
 import asyncio
+import gc
 import os
 import sys
 
@@ -62,15 +63,21 @@ def settings_overrides(csms):
     return overrides
 
 
-def start_ocpp(cfg, board, watchdog):
-    """Wire the WebSocket client, RPC session, journal, charge point and registration."""
+def make_wire(csms):
+    """The WebSocket client (its receive buffer) and the frame encoder (its frame buffer):
+    the largest long-lived buffers, made together right after start-up's garbage has been
+    collected, so they lie side by side and are never looked for in a fragmented heap."""
+    gc.collect()
+    return make_client(csms, V16.subprotocol), Encoder(csms["frameBufferBytes"])
+
+
+def start_ocpp(cfg, board, watchdog, client, encoder):
+    """Wire the RPC session, journal, charge point and registration to the client."""
     csms = cfg["csms"]
     settings = Settings(board.state_dir, board.connectors, FEATURE_PROFILES,
                         overrides=settings_overrides(csms))
-    client = make_client(csms, V16.subprotocol)
     settings.on_change("WebSocketPingInterval", client.set_ping_interval)
-    session = Session(V16, Encoder(csms["frameBufferBytes"]), client.send,
-                      timeout_ms=csms["callTimeoutS"] * 1000)
+    session = Session(V16, encoder, client.send, timeout_ms=csms["callTimeoutS"] * 1000)
     journal = Journal(board.state_dir + "/journal",
                       max_record_bytes=csms["frameBufferBytes"] - 256)
     delivery = Delivery(journal, session, lambda: settings.get("TransactionMessageAttempts"),
@@ -136,7 +143,7 @@ def _read_text(path):
         return ""
 
 
-async def run(cfg, board):
+async def run(cfg, board, client, encoder):
     ident = cfg["identity"]
     log.info("%s %s firmware %s on the %s board, reset cause %s" % (
         ident["chargePointVendor"], ident["chargePointModel"],
@@ -152,11 +159,7 @@ async def run(cfg, board):
     asyncio.create_task(led.run())
     if not await board.network_up(_WATCHDOG_MS // 2):
         log.error("network did not come up")
-    try:
-        cp, session = start_ocpp(cfg, board, watchdog)
-    except WsError as e:
-        _stop("config error: csms: " + str(e))
-        return
+    cp, session = start_ocpp(cfg, board, watchdog, client, encoder)
     while True:
         watchdog.feed()  # only when every watched task has checked in
         led.set(led_pattern(cp, session))
@@ -187,7 +190,13 @@ def main():
     logger.secret(cfg["csms"].get("authorizationKey"))
     logger.secret((cfg.get("wifi") or {}).get("password"))
     try:
-        asyncio.run(run(cfg, board))
+        client, encoder = make_wire(cfg["csms"])
+    except WsError as e:
+        board.deinit()
+        _stop("config error: csms: " + str(e))
+        return
+    try:
+        asyncio.run(run(cfg, board, client, encoder))
     except KeyboardInterrupt:
         log.info("stopped")
     finally:
