@@ -12,14 +12,23 @@ ota.http streams the file into the next OTA slot through ota.writer (hashed and 
 arrives, never in RAM); for plain UpdateFirmware the file is a signed bundle (ota.bundle)
 whose header carries the certificate and signature. The signature is checked over the
 SHA-256 of the image before set_boot is ever called.
+
+Memory: the HTTP reads go straight into the OTA writer's block, which is the firmware's one
+block buffer (`block`, lib/sharedblock.py), held from the start of an attempt until the last
+block is on flash. A diagnostics upload holding it is waited for, at most BLOCK_WAIT_MS; then
+the attempt fails (and is retried as the request says). Without a block (None) each attempt
+allocates one.
 """
 
 import logger
+from sharedblock import BlockBusy, SharedBlock
 
 log = logger.get("firmware")
 
+BLOCK_WAIT_MS = 180000  # an upload ends within its HTTP time-outs
 
-def make_transfer(updater, ca_pem):
+
+def make_transfer(updater, ca_pem, block=None):
     async def transfer(job, partition):
         # Imported for the first download, not at start-up: a charging session never needs
         # the HTTP client, the image checks or the signature math (about 6 KB of RAM frozen,
@@ -31,32 +40,28 @@ def make_transfer(updater, ca_pem):
         from ota.writer import PartitionWriter, WriteError
         from ota.x509 import CertificateError
 
-        writer = PartitionWriter(partition)
-        reader = None if job.signed else BundleReader(writer.write)
-
-        def restart(offset):  # the server ignored Range: start the file again
-            nonlocal reader
-            writer.restart(0)
-            if reader is not None:
-                reader = BundleReader(writer.write)
-
-        def sink(data):
-            if reader is None:
-                writer.write(data)
-            else:
-                reader.feed(data)
-
+        shared = block if block is not None else SharedBlock()
         try:
-            client = HttpClient(ca=ca_pem if job.location.startswith("https:") else None)
-            await client.get(job.location, sink, restart=restart,
-                             max_length=writer.capacity + (0 if job.signed else 16384))
-            header = reader.finish() if reader is not None else None
-            size, digest, info = writer.finish()
-        except HttpError as e:
+            buf = await shared.take("firmware download", BLOCK_WAIT_MS)
+        except BlockBusy as e:
             return "download failed: " + str(e)
-        except (ImageError, WriteError, BundleError) as e:
-            log.error("downloaded file refused:", str(e))
-            return "InstallVerificationFailed"
+        try:
+            writer = PartitionWriter(partition, buf=buf)
+            reader = None if job.signed else BundleReader(writer)
+            sink = writer if reader is None else reader  # both: space(), commit(n), restart
+            try:
+                client = HttpClient(ca=ca_pem if job.location.startswith("https:") else None)
+                await client.get(job.location, sink, restart=sink.restart,
+                                 max_length=writer.capacity + (0 if job.signed else 16384))
+                header = reader.finish() if reader is not None else None
+                size, digest, info = writer.finish()
+            except HttpError as e:
+                return "download failed: " + str(e)
+            except (ImageError, WriteError, BundleError) as e:
+                log.error("downloaded file refused:", str(e))
+                return "InstallVerificationFailed"
+        finally:
+            shared.give()  # the image is on flash: the signature check needs no block
         certificate = header["signingCertificate"] if header else job.certificate
         signature = header["signature"] if header else job.signature
         try:

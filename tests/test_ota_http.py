@@ -1,9 +1,11 @@
 # The OTA HTTP client (lib/ota/http.py) against a real HTTP server on 127.0.0.1 (asyncio).
 import asyncio
 import contextlib
+import hashlib
 import random
 import ssl
 import time
+import tracemalloc
 
 import pytest
 
@@ -155,6 +157,13 @@ class Server:
             target = "/hop?k=%d&style=%s" % (k - 1, style)
         writer.write(head(302 if k % 2 else 307, "Found", Location=target, Content_Length=0))
 
+    async def route_long_hop(self, req, writer, n):  # a pre-signed URL: a long Location
+        writer.write(head(302, "Found", X_Padding="p" * 700, Location="/file?sig=" + "s" * 3000,
+                          Content_Length=0))
+
+    async def route_huge_header(self, req, writer, n):
+        writer.write(head(200, "OK", X_Padding="p" * 9000, Content_Length=len(FILE)) + FILE)
+
     async def route_nowhere(self, req, writer, n):
         writer.write(head(301, "Moved", Content_Length=0))
 
@@ -264,21 +273,34 @@ async def serving(ssl_ctx=None, server=None):
 
 
 class Collect:
-    def __init__(self, client=None):
+    """A pull sink (the interface of ota.writer.PartitionWriter): the client reads into the
+    space it offers, a 4096-byte block filled and emptied like the writer's; commit(n) takes
+    the bytes from there."""
+
+    def __init__(self):
+        self.block = bytearray(4096)
+        self.fill = 0
         self.data = bytearray()
         self.sizes = []
         self.restarts = []
-        self.client = client
+        self.offered = None
 
-    def __call__(self, mv):
-        if self.client is not None:  # every piece is a view of the client's one buffer
-            assert mv.obj is self.client.buf
-        self.sizes.append(len(mv))
-        self.data += mv
+    def space(self):
+        self.offered = memoryview(self.block)[self.fill:]
+        self.offered[:] = b"\xaa" * len(self.offered)  # what the client did not write shows
+        return self.offered
+
+    def commit(self, n):
+        assert 0 < n <= len(self.offered)
+        self.sizes.append(n)
+        self.data += self.block[self.fill:self.fill + n]
+        self.fill = (self.fill + n) % len(self.block)
+        self.offered = None
 
     def restart(self, offset):
         self.restarts.append(offset)
         del self.data[offset:]
+        self.fill = offset % len(self.block)
 
 
 def url(server, path, scheme="http", host="127.0.0.1"):
@@ -318,13 +340,14 @@ def test_parse_url_and_resolve():
 
 
 # -- downloads ----------------------------------------------------------------------------------
-async def test_content_length_body_in_whole_buffers():
+async def test_content_length_body_read_into_the_sinks_space():
     async with serving() as srv:
         client = fast()
-        sink = Collect(client)
+        sink = Collect()
         assert await client.get(url(srv, "/file"), sink) == len(FILE)
-    assert bytes(sink.data) == FILE
-    assert all(n == 4096 for n in sink.sizes[:-1]) and sink.sizes[-1] == len(FILE) % 4096
+    assert bytes(sink.data) == FILE and sum(sink.sizes) == len(FILE)
+    assert not [v for v in vars(client).values()  # no body buffer of its own
+                if isinstance(v, (bytearray, memoryview)) and len(v) > 256]
     req = srv.requests[0]
     assert req.headers["host"] == "127.0.0.1:%d" % srv.port
     assert req.headers["connection"] == "close" and "range" not in req.headers
@@ -332,11 +355,11 @@ async def test_content_length_body_in_whole_buffers():
 
 async def test_chunked_and_until_close_bodies():
     async with serving() as srv:
-        client = fast(buf_size=1000)
-        sink = Collect(client)
+        client = fast()
+        sink = Collect()
         assert await client.get(url(srv, "/chunked"), sink) == len(FILE)
-        assert bytes(sink.data) == FILE and set(sink.sizes[:-1]) == {1000}
-        sink = Collect(client)
+        assert bytes(sink.data) == FILE
+        sink = Collect()
         assert await client.get(url(srv, "/eof"), sink) == len(FILE)
         assert bytes(sink.data) == FILE
 
@@ -350,6 +373,68 @@ async def test_redirects_up_to_three_are_followed(hops, style):
         await fast().get(url(srv, "/hop?k=%d&style=%s" % (hops - 1, style)), sink)
     assert bytes(sink.data) == FILE
     assert len(srv.requests) == hops + 1
+
+
+async def test_long_header_lines_are_gathered_and_bounded():
+    async with serving() as srv:
+        sink = Collect()
+        assert await fast().get(url(srv, "/long-hop"), sink) == len(FILE)
+        assert bytes(sink.data) == FILE
+        assert srv.requests[-1].target == "/file?sig=" + "s" * 3000
+        with pytest.raises(HttpError, match="HTTP line longer than 8192 bytes"):
+            await fast().get(url(srv, "/huge-header"), Collect())
+
+
+async def test_download_into_the_ota_writer_reads_into_its_block_only():
+    # The firmware's path: ota.writer.PartitionWriter as the sink, its block the shared one.
+    # Every flash write is the block itself, and no other buffer of a block's size is made
+    # by the OTA code while the download runs (the block was allocated before the tracing).
+    from ota.writer import PartitionWriter
+    from sharedblock import SharedBlock
+    from test_ota_image import MemPartition, make_image
+    image = bytes(make_image("4.5.6", data_len=60_000))
+
+    class Images(Server):
+        async def route_image(self, req, writer, n):  # drops mid-block once, then Range
+            if n == 1:
+                await self.drop_after(writer, head(200, "OK", Content_Length=len(image),
+                                                   Accept_Ranges="bytes"), image, 20_001)
+            else:
+                await self.serve_file(req, writer, data=image)
+
+    class Slot(MemPartition):
+        def __init__(self):
+            super().__init__(blocks=32)
+            self.sources = []
+            self.snapshot = None
+
+        def writeblocks(self, n, buf):
+            self.sources.append(buf)
+            if n == 6:  # after the resume
+                self.snapshot = tracemalloc.take_snapshot()
+            super().writeblocks(n, buf)
+
+    block = SharedBlock()
+    buf = block.borrow("test download")
+    slot = Slot()
+    tracemalloc.start()
+    try:
+        writer = PartitionWriter(slot, buf=buf)
+        async with serving(server=Images()) as srv:
+            total = await fast().get(url(srv, "/image"), writer, restart=writer.restart)
+        size, digest, info = writer.finish()
+    finally:
+        tracemalloc.stop()
+        block.give()
+    assert total == size == len(image) and digest == hashlib.sha256(image).digest()
+    assert info.version == "4.5.6" and bytes(slot.data[:len(image)]) == image
+    assert srv.requests[1].range_start() == 20_001
+    assert slot.sources and all(b is buf for b in slot.sources)
+    ours = ("/lib/ota/", "/lib/sharedblock.py")
+    big = [(t.traceback[0].filename, t.traceback[0].lineno, t.size)
+           for t in slot.snapshot.traces
+           if t.size >= 4096 and any(p in t.traceback[0].filename for p in ours)]
+    assert big == []
 
 
 async def test_fourth_redirect_is_refused():
@@ -384,13 +469,12 @@ async def test_server_errors_are_retried():
 async def test_drop_mid_body_resumes_with_range():
     async with serving() as srv:
         client = fast()
-        sink = Collect(client)
+        sink = Collect()
         assert await client.get(url(srv, "/drop"), sink, restart=sink.restart) == len(FILE)
     assert bytes(sink.data) == FILE and sink.restarts == []
     second = srv.requests[1]
-    assert second.headers["range"] == "bytes=20000-"  # kept what was in the buffer too
+    assert second.headers["range"] == "bytes=20000-"  # every byte committed is kept
     assert second.headers["if-range"] == '"abc"'
-    assert all(n == 4096 for n in sink.sizes[:-1]), sink.sizes
 
 
 async def test_drop_twice_including_mid_range():
@@ -470,13 +554,21 @@ async def test_max_length_refuses_before_the_body():
 
 
 async def test_sink_errors_pass_through_unchanged():
-    def sink(mv):
-        raise ValueError("image refused")
+    class Refuses(Collect):
+        def commit(self, n):
+            raise OSError(5, "image refused")  # an OSError of the client's own would retry
+
+    class Broken(Collect):
+        def space(self):
+            raise ValueError("no space")
 
     async with serving() as srv:
-        with pytest.raises(ValueError, match="image refused"):
-            await fast(retries=3).get(url(srv, "/file"), sink)
+        with pytest.raises(OSError, match="image refused"):
+            await fast(retries=3).get(url(srv, "/file"), Refuses())
         assert len(srv.requests) == 1
+        with pytest.raises(ValueError, match="no space"):
+            await fast(retries=3).get(url(srv, "/file"), Broken())
+        assert len(srv.requests) == 2
 
 
 async def test_silent_server_times_out():
@@ -487,9 +579,10 @@ async def test_silent_server_times_out():
         assert e.value.transient and time.monotonic() - start < 3
         sink = Collect()  # stalls mid-body every time; no Accept-Ranges: from 0 each time
         with pytest.raises(HttpError, match="nothing for 300 ms"):
-            await fast(idle_timeout_ms=300, retries=1).get(url(srv, "/stall"), sink)
+            await fast(idle_timeout_ms=300, retries=1).get(url(srv, "/stall"), sink,
+                                                           restart=sink.restart)
         assert srv.hits["/stall"] == 2 and "range" not in srv.requests[-1].headers
-        assert not sink.sizes  # 1000 bytes in the buffer never reached the sink
+        assert sink.restarts == [0] and bytes(sink.data) == FILE[:1000]  # the 2nd attempt's
         sink = Collect()  # slow but steady is no time-out
         await fast(idle_timeout_ms=300, retries=0).get(url(srv, "/slow"), sink)
         assert bytes(sink.data) == FILE
@@ -546,7 +639,7 @@ def server_ctx(cert):
 async def test_https_with_the_right_ca(pki, host):
     async with serving(server_ctx(pki["server"])) as srv:
         client = fast(ca=pki["ca"].pem)
-        sink = Collect(client)
+        sink = Collect()
         assert await client.get(url(srv, "/drop", "https", host), sink) == len(FILE)
     assert bytes(sink.data) == FILE and srv.requests[1].range_start() == 20_000
 

@@ -20,8 +20,11 @@ BENCHES = ("tools/bench/ocpp_bench.py", "tools/bench/signature_bench.py",
 # name pattern -> (interpreters it applies to, maximum bytes per operation)
 TARGETS = (
     (r"^encode\.", ("micropython-wasm", "micropython-unix"), 0),
-    # one bound for both image sizes: heap growth must not depend on the image size
-    (r"^ota\.write\.(100KiB|1536KiB)$", ("micropython-wasm", "micropython-unix"), 8192),
+    # one bound for both image sizes: heap growth must not depend on the image size. The
+    # download (writer, image check; the shared block made at start-up): 4.3 KB on 32 bits,
+    # 6.2 KB on 64, so one more 4 KiB buffer anywhere misses the bound
+    (r"^ota\.(download|write)\.(100KiB|1536KiB)$", ("micropython-wasm", "micropython-unix"),
+     8192),
 )
 
 

@@ -1,5 +1,6 @@
 # Picks the board: the real ESP32 when its hardware modules are there, the simulation otherwise.
-"""`open_board(config)` returns the board the firmware runs on.
+"""`open_board(config, block)` returns the board the firmware runs on; `block` is the
+firmware's one block buffer (lib/sharedblock.SharedBlock) or None.
 
 The ESP32 board is chosen when `machine` offers PWM and `esp32` offers Partition (the real
 chip); on the host (CPython, the MicroPython unix port) the simulated board is used.
@@ -15,10 +16,10 @@ def on_esp32():
     return hasattr(machine, "PWM") and hasattr(esp32, "Partition")
 
 
-def open_board(config):
+def open_board(config, block=None):
     if on_esp32():
         # Esp32Board drives the relays open first, then checks the pin map (ConfigError).
         from firmware.board.esp32 import Esp32Board
-        return Esp32Board(config)
+        return Esp32Board(config, block)
     from firmware.board.sim import SimBoard
-    return SimBoard(config)
+    return SimBoard(config, block=block)

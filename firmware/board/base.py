@@ -39,9 +39,12 @@ class Board:
 
     name = "abstract"
 
-    def __init__(self, config):
+    def __init__(self, config, block=None):
         self.config = config
         self.connectors = config["connectors"]
+        # lib/sharedblock.SharedBlock, the firmware's one 4 KiB block buffer: the image check
+        # of the running slot borrows it (None: it allocates its own).
+        self.block = block
         # Folder for everything that must survive a reset: configuration store, journals,
         # certificates. On the ESP32 a folder of the LittleFS filesystem.
         self.state_dir = "state"

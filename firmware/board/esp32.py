@@ -34,13 +34,14 @@ _S0_IDLE_MS = const(3600000)
 class Esp32Board(base.Board):
     name = "esp32"
 
-    def __init__(self, config):
+    def __init__(self, config, block=None):
         # Safety first: drive every recognisable relay output open before anything else,
         # even before the configuration check (after a soft reset outputs keep their level).
         for gpio, off_level in esp32_pins.relay_off_levels(config):
             machine.Pin(gpio, machine.Pin.OUT, value=off_level)
         esp32_pins.check_pins(config)
-        super().__init__(config)
+        super().__init__(config, block)
+        self._image = None  # running_image(), read once
         pins = config["pins"]
         Pin = machine.Pin
 
@@ -241,12 +242,21 @@ class Esp32Board(base.Board):
         esp32.Partition.mark_app_valid_cancel_rollback()
 
     def running_image(self):
-        # One block read: the bootloader checked this image before it started it.
-        from ota.image import read_description
-        try:
-            return read_description(self.ota_running())
-        except Exception:  # no app description (a development build): version unknown
-            return None
+        # One block read, once (the running image does not change): the bootloader checked
+        # this image before it started it. Into the shared block when it is free (at boot).
+        if self._image is None:
+            from ota.image import read_description
+            block = self.block
+            lent = block is not None and block.holder is None
+            buf = block.borrow("image check") if lent else None
+            try:
+                self._image = read_description(self.ota_running(), buf) or ()
+            except Exception:  # no app description (a development build): version unknown
+                self._image = ()
+            finally:
+                if lent:
+                    block.give()
+        return self._image or None
 
     # rolled_back() stays False: MicroPython exposes no OTA state, so the update manager
     # recognises a rollback by the running version differing from the one it installed.

@@ -33,8 +33,8 @@ def _env(name, default):
 class SimBoard(base.Board):
     name = "sim"
 
-    def __init__(self, config, state_dir=None):
-        super().__init__(config)
+    def __init__(self, config, state_dir=None, block=None):
+        super().__init__(config, block)
         sim = config.get("sim") or {}
         self.state_dir = state_dir or _env("CP_STATE_DIR", "state")
         self._sim_dir = self.state_dir + "/sim"
@@ -56,7 +56,7 @@ class SimBoard(base.Board):
         # The bootloader runs only after a hard start: a soft reset keeps the running image
         # (on the ESP32 it restarts MicroPython inside the same app), see reset().
         self._running = sim_flash.running_partition(
-            self.state_dir + "/ota", bootloader=self._reset_cause != base.RESET_SOFT)
+            self.state_dir + "/ota", bootloader=self._reset_cause != base.RESET_SOFT, block=block)
         self._image = None  # running_image(), read once
 
     # -- persistence of the simulated hardware (the meter keeps its count) ---------------

@@ -89,11 +89,12 @@ class OtaData:
 
 
 class FilePartition:
-    def __init__(self, folder, label, otadata):
+    def __init__(self, folder, label, otadata, block=None):
         self.folder = folder
         self.label = label
         self.path = folder + "/" + label + ".bin"
         self.otadata = otadata
+        self.block = block  # lib/sharedblock.SharedBlock for check_image(), or None
 
     def info(self):
         # (type, subtype, address, size, label, encrypted) as esp32.Partition.info()
@@ -139,12 +140,21 @@ class FilePartition:
                 os.fsync(f.fileno())
 
     def get_next_update(self):
-        return FilePartition(self.folder, _other(self.label), self.otadata)
+        return FilePartition(self.folder, _other(self.label), self.otadata, self.block)
 
     def check_image(self):
-        """ota.image.ImageInfo of this slot's image; ota.image.ImageError if invalid."""
+        """ota.image.ImageInfo of this slot's image; ota.image.ImageError if invalid. Read
+        through the shared block when it is free (the ESP32's bootloader and set_boot use no
+        Python heap at all), else through a block of its own."""
         from ota.image import check_partition
-        return check_partition(self)
+        block = self.block
+        if block is None or block.holder is not None:
+            return check_partition(self)
+        buf = block.borrow("image check")
+        try:
+            return check_partition(self, buf)
+        finally:
+            block.give()
 
     def set_boot(self):
         from ota.image import ImageError
@@ -167,20 +177,20 @@ class FilePartition:
             od.save()
 
 
-def _bootable(folder, label, otadata):
+def _bootable(folder, label, otadata, block=None):
     try:
-        FilePartition(folder, label, otadata).check_image()
+        FilePartition(folder, label, otadata, block).check_image()
         return True
     except ValueError:  # ota.image.ImageError
         return False
 
 
-def boot(folder, otadata):
+def boot(folder, otadata, block=None):
     """The bootloader's choice of slot at a hard start; updates and saves `otadata`."""
     before = otadata.boot, otadata.running, otadata.state(otadata.boot)
     label = otadata.boot
     state = otadata.state(label)
-    if state == NEW and _bootable(folder, label, otadata):
+    if state == NEW and _bootable(folder, label, otadata, block):
         otadata.states[label] = PENDING_VERIFY  # this start is its one chance to confirm
     elif state in (NEW, PENDING_VERIFY):
         # NEW but no longer a valid image (overwritten since set_boot), or started before
@@ -197,10 +207,11 @@ def boot(folder, otadata):
     return label
 
 
-def running_partition(folder, bootloader=True):
+def running_partition(folder, bootloader=True, block=None):
     """The slot the simulated bootloader started. bootloader=False after a soft reset: the
-    image that ran before runs on, nothing changes (as on the ESP32)."""
+    image that ran before runs on, nothing changes (as on the ESP32). `block`: the shared
+    block the slots' image checks borrow (lib/sharedblock.py), or None."""
     atomicfile.makedirs(folder)
     otadata = OtaData(folder)
-    label = boot(folder, otadata) if bootloader else otadata.running
-    return FilePartition(folder, label, otadata)
+    label = boot(folder, otadata, block) if bootloader else otadata.running
+    return FilePartition(folder, label, otadata, block)

@@ -6,12 +6,15 @@ CPython alike. FTP is not supported: an ftp:// location is refused with a clear 
     total = await client.get(url, sink, offset=0, restart=None, max_length=None)
     status = await client.upload(url, "diagnostics.log", data)   # or upload(url, ...) below
 
-Downloads (`get`):
-- `sink(mv)` is called synchronously with consecutive pieces of the body: a memoryview into
-  the client's ONE preallocated buffer (`buf_size`, 4096 by default), valid only during the
-  call. Every piece but the last fills the buffer completely, so a 4096-byte buffer hands an
-  OTA writer whole flash blocks. An exception from the sink ends the download at once and
-  is raised unchanged (never retried).
+Downloads (`get`): the client has no body buffer; the body is read into the sink's own:
+- `sink.space()` gives a memoryview of where the next body bytes go (at least one byte), the
+  client reads into its start and calls `sink.commit(n)` (ota.writer.PartitionWriter and
+  ota.bundle.BundleReader: the reads land in the OTA writer's flash block). Bytes committed
+  are the sink's. An exception from the sink ends the download at once and is raised
+  unchanged (never retried).
+- Status line, header lines and chunk-size lines go through a small line buffer (256
+  bytes); body bytes that came with them are copied from it into the sink's space. A line
+  longer than the buffer is gathered piece by piece (up to 8192 bytes).
 - Bodies with Content-Length, chunked transfer coding, or (HTTP/1.0 style) up to the close.
 - Redirects 301, 302, 303, 307 and 308, relative Locations included, at most `max_redirects`
   (3) per attempt; one more is an HttpError. A redirect from https:// to http:// is refused;
@@ -24,8 +27,8 @@ Downloads (`get`):
   the retry asks `Range: bytes=N-` for the rest (with If-Range: the ETag or Last-Modified,
   so a file changed meanwhile comes whole) and checks that Content-Range starts at N and
   has the same total. A server that answers 200 instead sends the file from 0: the client
-  calls `restart(0)` so the sink starts over (no `restart` given: HttpError). Bytes still
-  in the buffer when the link dropped are kept, not fetched again.
+  calls `restart(0)` so the sink starts over (no `restart` given: HttpError). Every byte
+  committed before the link dropped is kept, not fetched again.
 - `offset` continues a download the sink already holds the first `offset` bytes of (after a
   power cut: `PartitionWriter.committed`), with a Range request as above.
 - `max_length`: a Content-Length or Content-Range total above it is refused before any body
@@ -38,17 +41,19 @@ connection. A certificate that does not verify is an HttpError and is not retrie
 Uploads (`upload`, for GetDiagnostics and GetLog): POST multipart/form-data by default, one
 part, field "file", filename = `name`: what the usual upload endpoints of central systems
 (and simple servers: PHP, Flask, nginx upload modules) accept. `method="PUT"` sends the bytes
-raw as the request body instead (object stores, WebDAV). `data` is bytes-like, or an
+raw as the request body instead (object stores, WebDAV). `data` is bytes-like (sent from
+where it is, in pieces of at most 1 KiB: the caller's snapshot in the shared block), or an
 iterable of bytes-like chunks (read from flash as it is sent): with `length` known (or
-bytes) there is a Content-Length, otherwise chunked transfer coding. Redirects are not
-followed (the body cannot be replayed), no retries: the caller retries as OCPP says.
+bytes) there is a Content-Length, otherwise chunked transfer coding. The answer is read
+through the line buffer; its body is not read. Redirects are not followed (the body cannot
+be replayed), no retries: the caller retries as OCPP says.
 
 Errors are HttpError(reason, status, transient): reason is one line a person can act on,
 status the HTTP status or None, transient whether trying again may help. Log lines and
 errors show URLs without credentials and query (pre-signed URLs carry tokens there).
 
-One request at a time per HttpClient (it owns one buffer and one connection); each request
-is its own connection (Connection: close).
+One request at a time per HttpClient (it owns the line buffer and one connection); each
+request is its own connection (Connection: close).
 """
 
 import asyncio
@@ -64,6 +69,8 @@ log = logger.get("http")
 
 _REDIRECTS = (301, 302, 303, 307, 308)
 _MAX_LINE = 8192  # longest status, header or chunk-size line accepted
+_LINE_BUF = 256  # the line buffer: most lines fit; longer ones are gathered piece by piece
+_SEND_PIECE = 1024  # an upload body is written in pieces: never a 4 KiB copy in the stream
 _MAX_HEADERS = 64
 _MICROPYTHON = hasattr(asyncio, "sleep_ms")
 
@@ -277,8 +284,7 @@ class _Download:
     def __init__(self, sink, restart, offset, max_length):
         self.sink = sink
         self.restart = restart
-        self.pos = offset  # bytes of the file the sink holds
-        self.have = 0  # bytes in the buffer after pos, not handed over yet
+        self.pos = offset  # bytes of the file the sink holds (committed)
         self.total = None  # the file's length, once the server said it
         self.ranges = offset > 0  # a retry asks for the rest with a Range request
         self.validator = None  # ETag or Last-Modified: If-Range
@@ -288,11 +294,13 @@ class _Download:
 
 
 class HttpClient:
-    def __init__(self, ca=None, buf_size=4096, connect_timeout_ms=20000, idle_timeout_ms=30000,
+    def __init__(self, ca=None, connect_timeout_ms=20000, idle_timeout_ms=30000,
                  max_redirects=3, retries=2, retry_delay_ms=2000, user_agent="ocpp-cp"):
         self.ca = ca
-        self.buf = bytearray(buf_size)  # THE body buffer: every read goes into it
-        self._mv = memoryview(self.buf)
+        self._lb = bytearray(_LINE_BUF)  # status, header and chunk-size lines
+        self._lmv = memoryview(self._lb)
+        self._ls = 0  # bytes of the connection in _lb[_ls:_le], not used yet
+        self._le = 0
         self.connect_timeout_ms = connect_timeout_ms
         self.idle_timeout_ms = idle_timeout_ms
         self.max_redirects = max_redirects
@@ -319,6 +327,7 @@ class HttpClient:
     async def _open(self, secure, host, port):
         ctx = self._context() if secure else None
         t = self._t = Transport()
+        self._ls = self._le = 0
         self._watch = _Watch(self.connect_timeout_ms, "connecting to %s:%d" % (host, port))
         await t.open(host, port, ctx)
 
@@ -339,11 +348,46 @@ class HttpClient:
         self._watch.poke()  # type: ignore
 
     async def _line(self):
-        line = await self._t.readline()  # type: ignore  # EOFError at the end
-        self._watch.poke()  # type: ignore
-        if len(line) > _MAX_LINE:
-            raise HttpError("HTTP line longer than %d bytes" % _MAX_LINE)
-        return line
+        """The next line, its LF included (bytearray): from the line buffer, refilled from the
+        connection; EOFError at the end. A line longer than the buffer is gathered in pieces."""
+        lb = self._lb
+        long = None  # the start of a line that did not fit the buffer
+        while True:
+            s, e = self._ls, self._le
+            nl = lb.find(b"\n", s, e)
+            if nl >= 0:
+                self._ls = nl + 1
+                line = lb[s:nl + 1]
+                return line if long is None else long + line
+            if e == _LINE_BUF or (s == e and s):  # the buffer is used up: start it again
+                if s < e:
+                    if long is None:
+                        long = lb[s:e]
+                    else:
+                        long += self._lmv[s:e]
+                    if len(long) > _MAX_LINE:
+                        raise HttpError("HTTP line longer than %d bytes" % _MAX_LINE)
+                self._ls = self._le = s = e = 0
+            k = await self._recv(self._lmv[e:] if e else self._lmv)
+            if not k:
+                rest = lb[s:e]
+                if long is None and not rest:
+                    raise EOFError
+                return rest if long is None else long + rest  # the last line has no LF
+            self._le = e + k
+
+    async def _into(self, mv):
+        """Read body bytes into mv: what the line buffer holds after the last line first,
+        else from the connection. At least one byte, at most len(mv); 0 at the end."""
+        s = self._ls
+        k = self._le - s
+        if not k:
+            return await self._recv(mv)
+        if k > len(mv):
+            k = len(mv)
+        mv[:k] = self._lmv[s:s + k]
+        self._ls = s + k
+        return k
 
     async def _recv(self, mv):
         """Read what is there (at least one byte, at most len(mv)) into mv; 0 at the end."""
@@ -434,7 +478,7 @@ class HttpClient:
             except HttpError as e:
                 if not e.transient or attempt >= attempts:
                     raise
-                at = dl.pos + dl.have
+                at = dl.pos
                 log.warn("download: %s; attempt %d of %d in %d ms, %s" % (
                     e.reason, attempt + 1, attempts, self.retry_delay_ms,
                     "resuming at byte %d" % at if at and dl.ranges else "from the start"))
@@ -472,7 +516,6 @@ class HttpClient:
                 return location
             if self._start_body(status, reason, headers, url, dl):
                 await self._body(headers, dl)
-            await self._deliver(dl)
             return None
         except asyncio.CancelledError:
             w = self._watch
@@ -497,7 +540,7 @@ class HttpClient:
         if auth:
             lines.append("Authorization: " + auth)
         if dl is not None:
-            at = dl.pos + dl.have
+            at = dl.pos
             if at and dl.ranges:
                 lines.append("Range: bytes=%d-" % at)
                 if dl.validator:
@@ -509,14 +552,13 @@ class HttpClient:
 
     def _start_body(self, status, reason, headers, url, dl):
         """Check the answer against what was asked; False when there is no body to read."""
-        at = dl.pos + dl.have
+        at = dl.pos
         length = headers.get("content-length")
         try:
             length = int(length) if length is not None else None
         except ValueError:
             raise HttpError("bad Content-Length %r" % length)
         if status == 200:
-            dl.have = 0  # the whole file comes: what the buffer held comes again
             if dl.pos:  # the sink has some of it: it must start over
                 if dl.restart is None:
                     raise HttpError("the server sent the whole file again and the download "
@@ -567,7 +609,7 @@ class HttpClient:
             return
         left = dl.length
         if left is None:  # no length: the body ends when the server closes
-            while await self._read(dl, len(self.buf)):
+            while await self._read(dl, None):
                 pass
             return
         while left:
@@ -580,7 +622,7 @@ class HttpClient:
         while True:
             line = await self._line()
             try:
-                size = int(line.split(b";")[0].strip(), 16)
+                size = int(bytes(line.split(b";")[0].strip()), 16)  # no int(bytearray) in MP
             except ValueError:
                 raise HttpError("bad chunk size line %r" % bytes(line[:20]), transient=True)
             if not size:
@@ -598,28 +640,28 @@ class HttpClient:
         raise HttpError("too many trailer lines")
 
     async def _read(self, dl, n):
-        """Read up to n bytes of body into the buffer; hands a full buffer to the sink."""
-        mv = self._mv
-        have = dl.have
-        room = len(mv) - have
-        k = await self._recv(mv[have:have + (n if n < room else room)])
+        """Read up to n (None: any number of) body bytes into the sink's space and commit
+        them; 0 at the end."""
+        sink = dl.sink
+        try:  # sink.space() straight: a bound method passed around would be allocated
+            mv = sink.space()
+        except Exception as e:
+            dl.sink_error = e  # the sink's failure: raised as it is, not retried
+            raise
+        if n is not None and n < len(mv):
+            mv = mv[:n]
+        k = await self._into(mv)
         if k:
-            dl.have = have + k
-            if dl.have == len(mv):
-                await self._deliver(dl)
+            if dl.max_length is not None and dl.pos + k > dl.max_length:  # no length was said
+                raise HttpError("the file is larger than %d bytes" % dl.max_length)
+            try:
+                sink.commit(k)
+            except Exception as e:
+                dl.sink_error = e
+                raise
+            dl.pos += k
+            self._watch.poke()  # type: ignore  # a slow flash write is not the server's silence
         return k
-
-    async def _deliver(self, dl):
-        n = dl.have
-        if not n:
-            return
-        if dl.max_length is not None and dl.pos + n > dl.max_length:  # no length was said
-            raise HttpError("the file is larger than %d bytes" % dl.max_length)
-        self._call(dl, dl.sink, self._mv if n == len(self._mv) else self._mv[:n])
-        dl.pos += n
-        dl.have = 0
-        if self._watch is not None:
-            self._watch.poke()  # a slow flash write is not the server's silence
 
     @staticmethod
     def _call(dl, fn, arg):
@@ -675,10 +717,15 @@ class HttpClient:
             self._watch.poke(self.idle_timeout_ms, "sending to %s" % where)  # type: ignore
             await self._part(head, chunked)
             sent = 0
-            for chunk in ((data,) if whole else data):
-                sent += await self._part(chunk, chunked)
-                if length is not None and sent > length:
-                    break
+            if whole:
+                mv = memoryview(data)
+                while sent < length:  # type: ignore
+                    sent += await self._part(mv[sent:sent + _SEND_PIECE], chunked)
+            else:
+                for chunk in data:
+                    sent += await self._part(chunk, chunked)
+                    if length is not None and sent > length:
+                        break
             if length is not None and sent != length:
                 raise HttpError("upload of %s: %d bytes announced, %d given" % (name, length, sent))
             await self._part(tail, chunked)
@@ -724,5 +771,4 @@ def _random_hex(n):
 
 async def upload(url, name, data, ca=None, method="POST", length=None, **kw):
     """One upload with a client made for it (see HttpClient.upload)."""
-    return await HttpClient(ca=ca, buf_size=64, **kw).upload(url, name, data, method=method,
-                                                             length=length)
+    return await HttpClient(ca=ca, **kw).upload(url, name, data, method=method, length=length)

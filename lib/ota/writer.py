@@ -1,10 +1,16 @@
 # Stream a firmware image into an OTA app slot: 4 KiB blocks, hashed and checked on the way.
-"""`PartitionWriter` takes the image in chunks of any size and never holds more than one
-flash block of it:
+"""`PartitionWriter` takes the image in pieces of any size and never holds more than one
+flash block of it, in a block buffer it is given (the firmware's lib/sharedblock.py block):
 
-    w = PartitionWriter(board.ota_next())         # or offset=w.committed after a power cut
-    w.write(chunk)                                # ImageError / WriteError stop the download
-    size, sha256, info = w.finish()               # info: ota.image.ImageInfo (version, ...)
+    w = PartitionWriter(board.ota_next(), buf=block_buf)   # or offset=w.committed after a cut
+    mv = w.space(); n = read_into(mv); w.commit(n)  # pull: the bytes land in the block itself
+    w.write(chunk)                                  # push: copied into the block
+    size, sha256, info = w.finish()                 # info: ota.image.ImageInfo (version, ...)
+
+- Pull (what ota.http does): `space()` is a memoryview of the free part of the block being
+  filled (never empty); the caller reads the next bytes into its start and calls `commit(n)`.
+  So a download needs no buffer of its own: the network reads go straight into the block
+  that is then written to flash. ImageError / WriteError from commit() stop the download.
 
 - Each 4096-byte block is written with `writeblocks(n, buf)`, which erases and writes it
   (esp32.Partition; the ESP32 erases whole 4 KiB sectors, so the last block is padded with
@@ -17,9 +23,9 @@ flash block of it:
 - Resuming (`offset`, or `restart(offset)` when an HTTP Range request continues or a server
   sends the file again from 0): hashlib has no copy(), so the first `offset` bytes are read
   back from the slot and hashed and checked again.
-- Memory: one 4096-byte block buffer, the checker's small buffers and two SHA-256 states,
-  allocated once; a chunk of exactly one block at a block boundary (what ota.http delivers)
-  is written straight from the caller's buffer without a copy or any allocation.
+- Memory: the block buffer (`buf`, 4096 bytes; allocated here when none is given), the
+  checker's small buffers and two SHA-256 states; commit() of a whole block and write() of
+  exactly one block at a block boundary allocate nothing, other pieces a small memoryview.
 """
 
 import hashlib
@@ -32,7 +38,7 @@ class WriteError(Exception):
 
 
 class PartitionWriter:
-    def __init__(self, partition, offset=0, check=True):
+    def __init__(self, partition, offset=0, check=True, buf=None):
         self.partition = partition
         blocks = partition.ioctl(4, 0)
         size = partition.ioctl(5, 0)
@@ -40,7 +46,12 @@ class PartitionWriter:
             raise WriteError("partition block size %d, expected %d" % (size, BLOCK))
         self.capacity = blocks * BLOCK  # bytes the slot holds
         self._check = check
-        self._blk = bytearray(BLOCK)  # the block being filled; the only copy of any data
+        if buf is None:
+            buf = bytearray(BLOCK)
+        elif len(buf) != BLOCK:
+            raise WriteError("block buffer of %d bytes, expected %d" % (len(buf), BLOCK))
+        self._blk = buf  # the block being filled; the only copy of any data
+        self._mv = memoryview(buf)
         self.restart(offset)
 
     @property
@@ -69,7 +80,7 @@ class PartitionWriter:
         rest = offset - whole * BLOCK
         if rest:
             self.partition.readblocks(whole, blk)
-            self._take(memoryview(blk)[:rest])
+            self._take(self._mv[:rest])
             self._fill = rest  # _blk keeps them: the block is written again when full
         self.size = offset
 
@@ -77,6 +88,29 @@ class PartitionWriter:
         self._sha.update(data)
         if self.checker is not None:
             self.checker.feed(data)
+
+    def space(self):
+        """Where the next bytes go: a memoryview of the free part of the block being filled
+        (1 to 4096 bytes). Put bytes at its start, then commit(n); valid until then."""
+        fill = self._fill
+        return self._mv[fill:] if fill else self._mv
+
+    def commit(self, n):
+        """Take the first `n` bytes of the last space(): hashed, checked, and the block
+        written to flash once full."""
+        fill = self._fill
+        if not 0 < n <= BLOCK - fill:
+            raise WriteError("commit of %d bytes, %d free in the block" % (n, BLOCK - fill))
+        if self.size + n > self.capacity:
+            raise WriteError("image larger than the slot: more than %d bytes" % self.capacity)
+        self._take(self._blk if n == BLOCK else self._mv[fill:fill + n])  # before the flash
+        self.size += n
+        fill += n
+        if fill == BLOCK:
+            self.partition.writeblocks(self._block_no, self._blk)
+            self._block_no += 1
+            fill = 0
+        self._fill = fill
 
     def write(self, data):
         """Append `data` (bytes-like, any length; it may be reused once this returns)."""

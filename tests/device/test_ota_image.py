@@ -99,7 +99,7 @@ class MemPartition:
         return self.blocks if op == 4 else BLOCK if op == 5 else 0
 
     def readblocks(self, n, buf):
-        buf[:] = self.data[n * BLOCK:n * BLOCK + len(buf)]
+        buf[:] = memoryview(self.data)[n * BLOCK:n * BLOCK + len(buf)]  # no copy on the way
 
     def writeblocks(self, n, buf):
         if len(buf) % BLOCK:
@@ -239,3 +239,26 @@ def test_firmware_image_tool_output_passes():
         assert size is None or len(img) == size, len(img)
     info = feed_in([1000], build("0.0.1", 5000, fail_after_boot=True))
     assert info.project_name == FAIL_AFTER_BOOT, info.project_name
+
+
+def test_check_partition_and_read_description_read_into_the_given_block():
+    part = MemPartition(blocks=4)
+    img = make_image(version="9.9.8", data_len=6000)  # two blocks
+    part.data[:len(img)] = img
+    buf = bytearray(BLOCK)
+    assert read_description(part, buf) == ("9.9.8", "cp-test")
+    assert buf == part.data[:BLOCK], "block 0 read into buf"
+    gc = __import__("gc")
+    measure = hasattr(gc, "mem_alloc")  # MicroPython: no block allocated besides buf
+    if measure:
+        gc.collect()
+        gc.disable()
+        before = gc.mem_alloc()  # type: ignore
+    try:
+        info = check_partition(part, buf)
+        grown = gc.mem_alloc() - before if measure else 0  # type: ignore
+    finally:
+        if measure:
+            gc.enable()
+    assert info.version == "9.9.8" and buf == part.data[BLOCK:2 * BLOCK], "block 1 last"
+    assert grown < BLOCK, grown

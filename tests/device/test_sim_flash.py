@@ -206,3 +206,34 @@ async def test_sim_board_plays_the_crash_of_a_fail_after_boot_image():
     assert b.ota_running().info()[4] == "ota_0" and b.rolled_back() is True
     assert not b._crashes_before_confirming()
     rmtree(folder)
+
+
+def test_image_checks_read_through_the_shared_block_when_it_is_free():
+    from sharedblock import SharedBlock
+    folder = tempdir()
+    try:
+        block = SharedBlock()
+        b = SimBoard({"connectors": 1}, state_dir=folder, block=block)
+        assert b.block is block
+        nxt = b.ota_next()
+        img = make_image("4.5.7", "charger", data_len=6000)  # two blocks
+        flash(nxt, img)
+        block.borrow("firmware download")  # busy: set_boot checks with a block of its own
+        nxt.set_boot()
+        assert block.buf == bytearray(4096) and block.holder == "firmware download"
+        block.give()
+        atomicfile_write(folder + "/sim/reset_cause", "hard")
+        b = SimBoard({"connectors": 1}, state_dir=folder, block=block)  # the bootloader's check
+        assert b.running_image() == ("4.5.7", "charger"), b.running_image()
+        assert block.holder is None, "given back"
+        last = bytearray(b"\xff" * 4096)  # the image's second block, as flash holds it
+        last[:len(img) - 4096] = img[4096:]
+        assert block.buf == last, "the check read the slot into the shared block"
+    finally:
+        rmtree(folder)
+
+
+def atomicfile_write(path, data):
+    import atomicfile
+    atomicfile.makedirs(path[:path.rfind("/")])
+    atomicfile.write(path, data)

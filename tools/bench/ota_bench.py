@@ -1,16 +1,22 @@
 # OTA write benchmark, run under CPython, the MicroPython unix port and the WebAssembly port.
 """Prints one line per figure: `BENCH <name> <bytes> <microseconds>`, where bytes is the peak
-heap growth over one whole image write (PartitionWriter created, every chunk written,
-finish()) and microseconds the time of that write.
+heap growth over one whole job and microseconds its time.
 
 An image of 100 KiB and one of 1.5 MiB (the size of an ESP32_GENERIC OTA slot) are generated
-here into a file, streamed into a file-backed partition, and read through one preallocated
-buffer as the HTTP client delivers a download:
-- `ota.write.<size>`: 4096-byte chunks at block boundaries (ota.http with its default
-  buffer). The peak growth must be the same for both sizes: the image is never held in RAM.
-- `ota.write.<size>.chunks1000`: 1000-byte chunks, so most chunks straddle a flash block and
-  are copied in two pieces; each piece costs a small memoryview (garbage the GC reclaims, not
-  growth). Shown for comparison, no target.
+here into a file and streamed into a file-backed partition the way ota.http downloads: each
+read goes straight into the writer's block (`f.readinto(w.space())`, `w.commit(n)`, the
+pull interface ota.http uses on the network):
+- `ota.download.<size>`: the whole firmware download as the firmware does it: the writer
+  filling the shared block (lib/sharedblock.py, allocated at start-up like the firmware's, so
+  not counted: 4096 bytes and its object, once for the firmware's life), hashed and checked on
+  the way, finish(), then the image check of the slot (ota.image.check_partition) through
+  the same block. Reads of 4096 bytes. The peak growth must be the same for both sizes: the
+  image is never held in RAM; it must stay below one block: no buffer of a block's size is
+  allocated (before the shared block: the HTTP client's, the writer's and the check's).
+- `ota.write.<size>`: the writer alone with a block of its own (PartitionWriter(slot)).
+- `.reads1460` variants: reads of a TCP segment's size, so most reads fill part of a block;
+  each costs a couple of small memoryviews (garbage the GC reclaims, not growth). Shown for
+  comparison, no target.
 
 Heap: gc.mem_alloc() with the GC disabled (MicroPython: nothing is freed, so the end value is
 the peak); tracemalloc's peak (CPython, which frees at once). On the WebAssembly port the
@@ -24,7 +30,9 @@ import sys
 import time
 
 from benchclock import MICROPYTHON, elapsed_us, now_us
+from ota.image import check_partition
 from ota.writer import PartitionWriter
+from sharedblock import SharedBlock
 
 BLOCK = 4096
 SLOT_BLOCKS = 384  # 1.5 MiB
@@ -112,12 +120,12 @@ def make_image_file(path, size, version):
     return whole.digest()
 
 
-def write_image(src_path, slot_path, chunk, trace=True):
-    """Stream the file into a fresh slot: (peak heap growth, microseconds, result)."""
+def stream(src_path, slot_path, read_size, shared, trace=True):
+    """Pull the file into a fresh slot: (peak heap growth, microseconds, result). shared:
+    through a SharedBlock, then check the slot through it; else the writer's own block."""
     slot = FileSlot(slot_path, SLOT_BLOCKS)
     src = open(src_path, "rb")
-    buf = bytearray(chunk)
-    mv = memoryview(buf)
+    block = SharedBlock() if shared else None  # the firmware's, made at start-up
     gc.collect()
     base = 0
     if not trace:
@@ -130,13 +138,20 @@ def write_image(src_path, slot_path, chunk, trace=True):
         tracemalloc.start()
         base = tracemalloc.get_traced_memory()[0]
     start = now_us()
-    w = PartitionWriter(slot)
+    buf = block.borrow("ota bench") if block is not None else None
+    w = PartitionWriter(slot, buf=buf)
     while True:
-        n = src.readinto(buf)
+        space = w.space()
+        n = src.readinto(space if len(space) <= read_size else space[:read_size])
         if not n:
             break
-        w.write(buf if n == chunk else mv[:n])
+        w.commit(n)
     result = w.finish()
+    if block is not None:
+        info = check_partition(slot, buf)
+        block.give()
+        if info.version != result[2].version:
+            raise AssertionError("ota bench: the slot's image is not the image written")
     us = elapsed_us(start)
     grown = 0
     if not trace:
@@ -158,14 +173,16 @@ def main():
     try:
         for name, size in (("100KiB", 100 * 1024), ("1536KiB", SLOT_BLOCKS * BLOCK)):
             digest = make_image_file(src, size, "9.8.7")
-            write_image(src, slot, BLOCK, False)  # warm-up: caches, the first file blocks
-            for suffix, chunk in (("", BLOCK), (".chunks1000", 1000)):
-                grown, us, (written, got, info) = write_image(src, slot, chunk)
-                if written != size or got != digest or info.version != "9.8.7":
-                    raise AssertionError("ota bench: the image written is not the image read")
-                if not MICROPYTHON:  # timed again without tracemalloc, which slows CPython
-                    us = write_image(src, slot, chunk, False)[1]
-                print("BENCH ota.write.%s%s %d %d" % (name, suffix, grown, us))
+            stream(src, slot, BLOCK, True, False)  # warm-up: caches, the first file blocks
+            for kind, shared in (("download", True), ("write", False)):
+                for suffix, reads in (("", BLOCK), (".reads1460", 1460)):
+                    grown, us, (written, got, info) = stream(src, slot, reads, shared)
+                    if written != size or got != digest or info.version != "9.8.7":
+                        raise AssertionError("ota bench: the image written is not the image "
+                                             "read")
+                    if not MICROPYTHON:  # timed again without tracemalloc (slow on CPython)
+                        us = stream(src, slot, reads, shared, False)[1]
+                    print("BENCH ota.%s.%s%s %d %d" % (kind, name, suffix, grown, us))
     finally:
         for path in (src, slot):
             try:

@@ -1,0 +1,91 @@
+# Device tests of the log upload (firmware/diagnostics.py): the snapshot in the shared block.
+import asyncio
+import json
+import random
+
+import logger
+import logring
+from devtest import needs
+from firmware.diagnostics import Diagnostics, keep_lines
+from ocpppeer import connect
+from sharedblock import SharedBlock
+from ticks import sleep_ms
+
+
+def test_keep_lines_moves_the_matching_lines_to_the_front():
+    text = (b"1 INFO a: x\n2 WARN security: one\n3 INFO b: yy\n4 INFO b: zzzzzzzz\n"
+            b"5 WARN security: two, longer than the gap before it\n6 x\n7 WARN security: 3")
+    buf = bytearray(text + b"\x00" * 10)
+    n = keep_lines(buf, len(text), b" security:")
+    assert bytes(buf[:n]) == (b"2 WARN security: one\n5 WARN security: two, longer than the "
+                              b"gap before it\n7 WARN security: 3"), bytes(buf[:n])
+    buf = bytearray(b"a\nb\n")
+    assert keep_lines(buf, 4, b" security:") == 1 and buf[0] == 10, "an empty log: one LF"
+
+
+class Clock:
+    def time_s(self):
+        return 1234
+
+
+async def upload_server(bodies):
+    async def handle(reader, writer):
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            head += await reader.read(1)
+        length = 0
+        for line in head.decode().split("\r\n"):
+            if line.lower().startswith("content-length:"):
+                length = int(line.split(":")[1])
+        bodies.append(await reader.readexactly(length))
+        writer.write(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    base = 20000 + random.getrandbits(14)  # MicroPython's server does not tell its port
+    for port in range(base, base + 50):
+        try:
+            return await asyncio.start_server(handle, "127.0.0.1", port), port
+        except OSError:
+            pass
+    raise AssertionError("no free port")
+
+
+@needs("socket")
+async def test_get_log_waits_for_the_block_then_sends_the_security_lines_from_it():
+    logring.install(2048)
+    try:
+        for i in range(40):
+            logger.get("app").info("ordinary line %d" % i)
+            if i % 10 == 3:
+                logger.get("security").warn("event %d" % i)
+        expected = [ln for ln in logring.lines() if " security:" in ln]
+        bodies = []
+        server, port = await upload_server(bodies)
+        block = SharedBlock()
+        block.borrow("firmware download")
+        peer, session = connect([None, [3, {}], [3, {}]], registration="Accepted")
+        diag = Diagnostics(Clock(), session, None, block)
+        diag.register(session)
+        await session.feed(json.dumps([2, "g1", "GetLog", {
+            "logType": "SecurityLog", "requestId": 5,
+            "log": {"remoteLocation": "http://127.0.0.1:%d/up" % port}}]).encode())
+        assert peer.sent[0][2]["status"] == "Accepted", peer.sent
+        await sleep_ms(400)
+        assert not bodies and block.holder == "firmware download", "it waits for the block"
+        block.give()
+        for _ in range(100):
+            if len(peer.sent) >= 3:
+                break
+            await sleep_ms(50)
+        notes = [f[3] for f in peer.sent if f[0] == 2]
+        assert notes == [{"status": "Uploading", "requestId": 5},
+                         {"status": "Uploaded", "requestId": 5}], peer.sent
+        assert block.holder is None, "given back"
+        body = bodies[0].decode()
+        sent = body[body.index("\r\n\r\n") + 4:body.rindex("\r\n--")]
+        assert sent.split("\n")[:-1] == expected and sent.endswith("\n"), sent
+        assert block.buf.startswith(sent.encode()), "sent from the block"
+        server.close()
+    finally:
+        logger.set_sink(None)
