@@ -10,6 +10,12 @@ one line naming the key and the problem; main.py prints that line and stops.
 
 import json
 
+try:
+    from micropython import const  # pyright: ignore[reportAssignmentType]
+except ImportError:  # CPython
+    def const(x):
+        return x
+
 
 class ConfigError(Exception):
     """A bad configuration: str(err) is one line, 'key: problem'."""
@@ -20,11 +26,13 @@ class ConfigError(Exception):
         self.problem = problem
 
 
-# Rule kinds
-STR = "str"
-INT = "int"
-BOOL = "bool"
-OBJ = "obj"
+# Rule kinds (const: RULES is then one constant, which a frozen build keeps in flash)
+STR = const(0)
+INT = const(1)
+BOOL = const(2)
+OBJ = const(3)
+_KIND_NAMES = ("a string", "an integer", "true or false", "an object")
+_SECTION = const(1)  # the default of an optional OBJ section: made empty, then filled
 
 # (dotted key, kind, required, low, high, default)
 # For STR, low/high bound the length; for INT, the value. The identity.* rules are not here:
@@ -44,7 +52,7 @@ RULES = (
     ("csms.callTimeoutS", INT, False, 5, 600, 30),
     ("csms.pingIntervalS", INT, False, 0, 3600, 60),
     ("connectors", INT, True, 1, 4, None),
-    ("sim", OBJ, False, 0, 0, {}),
+    ("sim", OBJ, False, 0, 0, _SECTION),
     ("sim.controlPort", INT, False, 1, 65535, 7700),
     ("sim.evMaxCurrentA", INT, False, 6, 80, 32),
     ("sim.phases", INT, False, 1, 3, 3),
@@ -52,13 +60,13 @@ RULES = (
     ("wifi", OBJ, False, 0, 0, None),
     ("wifi.ssid", STR, False, 1, 32, None),
     ("wifi.password", STR, False, 0, 64, None),
-    ("firmware", OBJ, False, 0, 0, {}),
+    ("firmware", OBJ, False, 0, 0, _SECTION),
     ("firmware.manufacturerRootFile", STR, False, 1, 128, None),
-    ("log", OBJ, False, 0, 0, {}),
+    ("log", OBJ, False, 0, 0, _SECTION),
     ("log.level", STR, False, 4, 5, "info"),
 )
 
-LOG_LEVELS = ("debug", "info", "warn", "error")
+LOG_LEVELS = const(("debug", "info", "warn", "error"))
 
 
 def _type_ok(kind, value):
@@ -101,12 +109,11 @@ def _check(config):
             if required:
                 raise ConfigError(key, "missing")
             if default is not None:
-                parent[name] = default
+                parent[name] = {} if kind == OBJ else default  # a section of its own
             continue
         value = parent[name]
         if not _type_ok(kind, value):
-            raise ConfigError(key, "must be " + {STR: "a string", INT: "an integer",
-                                                 BOOL: "true or false", OBJ: "an object"}[kind])
+            raise ConfigError(key, "must be " + _KIND_NAMES[kind])
         if kind == STR and not low <= len(value) <= high:
             raise ConfigError(key, "length must be %d to %d, is %d" % (low, high, len(value)))
         if kind == INT and not low <= value <= high:

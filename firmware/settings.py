@@ -63,10 +63,17 @@ import atomicfile
 import logger
 from ocppj import errors
 
+try:
+    from micropython import const  # pyright: ignore[reportAssignmentType]
+except ImportError:  # CPython
+    def const(x):
+        return x
+
 FILE_NAME = "ocpp-settings.json"
 
 # What the meter and the pilot can deliver, in the order the MeterValues builder may use.
-MEASURANDS = ("Energy.Active.Import.Register", "Power.Active.Import", "Current.Offered")
+MEASURANDS = const(("Energy.Active.Import.Register", "Power.Active.Import", "Current.Offered"))
+_M = const(3)  # len(MEASURANDS), spelt out so that TABLE is a constant (frozen: in flash)
 # OCPP 1.6 §9.1.29: the feature profile identifiers.
 PROFILES = ("Core", "FirmwareManagement", "LocalAuthListManagement", "Reservation",
             "SmartCharging", "RemoteTrigger")
@@ -78,24 +85,26 @@ ROTATIONS = ("NotApplicable", "Unknown", "RST", "RTS", "SRT", "STR", "TRS", "TSR
 # 4096-byte frame buffer; tests/device/test_settings.py measures it: the whole answer is 2473
 # bytes with the defaults (1 connector), 2847 with every value at its longest (4 connectors,
 # all profiles), at most 3031 for a request naming 40 keys.
-MAX_KEYS = 40
+MAX_KEYS = const(40)
 
 # Kinds of value
-INT = 0   # a, b: lowest and highest value
-BOOL = 1  # "true" / "false"
-STR = 2   # a, b: shortest and longest length, printable ASCII
-CSL = 3   # a: allowed items, b: most items (the <name>MaxLength key); items distinct
-ROT = 4   # ConnectorPhaseRotation: "<connector>.<rotation>" items, or one bare rotation
-FIXED = 5  # read-only, computed at start (rendered with str(); bool never used)
+INT = const(0)   # a, b: lowest and highest value
+BOOL = const(1)  # "true" / "false"
+STR = const(2)   # a, b: shortest and longest length, printable ASCII
+CSL = const(3)   # a: allowed items, b: most items (the <name>MaxLength key); items distinct
+ROT = const(4)   # ConnectorPhaseRotation: "<connector>.<rotation>" items, or one bare rotation
+FIXED = const(5)  # read-only, computed at start (rendered with str(); bool never used)
 
 # Flags
-R = 1       # read-only: ChangeConfiguration answers Rejected
-W = 2       # write-only: GetConfiguration never shows the value
-REBOOT = 4  # a change takes effect after a reboot: answered RebootRequired
+R = const(1)       # read-only: ChangeConfiguration answers Rejected
+W = const(2)       # write-only: GetConfiguration never shows the value
+REBOOT = const(4)  # a change takes effect after a reboot: answered RebootRequired
 
-_N = None  # default computed in Settings.__init__
 
-# (name, kind, flags, a, b, default). Alphabetical like the spec; the Core profile (§9.1)
+# (name, kind, flags, a, b, default); a default of None is computed in Settings.__init__.
+# Only literals and const() names in it: the compiler then makes the whole table one
+# constant, which a frozen build keeps in flash (built at import, it took 2.5 KB of RAM).
+# Alphabetical like the spec; the Core profile (§9.1)
 # complete, then the security whitepaper's keys, then the firmware's own.
 # No key needs a reboot today: the application applies each change through on_change, or reads
 # the value when it needs it.
@@ -106,36 +115,36 @@ TABLE = (
     ("BlinkRepeat", INT, 0, 0, 100, 3),
     ("ClockAlignedDataInterval", INT, 0, 0, 86400, 0),  # 0: no clock-aligned data
     ("ConnectionTimeOut", INT, 0, 1, 3600, 60),
-    ("ConnectorPhaseRotation", ROT, 0, 0, 0, _N),  # "1.Unknown,...": not measured
-    ("ConnectorPhaseRotationMaxLength", FIXED, R, 0, 0, _N),  # connectors + 1 (0: grid)
+    ("ConnectorPhaseRotation", ROT, 0, 0, 0, None),  # "1.Unknown,...": not measured
+    ("ConnectorPhaseRotationMaxLength", FIXED, R, 0, 0, None),  # connectors + 1 (0: grid)
     ("GetConfigurationMaxKeys", FIXED, R, 0, 0, MAX_KEYS),
     ("HeartbeatInterval", INT, 0, 1, 86400, 300),
     ("LightIntensity", INT, 0, 0, 100, 100),
     ("LocalAuthorizeOffline", BOOL, 0, 0, 0, True),
     ("LocalPreAuthorize", BOOL, 0, 0, 0, False),
     ("MaxEnergyOnInvalidId", INT, 0, 0, 1000000, 0),  # Wh; 0: stop at once
-    ("MeterValuesAlignedData", CSL, 0, MEASURANDS, len(MEASURANDS),
+    ("MeterValuesAlignedData", CSL, 0, MEASURANDS, _M,
      "Energy.Active.Import.Register"),
-    ("MeterValuesAlignedDataMaxLength", FIXED, R, 0, 0, len(MEASURANDS)),
-    ("MeterValuesSampledData", CSL, 0, MEASURANDS, len(MEASURANDS),
+    ("MeterValuesAlignedDataMaxLength", FIXED, R, 0, 0, _M),
+    ("MeterValuesSampledData", CSL, 0, MEASURANDS, _M,
      "Energy.Active.Import.Register"),  # the spec's default (§9.1.17)
-    ("MeterValuesSampledDataMaxLength", FIXED, R, 0, 0, len(MEASURANDS)),
+    ("MeterValuesSampledDataMaxLength", FIXED, R, 0, 0, _M),
     ("MeterValueSampleInterval", INT, 0, 0, 86400, 60),  # 0: no sampled data
     ("MinimumStatusDuration", INT, 0, 0, 3600, 0),
-    ("NumberOfConnectors", FIXED, R, 0, 0, _N),
+    ("NumberOfConnectors", FIXED, R, 0, 0, None),
     ("ResetRetries", INT, 0, 0, 10, 3),
     ("StopTransactionOnEVSideDisconnect", BOOL, 0, 0, 0, True),
     ("StopTransactionOnInvalidId", BOOL, 0, 0, 0, True),
     # Empty by default: meter data in StopTransaction.req grows with the transaction and
     # would have to fit the frame buffer (§3.16.5: empty means none).
-    ("StopTxnAlignedData", CSL, 0, MEASURANDS, len(MEASURANDS), ""),
-    ("StopTxnAlignedDataMaxLength", FIXED, R, 0, 0, len(MEASURANDS)),
-    ("StopTxnSampledData", CSL, 0, MEASURANDS, len(MEASURANDS), ""),
-    ("StopTxnSampledDataMaxLength", FIXED, R, 0, 0, len(MEASURANDS)),
-    ("SupportedFeatureProfiles", FIXED, R, 0, 0, _N),  # what the application implements
+    ("StopTxnAlignedData", CSL, 0, MEASURANDS, _M, ""),
+    ("StopTxnAlignedDataMaxLength", FIXED, R, 0, 0, _M),
+    ("StopTxnSampledData", CSL, 0, MEASURANDS, _M, ""),
+    ("StopTxnSampledDataMaxLength", FIXED, R, 0, 0, _M),
+    ("SupportedFeatureProfiles", FIXED, R, 0, 0, None),  # what the application implements
     # Firmware Management (§9.3 of the errata 3.88): the transfer protocols we speak
     ("SupportedFileTransferProtocols", FIXED, R, 0, 0, "HTTP,HTTPS"),
-    ("SupportedFeatureProfilesMaxLength", FIXED, R, 0, 0, len(PROFILES)),
+    ("SupportedFeatureProfilesMaxLength", FIXED, R, 0, 0, 6),  # len(PROFILES)
     ("TransactionMessageAttempts", INT, 0, 1, 10, 3),
     ("TransactionMessageRetryInterval", INT, 0, 1, 3600, 60),
     ("UnlockConnectorOnEVSideDisconnect", BOOL, 0, 0, 0, True),
