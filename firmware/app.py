@@ -33,6 +33,7 @@ from ocppj.encoder import Encoder
 from ocppj.journal import Journal
 from ocppj.protocol import V16
 from ocppj.session import Session
+from sharedblock import SharedBlock
 from ticks import sleep_ms
 from ws.errors import WsError
 
@@ -94,7 +95,7 @@ def start_ocpp(cfg, board, watchdog, client, encoder):
         certs.provision(_read_text(root_file))
     updater = FirmwareUpdater(board, session, settings, cp, certs.roots, security, None)
     ca_pem = _read_text(csms["caFile"]) if csms.get("caFile") else None  # read once
-    updater.set_transfer(make_transfer(updater, ca_pem))
+    updater.set_transfer(make_transfer(updater, ca_pem, board.block))
 
     async def accepted():  # after every accepted (re)connect, in the order TC_044_3 shows
         await cp.report_all()
@@ -108,7 +109,7 @@ def start_ocpp(cfg, board, watchdog, client, encoder):
     registration = Registration(session, board, identity, on_accepted=accepted,
                                 settings=settings)
     cp.boot_trigger = registration.boot_triggered
-    diagnostics = Diagnostics(board, session, ca_pem)
+    diagnostics = Diagnostics(board, session, ca_pem, board.block)
     diagnostics.register(session)
     cp.register(session, updater, diagnostics)
     updater.register(session)
@@ -178,11 +179,14 @@ def led_pattern(cp, session):
 
 
 def main():
+    # The one 4 KiB block buffer, first, while the heap is empty: the image check at boot,
+    # firmware downloads and log uploads borrow it in turn (lib/sharedblock.py).
+    block = SharedBlock()
     logring.install(LOG_RING_BYTES)  # the recent log, for GetDiagnostics and GetLog
     path = config_path()
     try:
         cfg = configuration.load(path)
-        board = open_board(cfg)
+        board = open_board(cfg, block)
     except configuration.ConfigError as e:
         _stop("config error: %s: %s" % (path, e))
         return
