@@ -21,6 +21,7 @@ allocates one.
 """
 
 import logger
+import unload
 from sharedblock import BlockBusy, SharedBlock
 
 log = logger.get("firmware")
@@ -30,52 +31,70 @@ BLOCK_WAIT_MS = 180000  # an upload ends within its HTTP time-outs
 
 def make_transfer(updater, ca_pem, block=None):
     async def transfer(job, partition):
-        # Imported for the first download, not at start-up: a charging session never needs
-        # the HTTP client, the image checks or the signature math (about 6 KB of RAM frozen,
-        # 40 KB as .mpy files).
-        from ota.bundle import BundleError, BundleReader
-        from ota.http import HttpClient, HttpError
-        from ota.image import ImageError
-        from ota.signature import SignatureError, verify_file_signature
-        from ota.writer import PartitionWriter, WriteError
-        from ota.x509 import CertificateError
-
-        shared = block if block is not None else SharedBlock()
-        try:
-            buf = await shared.take("firmware download", BLOCK_WAIT_MS)
-        except BlockBusy as e:
-            return "download failed: " + str(e)
-        try:
-            writer = PartitionWriter(partition, buf=buf)
-            reader = None if job.signed else BundleReader(writer)
-            sink = writer if reader is None else reader  # both: space(), commit(n), restart
-            try:
-                client = HttpClient(ca=ca_pem if job.location.startswith("https:") else None)
-                await client.get(job.location, sink, restart=sink.restart,
-                                 max_length=writer.capacity + (0 if job.signed else 16384))
-                header = reader.finish() if reader is not None else None
-                size, digest, info = writer.finish()
-            except HttpError as e:
-                return "download failed: " + str(e)
-            except (ImageError, WriteError, BundleError) as e:
-                log.error("downloaded file refused:", str(e))
-                return "InstallVerificationFailed"
-        finally:
-            shared.give()  # the image is on flash: the signature check needs no block
-        certificate = header["signingCertificate"] if header else job.certificate
-        signature = header["signature"] if header else job.signature
-        try:
-            cert = updater.check_certificate(certificate)
-        except CertificateError as e:
-            log.error("signing certificate refused:", str(e))
-            return "InvalidCertificate"
-        try:
-            verify_file_signature(cert, digest, signature)
-        except (SignatureError, ValueError) as e:
-            log.error("firmware signature refused:", str(e))
-            return "InvalidSignature"
-        job.version = info.version
-        log.info("firmware %s downloaded and verified (%d bytes)" % (info.version, size))
-        return "ok"
+        got = await _fetch(job, partition, ca_pem, block)
+        if isinstance(got, str):
+            return got
+        # The image is on flash: the transport's modules go before the signature math needs
+        # the room (their frozen code stays in flash; the next download imports them again).
+        unload.forget("ota.http", "ota.writer", "ota.bundle")
+        return _verify(updater, job, *got)
 
     return transfer
+
+
+async def _fetch(job, partition, ca_pem, block):
+    """The download into `partition`: (size, digest, image info, bundle header or None), or
+    the outcome when it failed."""
+    # Imported for the first download, not at start-up: a charging session never needs the
+    # HTTP client, the image checks or the signature math (about 6 KB of RAM frozen, 40 KB as
+    # .mpy files).
+    from ota.bundle import BundleError, BundleReader
+    from ota.http import HttpClient, HttpError
+    from ota.image import ImageError
+    from ota.writer import PartitionWriter, WriteError
+
+    shared = block if block is not None else SharedBlock()
+    try:
+        buf = await shared.take("firmware download", BLOCK_WAIT_MS)
+    except BlockBusy as e:
+        return "download failed: " + str(e)
+    try:
+        writer = PartitionWriter(partition, buf=buf)
+        reader = None if job.signed else BundleReader(writer)
+        sink = writer if reader is None else reader  # both: space(), commit(n), restart
+        try:
+            client = HttpClient(ca=ca_pem if job.location.startswith("https:") else None)
+            await client.get(job.location, sink, restart=sink.restart,
+                             max_length=writer.capacity + (0 if job.signed else 16384))
+            header = reader.finish() if reader is not None else None
+            size, digest, info = writer.finish()
+        except HttpError as e:
+            return "download failed: " + str(e)
+        except (ImageError, WriteError, BundleError) as e:
+            log.error("downloaded file refused:", str(e))
+            return "InstallVerificationFailed"
+    finally:
+        shared.give()  # the image is on flash: the signature check needs no block
+    return size, digest, info, header
+
+
+def _verify(updater, job, size, digest, info, header):
+    """The signing certificate and the signature over `digest`: "ok" or why not."""
+    from ota.signature import SignatureError, verify_file_signature
+    from ota.x509 import CertificateError
+
+    certificate = header["signingCertificate"] if header else job.certificate
+    signature = header["signature"] if header else job.signature
+    try:
+        cert = updater.check_certificate(certificate)
+    except CertificateError as e:
+        log.error("signing certificate refused:", str(e))
+        return "InvalidCertificate"
+    try:
+        verify_file_signature(cert, digest, signature)
+    except (SignatureError, ValueError) as e:
+        log.error("firmware signature refused:", str(e))
+        return "InvalidSignature"
+    job.version = info.version
+    log.info("firmware %s downloaded and verified (%d bytes)" % (info.version, size))
+    return "ok"

@@ -33,7 +33,7 @@ Table format (small ints and None cost no RAM; one tuple per object, one string 
 An enum or tuple used twice in one module (a $ref'd type) is written once and shared.
 """
 
-import sys
+import unload
 
 
 def load(version, action):
@@ -45,8 +45,5 @@ def load(version, action):
     name = base + "." + action
     mod = __import__(name, None, None, ("REQUEST",))
     tables = (mod.REQUEST, mod.RESPONSE)
-    # Forget the module so the tables live only as long as the caller keeps them.
-    del sys.modules[name]
-    if hasattr(pkg, action):  # CPython and MicroPython also bind it on the package
-        delattr(pkg, action)
+    unload.forget(name)  # the tables live only as long as the caller keeps them
     return tables
