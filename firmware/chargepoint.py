@@ -18,7 +18,6 @@ import json
 
 import atomicfile
 import logger
-from firmware import bootreason
 from firmware.connector import Connector, meter_value
 from firmware.settings import handle_change_configuration, handle_get_configuration
 from firmware.status import StatusReporter, connector_status
@@ -332,6 +331,7 @@ class ChargePoint:
             start = ticks_ms()  # give the StopTransactions a moment to reach the central system
             while self.journal.peek() is not None and ticks_diff(ticks_ms(), start) < RESET_FLUSH_MS:
                 await sleep_ms(100)
+            from firmware import bootreason
             bootreason.record(self.board.state_dir, "RemoteReset")
             log.info("Reset", p["type"], "- restarting")
             self.board.reset(hard)

@@ -20,9 +20,12 @@ the attempt fails (and is retried as the request says). Without a block (None) e
 allocates one.
 """
 
+import gc
+
 import logger
 import unload
 from sharedblock import BlockBusy, SharedBlock
+from ticks import sleep_ms
 
 log = logger.get("firmware")
 
@@ -36,7 +39,10 @@ def make_transfer(updater, ca_pem, block=None):
             return got
         # The image is on flash: the transport's modules go before the signature math needs
         # the room (their frozen code stays in flash; the next download imports them again).
+        # One turn of the loop first lets the download's time-out task end, which holds them.
+        await sleep_ms(0)
         unload.forget("ota.http", "ota.writer", "ota.bundle")
+        gc.collect()  # the big-int math then works in the least fragmented heap there is
         return _verify(updater, job, *got)
 
     return transfer

@@ -26,7 +26,6 @@ import os
 
 import atomicfile
 import logger
-from firmware import bootreason
 from firmware.fwstatus import FirmwareStatus, SignedFirmwareStatus
 from ocppj import errors, rfc3339
 from ticks import sleep_ms
@@ -311,6 +310,7 @@ class FirmwareUpdater:
             return
         if job.signed:
             await self.status("InstallRebooting")  # L01.FR.15
+        from firmware import bootreason
         bootreason.record(self.board.state_dir, "FirmwareUpdate")
         log.info("rebooting into the new firmware", job.version or "")
         await sleep_ms(200)

@@ -34,7 +34,7 @@ def make_client(csms, subprotocol):
         key_for_auth = None  # profile 0: no Basic auth even if a key is configured
     else:
         key_for_auth = csms.get("authorizationKey")
-    return WsClient(csms["url"], csms["chargeBoxId"], subprotocols=(subprotocol,),
+    return WsClient(csms["url"], csms["chargeBoxId"], subprotocols=(subprotocol,), tx_chunk=512,
                     authorization_key=key_for_auth, ca=ca, client_cert=cert, client_key=key,
                     max_message=csms["maxMessageBytes"], ping_interval_s=csms["pingIntervalS"])
 
