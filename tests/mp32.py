@@ -19,6 +19,7 @@ from simproc import ROOT, Runtime
 # The heap of a plain ESP32 (ESP32-WROOM, no PSRAM), for the memory gate. CP_HEAPSIZE
 # overrides it: `make bench` bisects for the smallest heap each scenario passes with.
 HEAP_CAP = os.environ.get("CP_HEAPSIZE") or "96K"
+MPY_HEAP = os.environ.get("CP_MPY_HEAPSIZE")  # no cap unless the bench sets one
 _built = None
 
 
@@ -52,5 +53,6 @@ def frozen_runtime(heap=None):
 
 def mpy_runtime(heap=None):
     """The stock interpreter with the firmware as .mpy files, laid out as on a board."""
+    heap = heap or MPY_HEAP
     argv = [_build()["plain"]] + (["-X", "heapsize=" + heap] if heap else []) + ["main.py"]
     return Runtime("mpy32" + ("-" + heap if heap else ""), argv, cwd=_build()["mpy_tree"])

@@ -1,12 +1,18 @@
 #!/usr/bin/env python3
 # `make bench`: run the benchmarks on each interpreter and compare the figures with targets.
-"""Runs tools/bench/*_bench.py under CPython, the MicroPython unix port and the MicroPython
-WebAssembly port (32-bit, like the ESP32), prints one table, and exits 1 when a figure misses
-its target. Bytes are allocated bytes per operation (gc.mem_alloc with the GC off on
-MicroPython; the peak of one call on CPython); times are microseconds per operation on this
-machine (an ESP32 is some 20 to 50 times slower).
+"""Runs tools/bench/*_bench.py under CPython, the MicroPython unix port, the 32-bit unix port
+of tools/build_micropython.py and the MicroPython WebAssembly port (both 32-bit, like the
+ESP32), prints one table, then the heap floors of the memory gate's scenarios
+(tools/bench/heap_floor.py: the smallest heap each passes with, frozen and as .mpy files, and
+the frozen code size), and exits 1 when a figure misses its target. Bytes are allocated bytes
+per operation (gc.mem_alloc with the GC off on MicroPython; the peak of one call on CPython);
+times are microseconds per operation on this machine (an ESP32 is some 200 to 300 times
+slower).
+
+    python tools/bench.py [--no-floors]
 """
 
+import json
 import os
 import re
 import shutil
@@ -18,13 +24,13 @@ BENCHES = ("tools/bench/ocpp_bench.py", "tools/bench/signature_bench.py",
            "tools/bench/ota_bench.py")
 
 # name pattern -> (interpreters it applies to, maximum bytes per operation)
+UNIX = ("micropython-wasm", "micropython-unix", "micropython-unix32")
 TARGETS = (
-    (r"^encode\.", ("micropython-wasm", "micropython-unix"), 0),
+    (r"^encode\.", UNIX, 0),
     # one bound for both image sizes: heap growth must not depend on the image size. The
     # download (writer, image check; the shared block made at start-up): 4.3 KB on 32 bits,
     # 6.2 KB on 64, so one more 4 KiB buffer anywhere misses the bound
-    (r"^ota\.(download|write)\.(100KiB|1536KiB)$", ("micropython-wasm", "micropython-unix"),
-     8192),
+    (r"^ota\.(download|write)\.(100KiB|1536KiB)$", UNIX, 8192),
 )
 
 
@@ -37,6 +43,16 @@ def runners():
     if mp:
         yield "micropython-unix", lambda script: [
             mp, "-c", PRELUDE + "exec(open(%r).read())" % script]
+    built = os.path.join(ROOT, "build", "mp32", "current.json")
+    subprocess.run([sys.executable, "tools/build_micropython.py"], cwd=ROOT,
+                   stdout=subprocess.DEVNULL)
+    if os.path.exists(built):
+        with open(built) as f:
+            mp32 = json.load(f)
+        if mp32["available"]:
+            yield "micropython-unix32", lambda script: [
+                mp32["plain"], "-X", "heapsize=8M", "-c",
+                PRELUDE + "exec(open(%r).read())" % script]
     yield "micropython-wasm", lambda script: ["node", "tools/bench/run_wasm.mjs", script]
 
 
@@ -70,7 +86,11 @@ def main():
         print("%-44s %-17s %10d %10.1f %8s %s" % (name, interpreter, nbytes, us,
                                                   "" if target is None else "%d B" % target, met))
     print("bench: %d figures, %d targets missed" % (len(rows), missed))
-    return 1 if missed else 0
+    floors = 0
+    if "--no-floors" not in sys.argv:
+        print(flush=True)
+        floors = subprocess.call([sys.executable, "tools/bench/heap_floor.py"], cwd=ROOT)
+    return 1 if missed or floors else 0
 
 
 if __name__ == "__main__":
