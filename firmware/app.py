@@ -18,12 +18,10 @@ from drivers.watchdog import Watchdog
 from firmware.authcache import AuthCache
 from firmware.authorize import Authorizer
 from firmware.board import open_board
-from firmware.certstore import CertStore
 from firmware.chargepoint import FEATURE_PROFILES, ChargePoint
-from firmware.diagnostics import Diagnostics
-from firmware.fwtransfer import make_transfer
-from firmware.fwupdate import CONFIRM_TIMEOUT_S, FirmwareUpdater
+from firmware import fwjob
 from firmware.security import SecurityEvents
+from lazy import LazyService
 from firmware.link import Link, make_client
 from firmware.registration import Registration
 from firmware.settings import Settings
@@ -94,18 +92,15 @@ def start_ocpp(cfg, board, watchdog, client, encoder):
                      max_deciamps=settings.get("MaxCurrentA") * 10, watchdog=watchdog)
     cp.recover()
     security = SecurityEvents(session, board)
-    certs = CertStore(board.state_dir)
-    root_file = (cfg.get("firmware") or {}).get("manufacturerRootFile")
-    if root_file:
-        certs.provision(_read_text(root_file))
-    updater = FirmwareUpdater(board, session, settings, cp, certs.roots, security, None)
     ca_pem = _read_text(csms["caFile"]) if csms.get("caFile") else None  # read once
-    updater.set_transfer(make_transfer(updater, ca_pem, board.block))
+    updater, diagnostics = firmware_management(cfg, board, session, settings, cp, security,
+                                               ca_pem)
 
     async def accepted():  # after every accepted (re)connect, in the order TC_044_3 shows
         await cp.report_all()
         await cp.flush_status()
-        await updater.after_boot()
+        if updater.made is not None:
+            await updater.made.after_boot()
 
     identity = dict(cfg["identity"])
     running = board.running_image()
@@ -114,24 +109,63 @@ def start_ocpp(cfg, board, watchdog, client, encoder):
     registration = Registration(session, board, identity, on_accepted=accepted,
                                 settings=settings)
     cp.boot_trigger = registration.boot_triggered
-    diagnostics = Diagnostics(board, session, ca_pem, board.block)
-    diagnostics.register(session)
     cp.register(session, updater, diagnostics)
-    updater.register(session)
-    certs.register(session)
     link = Link(client, session, (registration.run, delivery.run))
     asyncio.create_task(cp.run())
     asyncio.create_task(link.run())
     asyncio.create_task(security.run())
-    asyncio.create_task(updater.run())
-    if updater.job is not None and updater.job.phase == "rebooting":
-        asyncio.create_task(confirm_or_roll_back(board, registration))
+    if fwjob.pending(board.state_dir):  # an update to resume, or to report on after its reboot
+        job = updater.get().job
+        if job is not None and job.phase == "rebooting":
+            asyncio.create_task(confirm_or_roll_back(board, registration))
     return cp, session
+
+
+def firmware_management(cfg, board, session, settings, cp, security, ca_pem):
+    """The certificate store, the firmware updater and diagnostics, each made at its first
+    request (lib/lazy.py): a charging session never imports them."""
+    root_file = (cfg.get("firmware") or {}).get("manufacturerRootFile")
+
+    def make_certs():
+        from firmware.certstore import CertStore
+        store = CertStore(board.state_dir)
+        store.register(session)
+        return store
+
+    def make_updater():
+        from firmware.fwtransfer import make_transfer
+        from firmware.fwupdate import FirmwareUpdater
+        updater = FirmwareUpdater(board, session, settings, cp, lambda: certs.get().roots(),
+                                  security, None)
+        updater.set_transfer(make_transfer(updater, ca_pem, board.block))
+        updater.register(session)
+        asyncio.create_task(updater.run())
+        return updater
+
+    def make_diagnostics():
+        from firmware.diagnostics import Diagnostics
+        diagnostics = Diagnostics(board, session, ca_pem, board.block)
+        diagnostics.register(session)
+        return diagnostics
+
+    certs = LazyService(session, CERT_ACTIONS, make_certs)
+    if root_file:
+        certs.get().provision(_read_text(root_file))
+    updater = LazyService(session, UPDATE_ACTIONS, make_updater)
+    diagnostics = LazyService(session, DIAGNOSTICS_ACTIONS, make_diagnostics)
+    return updater, diagnostics
+
+
+# What each lazy service registers for itself once made (tests/device/test_lazy.py checks)
+CERT_ACTIONS = ("InstallCertificate", "GetInstalledCertificateIds", "DeleteCertificate")
+UPDATE_ACTIONS = ("UpdateFirmware", "SignedUpdateFirmware")
+DIAGNOSTICS_ACTIONS = ("GetDiagnostics", "GetLog")
 
 
 async def confirm_or_roll_back(board, registration):
     """A new image that does not reach the central system in time is not kept: the hard reset
     lets the bootloader roll back to the image that worked."""
+    from firmware.fwupdate import CONFIRM_TIMEOUT_S
     for _ in range(CONFIRM_TIMEOUT_S):
         if registration.accepted:
             return

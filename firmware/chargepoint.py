@@ -45,8 +45,8 @@ class ChargePoint:
         self.cache = cache
         self.watchdog = watchdog
         self.installing = False  # a firmware install waits: idle connectors Unavailable
-        self.firmware = None  # the FirmwareUpdater, for TriggerMessage
-        self.diagnostics = None
+        self.firmware = None  # the FirmwareUpdater, for TriggerMessage (lib/lazy.py)
+        self.diagnostics = None  # Diagnostics, likewise
         self._alive_bit = watchdog.watch() if watchdog else 0
         self.available = True  # connector 0: the charge point as a whole
         self.connectors = [Connector(self, n, max_deciamps) for n in range(1, board.connectors + 1)]
@@ -244,7 +244,8 @@ class ChargePoint:
     # -- the central system's requests -----------------------------------------------------------
     def register(self, session, firmware=None, diagnostics=None):
         """Answer the central system's requests; `firmware` (the FirmwareUpdater) and
-        `diagnostics` answer the TriggerMessages for their status notifications."""
+        `diagnostics` answer the TriggerMessages for their status notifications: each a
+        lib/lazy.py LazyService, made by the trigger if it was not yet."""
         self.firmware = firmware
         self.diagnostics = diagnostics
         h = session.handlers
@@ -376,10 +377,10 @@ class ChargePoint:
         elif what == "MeterValues":
             self.session.after_reply(lambda: self.triggered_meter_values(n))
         elif what == "FirmwareStatusNotification" and self.firmware is not None:
-            firmware = self.firmware
+            firmware = self.firmware.get()
             self.session.after_reply(lambda: firmware.send_triggered(False))
         elif what == "DiagnosticsStatusNotification" and self.diagnostics is not None:
-            diag = self.diagnostics
+            diag = self.diagnostics.get()
             self.session.after_reply(lambda: self._send(
                 "DiagnosticsStatusNotification", {"status": diag.diag_status}, triggered=True))
         else:
@@ -394,11 +395,11 @@ class ChargePoint:
             n = p.get("connectorId")
             if n is not None and not 0 <= n <= len(self.connectors):
                 return {"status": "Rejected"}
-            firmware = self.firmware
+            firmware = self.firmware.get()
             self.session.after_reply(lambda: firmware.send_triggered(True))
             return {"status": "Accepted"}
         if what == "LogStatusNotification" and self.diagnostics is not None:
-            diag = self.diagnostics
+            diag = self.diagnostics.get()
             payload = {"status": diag.log_status}
             if diag.log_status != "Idle":
                 payload["requestId"] = diag.log_request

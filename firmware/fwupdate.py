@@ -21,11 +21,10 @@ SecureFirmwareUpdateOnly=true it answers CALLERROR NotSupported (L01.FR.20).
 """
 
 import asyncio
-import json
-import os
 
-import atomicfile
 import logger
+from firmware import fwjob
+from firmware.fwjob import Job
 from firmware.fwstatus import FirmwareStatus, SignedFirmwareStatus
 from ocppj import errors, rfc3339
 from ticks import sleep_ms
@@ -34,36 +33,6 @@ log = logger.get("firmware")
 
 _WAIT_STEP_MS = 1000
 CONFIRM_TIMEOUT_S = 300  # the new image must reach the central system within this
-
-
-class Job:
-    """One update request and how far it got (persisted as JSON)."""
-
-    def __init__(self, signed=False, request_id=None, location="", retrieve_s=0, retries=1,
-                 interval_s=60, install_s=None, certificate=None, signature=None,
-                 phase="scheduled", version=None, attempt=0, status=None):
-        self.signed = signed
-        self.request_id = request_id
-        self.location = location
-        self.retrieve_s = retrieve_s
-        self.retries = retries
-        self.interval_s = interval_s
-        self.install_s = install_s
-        self.certificate = certificate
-        self.signature = signature
-        self.phase = phase  # scheduled, downloading, downloaded, rebooting
-        self.version = version  # of the downloaded image, to recognise it after the reboot
-        self.attempt = attempt
-        self.status = status  # the last status entered
-
-    def dump(self):
-        return json.dumps([self.signed, self.request_id, self.location, self.retrieve_s,
-                           self.retries, self.interval_s, self.install_s, self.certificate,
-                           self.signature, self.phase, self.version, self.attempt, self.status])
-
-    @staticmethod
-    def load(raw):
-        return Job(*json.loads(raw))
 
 
 class FirmwareUpdater:
@@ -77,16 +46,9 @@ class FirmwareUpdater:
         self.transfer = transfer  # fn(job, partition) -> coroutine: download + verify (ota glue)
         self.plain = FirmwareStatus(session)
         self.signed = SignedFirmwareStatus(session)
-        self._path = board.state_dir + "/fwupdate.json"
         self._wake = asyncio.Event()
         self._cancel = False
-        self.job = None
-        raw = atomicfile.read(self._path)
-        if raw:
-            try:
-                self.job = Job.load(raw)
-            except (ValueError, TypeError):
-                log.error("update job file unreadable: dropped")
+        self.job = fwjob.load(board.state_dir)
         if self.job and self.job.status:
             self._notifier().set_status(self.job.status, self.job.request_id)
 
@@ -95,13 +57,7 @@ class FirmwareUpdater:
 
     # -- persistence and status ------------------------------------------------------------
     def _save(self):
-        if self.job is None:
-            try:
-                os.remove(self._path)
-            except OSError:
-                pass
-        else:
-            atomicfile.write(self._path, self.job.dump())
+        fwjob.save(self.board.state_dir, self.job)
 
     def _notifier(self):
         return self.signed if self.job is not None and self.job.signed else self.plain

@@ -1,0 +1,66 @@
+# Device tests of lib/lazy.py and of the application's lazy services: stand-ins until the
+# first request, the service registering its own handlers over them, made once.
+import json
+import sys
+
+from devtest import raises, tempdir
+from firmware import app
+from firmware.authcache import AuthCache
+from firmware.authorize import Authorizer
+from firmware.board.sim import SimBoard
+from firmware.chargepoint import ChargePoint
+from firmware.security import SecurityEvents
+from firmware.settings import Settings
+from lazy import LazyService
+from ocppj.delivery import Delivery
+from ocppj.journal import Journal
+from ocpppeer import connect
+
+
+class Echo:
+    def __init__(self, session, log):
+        log.append("made")
+        session.handlers["Ping"] = lambda p: {"pong": p["n"]}
+
+
+def test_the_first_request_makes_the_service_once():
+    peer, session = connect([])
+    log = []
+    lazy = LazyService(session, ("Ping",), lambda: Echo(session, log))
+    assert lazy.made is None and log == []
+    assert session.handlers["Ping"]({"n": 1}) == {"pong": 1}
+    assert session.handlers["Ping"]({"n": 2}) == {"pong": 2} and log == ["made"], log
+    assert lazy.get() is lazy.made
+
+
+def test_a_service_that_does_not_take_its_action_is_a_clear_error():
+    peer, session = connect([])
+    lazy = LazyService(session, ("Ping", "Pong"), lambda: Echo(session, []))
+    raises(RuntimeError, session.handlers["Pong"], {})
+
+
+async def test_the_applications_lazy_services_take_over_every_stand_in():
+    board = SimBoard({"connectors": 1, "sim": {"controlPort": 1}}, state_dir=tempdir())
+    peer, session = connect([], registration="Accepted")
+    settings = Settings(board.state_dir, 1, "Core")
+    journal = Journal(board.state_dir + "/journal")
+    cache = AuthCache(board.state_dir)
+    cp = ChargePoint(board, settings, session, journal, Delivery(journal, session, lambda: 1,
+                                                                 lambda: 1),
+                     Authorizer(session, settings, cache, board.time_s), cache)
+    security = SecurityEvents(session, board)
+    cfg = {"firmware": {}}
+    before = set(sys.modules)
+    updater, diagnostics = app.firmware_management(cfg, board, session, settings, cp,
+                                                   security, None)
+    assert "firmware.fwupdate" not in sys.modules or "firmware.fwupdate" in before
+    stand_ins = {a: session.handlers[a] for a in app.CERT_ACTIONS + app.UPDATE_ACTIONS
+                 + app.DIAGNOSTICS_ACTIONS}
+    # a request to the certificate store makes it
+    answer = session.handlers["GetInstalledCertificateIds"](
+        {"certificateType": "ManufacturerRootCertificate"})
+    assert answer["status"] == "NotFound", json.dumps(answer)
+    updater.get()
+    diagnostics.get()
+    for action, stand_in in stand_ins.items():
+        assert session.handlers[action] is not stand_in, action + " still a stand-in"
