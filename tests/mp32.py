@@ -25,6 +25,9 @@ _built = None
 
 def _build():
     global _built
+    if _built is None and os.environ.get("CP_MP32_BUILT"):  # the caller built them just now
+        with open(os.path.join(ROOT, "build", "mp32", "current.json")) as f:
+            _built = json.load(f)
     if _built is None:
         proc = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "build_micropython.py")],
                               cwd=ROOT, capture_output=True, text=True)

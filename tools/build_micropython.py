@@ -203,7 +203,7 @@ def build_mpy_tree(tree, key):
     for old in os.listdir(OUT):
         if old.startswith("mpy-"):
             shutil.rmtree(os.path.join(OUT, old), ignore_errors=True)
-    staging = home + ".tmp"
+    staging = "%s.%d.tmp" % (home, os.getpid())
     shutil.rmtree(staging, ignore_errors=True)
     for rel in devicefiles.frozen(sim=True):
         if rel == "main.py":
@@ -212,7 +212,10 @@ def build_mpy_tree(tree, key):
         target = os.path.join(staging, rel[:-3] + ".mpy")
         os.makedirs(os.path.dirname(target), exist_ok=True)
         subprocess.run([mpy_cross, "-o", target, "-s", rel, rel], cwd=ROOT, check=True)
-    os.rename(staging, home)
+    try:
+        os.rename(staging, home)
+    except OSError:  # another run made the same tree meanwhile
+        shutil.rmtree(staging, ignore_errors=True)
     return home
 
 
@@ -261,9 +264,10 @@ def main():
         print("mp32: build FAILED")
         return 1
     os.makedirs(OUT, exist_ok=True)
-    with open(CURRENT + ".tmp", "w") as f:
+    tmp = "%s.%d.tmp" % (CURRENT, os.getpid())  # several test runs may build at once
+    with open(tmp, "w") as f:
         json.dump(result, f, indent=1)
-    os.replace(CURRENT + ".tmp", CURRENT)
+    os.replace(tmp, CURRENT)
     if args.json:
         print(json.dumps(result, indent=1))
     if not result["available"]:
