@@ -33,12 +33,16 @@ class Harness:
                            csms=dict({"url": "%s://127.0.0.1:%d/ocpp" % (
                                "wss" if self.cs.tls else "ws", self.port),
                                "chargeBoxId": "CP_1"}, **self.csms), **self.changes)
-        await asyncio.to_thread(self.fw.start)
-        if self.boot:
-            await self.cs.wait_for("BootNotification", "CP_1", timeout=15)
-            for n in range(self.fw.config["connectors"] + 1):
-                await self.cs.wait_for("StatusNotification", "CP_1",
-                                       lambda p, n=n: p["connectorId"] == n, timeout=10)
+        try:
+            await asyncio.to_thread(self.fw.start)
+            if self.boot:
+                await self.cs.wait_for("BootNotification", "CP_1", timeout=15)
+                for n in range(self.fw.config["connectors"] + 1):
+                    await self.cs.wait_for("StatusNotification", "CP_1",
+                                           lambda p, n=n: p["connectorId"] == n, timeout=10)
+        except BaseException as e:  # a firmware that never came up shows why, then goes
+            await self.__aexit__(type(e), e, None)
+            raise
         return self
 
     async def __aexit__(self, *exc):
