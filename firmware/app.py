@@ -209,7 +209,7 @@ async def run(cfg, board, client, encoder):
 
 
 def led_pattern(cp, session):
-    statuses = [cp.status_of(n)[0] for n in range(1, len(cp.connectors))]
+    statuses = [cp.status_of(n)[0] for n in range(1, len(cp.connectors) + 1)]
     if "Faulted" in statuses:
         return "fault"
     if "Charging" in statuses:
