@@ -1,10 +1,13 @@
 # main.py under the real MicroPython unix port with the simulated board (skipped, with the
 # reason shown, when no `micropython` binary is on PATH).
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
-from simproc import BASE_CONFIG, Firmware, micropython, run_once
+from simproc import BASE_CONFIG, ROOT, Firmware, micropython, run_once
 
 MICROPYTHON = micropython()
 pytestmark = pytest.mark.skipif(
@@ -45,3 +48,17 @@ def test_bad_configuration_one_line(tmp_path):
     assert status == 2
     assert output.strip() == "config error: %s: connectors: must be 1 to 4, is 0" % (
         tmp_path / "config.json")
+
+
+@pytest.mark.parametrize("interpreter", [sys.executable, MICROPYTHON], ids=["cpython", "micropython"])
+def test_main_starts_from_any_folder(tmp_path, interpreter):
+    """A service manager or a container starts main.py from its own folder, not the repo's."""
+    cfg = dict(BASE_CONFIG, connectors=0)
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    proc = subprocess.run([interpreter, os.path.join(ROOT, "main.py")], cwd=str(tmp_path),
+                          env=dict(os.environ, CP_CONFIG="config.json",
+                                   CP_STATE_DIR=str(tmp_path / "state")),
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert (proc.stdout + proc.stderr).strip() == \
+        "config error: config.json: connectors: must be 1 to 4, is 0"
