@@ -6,13 +6,18 @@ PORT ?= /dev/ttyUSB0
 CSMS_PORT ?= 9000
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help sim csms test test-cpython test-mpy test-stubs test-micropython bench deploy repl clean \
-	firmware flash erase
+.PHONY: help deps sim csms test test-cpython test-mpy test-stubs test-micropython bench deploy \
+	repl clean firmware flash erase
 
 help:
 	@echo "make sim      run the firmware on the host against the bundled central system"
-	@echo "make test     run every check (pytest, mpy-cross, ESP32 stub check, MicroPython)"
-	@echo "make bench    run the benchmarks and compare them with their targets"
+	@echo "make csms     the bundled central system alone (CSMS_PORT=9000)"
+	@echo "make test     run every check (32-bit builds, pytest with the memory gate, mpy-cross,"
+	@echo "              ESP32 stub check, the device tests under MicroPython)"
+	@echo "make test-cpython, test-mpy, test-stubs, test-micropython   one part of make test"
+	@echo "make bench    run the benchmarks and the heap floors, compare them with their targets"
+	@echo "make deps     install the host tools (.venv, node_modules, typings); make test does"
+	@echo "make clean    remove build/ and the test caches"
 	@echo "make deploy PORT=/dev/ttyUSB0   compile and copy the firmware to an ESP32"
 	@echo "make repl PORT=/dev/ttyUSB0     open the board's REPL"
 	@echo "make firmware [MICROPY_DIR=...] [BOARD=ESP32_GENERIC BOARD_VARIANT=OTA]"
