@@ -118,3 +118,26 @@ async def test_rejected_stays_silent_until_the_interval(tmp_path):
     finally:
         fw.stop()
         await cs.stop()
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_rejected_answers_nothing(tmp_path, interpreter):
+    # 1.6 §4.2: "While Rejected, the Charge Point SHALL NOT respond to any Central System
+    # initiated message": no GetConfiguration, no RemoteStart (not even a CALLERROR).
+    cs = CentralSystem(boot_status="Rejected", heartbeat_interval=60)
+    port = await cs.start()
+    fw = await start_firmware(tmp_path, interpreter, port)
+    try:
+        await cs.wait_for("BootNotification", "CP_1")
+        from ocpp.v16 import call
+        for request in (call.GetConfiguration(), call.RemoteStartTransaction(id_tag="TAG-1")):
+            with pytest.raises(TimeoutError):
+                await cs.call("CP_1", request, timeout=2)
+        await cs.send_raw("CP_1", '[2,"bad-1","Reset"]')  # malformed: no CALLERROR either
+        await asyncio.sleep(0.5)
+        sent = [f.text for f in cs.frames("CP_1") if f.direction == "in"]
+        assert len(sent) == 1 and '"BootNotification"' in sent[0], sent
+        assert "Traceback" not in fw.log()
+    finally:
+        fw.stop()
+        await cs.stop()

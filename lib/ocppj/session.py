@@ -15,7 +15,21 @@ Rules kept here (OCPP-J 1.6 §4, 2.0.1 part 4 §4):
 - until BootNotification is Accepted only BootNotification goes out; while Pending only
   messages the central system triggered (call(..., triggered=True));
 - incoming CALLs are validated against the schema tables and answered with the version's
-  error codes; CALLRESULTs of our CALLs are validated too; unknown ids are dropped and logged.
+  error codes; CALLRESULTs of our CALLs are validated too; unknown ids are dropped and logged;
+- while the registration is Rejected the central system gets no answer at all (below).
+
+While Rejected (OCPP 1.6 §4.2: "the Charge Point SHALL NOT send any OCPP message to the Central
+System until the aforementioned retry interval has expired" and "While Rejected, the Charge
+Point SHALL NOT respond to any Central System initiated message"; the errata sheet keeps the
+rule: 3.11 only rewords §4.2's note on transactions before acceptance, 3.22 adds the
+StatusNotifications after Accepted): an incoming CALL is logged and dropped, unanswered. Its
+handler does not run, so a RemoteStartTransaction starts nothing, and no CALLERROR goes out
+either (a CALLERROR is an OCPP message, and a response all the same); a malformed frame gets
+none either. The central system, which SHOULD NOT initiate any, sees its request time out.
+Answers to our own CALLs are still taken (the next BootNotification, after `interval`, is the
+way out of Rejected). Before the first answer to a BootNotification (registration None) and
+while Pending, CALLs are answered as usual (§4.2: while Pending "The Charge Point SHOULD
+respond"). WebSocket pings are still answered: they are not OCPP messages.
 """
 
 import asyncio
@@ -173,6 +187,10 @@ class Session:
             await self._error(msg_id, "MessageTypeNotSupported", "unknown message type")
 
     async def _incoming_call(self, msg_id, action, payload):
+        if self.registration == "Rejected":  # §4.2: no response at all, no handler run
+            log.warn("not answering", action[:40], msg_id[:36],
+                     "while Rejected (OCPP 1.6 4.2)")
+            return
         tables = self.protocol.schema(action)
         if tables is None or action not in self.protocol.incoming:
             await self._error(msg_id, "NotImplemented", "unknown action " + action[:40])
@@ -245,6 +263,9 @@ class Session:
 
     async def _error(self, msg_id, code, description, details=None):
         spelled = errors.spell(self.protocol.name, code)
+        if self.registration == "Rejected":  # §4.2: not even a CALLERROR
+            log.warn("not answering", msg_id[:36], "while Rejected (OCPP 1.6 4.2):", description)
+            return
         log.warn("answering", msg_id[:36], "with", spelled + ":", description)
         if not self.connected:
             return

@@ -254,3 +254,46 @@ async def test_after_reply_runs_once_the_answer_is_out():
     assert wire.frames[0] == [3, "t1", {"status": "Accepted"}]
     assert wire.frames[1][2] == "Heartbeat"
     await s.feed(json.dumps([3, wire.frames[1][1], {"currentTime": "2026-11-21T14:45:08Z"}]).encode())
+
+
+async def test_silent_while_rejected():
+    # 1.6 §4.2: "While Rejected, the Charge Point SHALL NOT respond to any Central System
+    # initiated message" and sends no OCPP message at all: no CALLRESULT, no CALLERROR, and
+    # the handler does not run (a RemoteStart must not start anything).
+    s, wire = session()
+    ran = []
+    s.handlers["RemoteStartTransaction"] = lambda p: ran.append(p) or {"status": "Accepted"}
+    s.handlers["GetConfiguration"] = lambda p: ran.append(p) or {"configurationKey": []}
+    s.set_registration("Rejected")
+    for frame in ([2, "r1", "RemoteStartTransaction", {"idTag": "04A2B3C4"}],
+                  [2, "r2", "GetConfiguration", {}],
+                  [2, "r3", "FlyToTheMoon", {}],  # would be NotImplemented
+                  [2, "r4", "RemoteStartTransaction", {}],  # would be ProtocolError
+                  [2, "r5", "Reset"],  # would be FormationViolation
+                  [7, "r6", {}]):  # would be GenericError
+        await s.feed(json.dumps(frame).encode())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert wire.frames == [], wire.frames
+    assert ran == [], ran
+    # our own BootNotification still goes out and its answer is taken while Rejected
+    boot = asyncio.create_task(s.call("BootNotification", {
+        "chargePointVendor": "V", "chargePointModel": "M"}))
+    await wire.sent.wait()
+    await s.feed(json.dumps([3, wire.last()[1], {
+        "status": "Accepted", "currentTime": "2026-11-21T14:45:08Z", "interval": 60}]).encode())
+    assert (await boot)["status"] == "Accepted"
+    s.set_registration("Accepted")
+    got = await answer_of(s, wire, [2, "r7", "GetConfiguration", {}])
+    assert got == [3, "r7", {"configurationKey": []}], got
+
+
+async def test_pending_and_unregistered_answer():
+    # Pending: the central system may ask (§4.2, "The Charge Point SHOULD respond"); before
+    # the first BootNotification answer nothing forbids answering either.
+    for status in (None, "Pending"):
+        s, wire = session()
+        s.handlers["GetConfiguration"] = lambda p: {"configurationKey": []}
+        s.set_registration(status)
+        got = await answer_of(s, wire, [2, "p1", "GetConfiguration", {}])
+        assert got == [3, "p1", {"configurationKey": []}], (status, got)
