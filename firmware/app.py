@@ -58,15 +58,6 @@ def _stop(message):
     sys.exit(CONFIG_ERROR_EXIT_STATUS)
 
 
-def settings_overrides(csms):
-    """OCPP keys the installer sets in config.json (a central system's later change wins)."""
-    overrides = {"SecurityProfile": csms["securityProfile"],
-                 "WebSocketPingInterval": csms["pingIntervalS"]}
-    if csms.get("authorizationKey"):
-        overrides["AuthorizationKey"] = csms["authorizationKey"]
-    return overrides
-
-
 def make_wire(csms):
     """The WebSocket client (its receive buffer) and the frame encoder (its frame buffer):
     the largest long-lived buffers, made together right after start-up's garbage has been
@@ -79,7 +70,7 @@ def start_ocpp(cfg, board, watchdog, client, encoder):
     """Wire the RPC session, journal, charge point and registration to the client."""
     csms = cfg["csms"]
     settings = Settings(board.state_dir, board.connectors, FEATURE_PROFILES,
-                        overrides=settings_overrides(csms))
+                        overrides=cfg["ocpp"])  # config.json's OCPP keys
     settings.on_change("WebSocketPingInterval", client.set_ping_interval)
     session = Session(V16, encoder, client.send, timeout_ms=csms["callTimeoutS"] * 1000)
     journal = Journal(board.state_dir + "/journal",

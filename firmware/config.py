@@ -42,15 +42,15 @@ RULES = (
     ("csms", OBJ, True, 0, 0, None),
     ("csms.url", STR, True, 6, 512, None),
     ("csms.chargeBoxId", STR, True, 1, 48, None),
-    ("csms.securityProfile", INT, False, 0, 3, 0),
-    ("csms.authorizationKey", STR, False, 16, 40, None),
+    ("csms.securityProfile", INT, False, None, None, 0),  # bounds: OCPP_KEYS below
+    ("csms.authorizationKey", STR, False, None, None, None),
     ("csms.caFile", STR, False, 1, 128, None),
     ("csms.clientCertFile", STR, False, 1, 128, None),
     ("csms.clientKeyFile", STR, False, 1, 128, None),
     ("csms.frameBufferBytes", INT, False, 512, 65536, 4096),
     ("csms.maxMessageBytes", INT, False, 512, 65536, 4096),
     ("csms.callTimeoutS", INT, False, 5, 600, 30),
-    ("csms.pingIntervalS", INT, False, 0, 3600, 60),
+    ("csms.pingIntervalS", INT, False, None, None, 60),
     ("connectors", INT, True, 1, 4, None),
     ("sim", OBJ, False, 0, 0, _SECTION),
     ("sim.controlPort", INT, False, 1, 65535, 7700),
@@ -67,6 +67,14 @@ RULES = (
 )
 
 LOG_LEVELS = const(("debug", "info", "warn", "error"))
+
+# The settings of config.json that are OCPP configuration keys: the installer's starting
+# values (a central system's later ChangeConfiguration wins, see firmware/settings.py), checked
+# by the key's own rule there, the one source of their bounds. load() puts them in
+# config["ocpp"], key by OCPP name.
+OCPP_KEYS = const((("csms.securityProfile", "SecurityProfile"),
+                   ("csms.authorizationKey", "AuthorizationKey"),
+                   ("csms.pingIntervalS", "WebSocketPingInterval")))
 
 
 def _type_ok(kind, value):
@@ -114,6 +122,8 @@ def _check(config):
         value = parent[name]
         if not _type_ok(kind, value):
             raise ConfigError(key, "must be " + _KIND_NAMES[kind])
+        if low is None or high is None:
+            continue  # an OCPP key: checked by its own rule below
         if kind == STR and not low <= len(value) <= high:
             raise ConfigError(key, "length must be %d to %d, is %d" % (low, high, len(value)))
         if kind == INT and not low <= value <= high:
@@ -122,6 +132,7 @@ def _check(config):
     for name in config["identity"]:
         if name not in known:  # a misspelt field would silently vanish from BootNotification
             raise ConfigError("identity." + name, "unknown key (known: " + ", ".join(known) + ")")
+    config["ocpp"] = _ocpp_keys(config)
     url = config["csms"]["url"]
     if not (url.startswith("ws://") or url.startswith("wss://")):
         raise ConfigError("csms.url", "must start with ws:// or wss://")
@@ -138,6 +149,20 @@ def _check(config):
         raise ConfigError("csms.clientCertFile", "security profile 3 needs clientCertFile and "
                           "clientKeyFile")
     return config
+
+
+def _ocpp_keys(config):
+    from firmware.settings import override_problem
+    keys = {}
+    for path, name in OCPP_KEYS:
+        section, field = path.split(".")
+        if field in config[section]:
+            value = config[section][field]
+            problem = override_problem(name, value)
+            if problem:
+                raise ConfigError(path, problem)
+            keys[name] = value
+    return keys
 
 
 def parse(text):

@@ -19,6 +19,7 @@ allocates one.
 
 import logger
 import logring
+from firmware.fwjob import RETRY_INTERVAL_S
 from ocppj import errors
 from ocppj.session import CallTimeout, NotConnected
 from sharedblock import BlockBusy, SharedBlock
@@ -51,7 +52,7 @@ class Diagnostics:
     def get_diagnostics(self, p):
         name = self._name("diagnostics")
         self.session.after_reply(lambda: self._upload(
-            p["location"], name, False, p.get("retries", 1), p.get("retryInterval", 30), None))
+            p["location"], name, False, p.get("retries", 1), p.get("retryInterval", RETRY_INTERVAL_S), None))
         return {"fileName": name}
 
     def get_log(self, p):
@@ -60,7 +61,7 @@ class Diagnostics:
         canceled = self._running
         self.session.after_reply(lambda: self._upload(
             p["log"]["remoteLocation"], name, security, p.get("retries", 1),
-            p.get("retryInterval", 30), p["requestId"]))
+            p.get("retryInterval", RETRY_INTERVAL_S), p["requestId"]))
         return {"status": "AcceptedCanceled" if canceled else "Accepted", "filename": name}
 
     async def _notify(self, request_id, status):
@@ -110,6 +111,7 @@ class Diagnostics:
                 except (HttpError, BlockBusy) as e:
                     log.warn("upload attempt %d failed:" % (attempt + 1), str(e))
                     if attempt + 1 < retries:
+                        log.info("next upload attempt in %d s" % interval_s)
                         await sleep_ms(interval_s * 1000)
             await self._notify(request_id, failed)
         finally:

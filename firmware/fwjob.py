@@ -14,6 +14,9 @@ import atomicfile
 import logger
 
 FILE_NAME = "fwupdate.json"
+# The wait between two attempts of a transfer (firmware download, log upload) when the central
+# system's request gives no retryInterval (1.6 §6.21, §6.29: the charge point decides).
+RETRY_INTERVAL_S = 60
 
 log = logger.get("firmware")
 
@@ -22,7 +25,7 @@ class Job:
     """One update request and how far it got (persisted as JSON)."""
 
     def __init__(self, signed=False, request_id=None, location="", retrieve_s=0, retries=1,
-                 interval_s=60, install_s=None, certificate=None, signature=None,
+                 interval_s=RETRY_INTERVAL_S, install_s=None, certificate=None, signature=None,
                  phase="scheduled", version=None, attempt=0, status=None):
         self.signed = signed
         self.request_id = request_id

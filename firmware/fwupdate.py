@@ -24,7 +24,7 @@ import asyncio
 
 import logger
 from firmware import fwjob
-from firmware.fwjob import Job
+from firmware.fwjob import RETRY_INTERVAL_S, Job
 from firmware.fwstatus import FirmwareStatus, SignedFirmwareStatus
 from ocppj import errors, rfc3339
 from ticks import sleep_ms
@@ -103,7 +103,7 @@ class FirmwareUpdater:
             raise errors.CallError("NotSupported", "only SignedUpdateFirmware (L01.FR.20)")
         self._start(Job(signed=False, location=p["location"],
                         retrieve_s=rfc3339.to_s2000(p["retrieveDate"]),
-                        retries=p.get("retries", 1), interval_s=p.get("retryInterval", 60),
+                        retries=p.get("retries", 1), interval_s=p.get("retryInterval", RETRY_INTERVAL_S),
                         phase="scheduled", attempt=0))
         return {}
 
@@ -125,7 +125,7 @@ class FirmwareUpdater:
         self._start(Job(signed=True, request_id=p["requestId"], location=fw["location"],
                         retrieve_s=rfc3339.to_s2000(fw["retrieveDateTime"]),
                         install_s=rfc3339.to_s2000(install) if install else None,
-                        retries=p.get("retries", 1), interval_s=p.get("retryInterval", 60),
+                        retries=p.get("retries", 1), interval_s=p.get("retryInterval", RETRY_INTERVAL_S),
                         certificate=fw["signingCertificate"], signature=fw["signature"],
                         phase="scheduled", attempt=0))
         return {"status": "AcceptedCanceled" if canceled else "Accepted"}  # L01.FR.26
@@ -237,7 +237,9 @@ class FirmwareUpdater:
                 return False
             log.warn("download attempt %d of %d failed: %s" % (job.attempt, attempts, outcome))
             if job.attempt < attempts:
-                await sleep_ms((job.interval_s or 60) * 1000)
+                wait_s = job.interval_s or RETRY_INTERVAL_S
+                log.info("next download attempt in %d s" % wait_s)
+                await sleep_ms(wait_s * 1000)
         await self.status("DownloadFailed")
         self._end()
         return False

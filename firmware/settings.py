@@ -234,6 +234,34 @@ def _parse_rotation(text, connectors):
     return ",".join(items)
 
 
+def _describe(entry):
+    """A valid value of table row `entry`, in words (for an installer's error message)."""
+    kind, a, b = entry[1], entry[3], entry[4]
+    if kind == INT:
+        return "an integer %d to %d" % (a, b)
+    if kind == BOOL:
+        return "true or false"
+    if kind == STR:
+        return "%d to %d printable ASCII characters" % (a, b)
+    return "a valid value"
+
+
+def override_problem(name, value, connectors=1):
+    """None when `value` (typed, an installer's override) is valid for key `name`, else why
+    not. The rule is the key's own, the one ChangeConfiguration applies; the message never
+    holds the value of a write-only key."""
+    entry = None
+    for e in TABLE:
+        if e[0] == name:
+            entry = e
+    if entry is None or entry[2] & R:
+        return "not a writable OCPP key (%s)" % name
+    if isinstance(value, bool) != (entry[1] == BOOL) or _parse(entry, render(value),
+                                                                connectors) is None:
+        return "must be " + _describe(entry)
+    return None
+
+
 def render(value):
     """The OCPP wire string of a typed value."""
     if value is True:
@@ -422,11 +450,11 @@ class Settings:
             wire = render(overrides[name])
             if e[2] & W:
                 logger.secret(wire)
-            typed = _parse(e, wire, self.connectors)
-            if typed is None:
-                raise ValueError("override of %s: not a valid value" % name +
+            problem = override_problem(name, overrides[name], self.connectors)
+            if problem:
+                raise ValueError("override of %s: %s" % (name, problem) +
                                  ("" if e[2] & W else " (%s)" % wire))
-            self._values[name] = typed
+            self._values[name] = _parse(e, wire, self.connectors)
             self._seen[name] = wire
 
     def _load(self, overrides):

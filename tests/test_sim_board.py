@@ -82,6 +82,8 @@ def bad(**edits):
     (bad(identity__chargePointVendor="V" * 30), "identity.chargePointVendor: length must be 1 to 20, is 30"),
     (bad(csms__url="http://x/ocpp"), "csms.url: must start with ws:// or wss://"),
     (bad(csms__url="ws://127.0.0.1:99999/ocpp"), "csms: bad port in the central system URL"),
+    (bad(csms__securityProfile=1, csms__authorizationKey="\u00e9" * 16),
+     "csms.authorizationKey: must be 16 to 40 printable ASCII characters"),
 ])
 def test_bad_configuration_gives_one_line(tmp_path, text, expected):
     status, output = run_once(tmp_path, text)

@@ -118,3 +118,26 @@ def test_identity_limits_come_from_the_schema_and_typos_are_caught():
     cfg = good()
     cfg["identity"]["firmwareVerison"] = "1.0"
     assert error_of(cfg).startswith("identity.firmwareVerison: unknown key (known: ")
+
+
+def test_ocpp_keys_are_checked_by_their_own_rule_and_handed_over():
+    cfg = good()
+    cfg["csms"]["securityProfile"] = 1
+    cfg["csms"]["authorizationKey"] = "\u00e9" * 16  # 16 characters, not printable ASCII
+    problem = error_of(cfg)
+    assert problem == "csms.authorizationKey: must be 16 to 40 printable ASCII characters", \
+        problem
+    cfg["csms"]["authorizationKey"] = "k" * 41
+    assert error_of(cfg) == "csms.authorizationKey: must be 16 to 40 printable ASCII characters"
+    cfg = good()
+    cfg["csms"]["securityProfile"] = 4
+    assert error_of(cfg) == "csms.securityProfile: must be an integer 0 to 3"
+    cfg = good()
+    cfg["csms"]["pingIntervalS"] = 3601
+    assert error_of(cfg) == "csms.pingIntervalS: must be an integer 0 to 3600"
+    cfg = good()
+    cfg["csms"]["securityProfile"] = 1
+    cfg["csms"]["authorizationKey"] = "0123456789abcdef"
+    loaded = config.parse(json.dumps(cfg))
+    assert loaded["ocpp"] == {"SecurityProfile": 1, "AuthorizationKey": "0123456789abcdef",
+                              "WebSocketPingInterval": 60}, loaded["ocpp"]

@@ -89,3 +89,25 @@ async def test_get_log_waits_for_the_block_then_sends_the_security_lines_from_it
         server.close()
     finally:
         logger.set_sink(None)
+
+
+@needs("socket")
+async def test_without_retry_interval_an_upload_waits_as_long_as_a_download():
+    from firmware import fwjob
+    lines = []
+    logger.set_sink(lines.append)
+    try:
+        peer, session = connect([[3, {}], [3, {}], [3, {}]], registration="Accepted")
+        diag = Diagnostics(Clock(), session, None, SharedBlock())
+        diag.register(session)
+        await session.feed(json.dumps([2, "g1", "GetDiagnostics", {
+            "location": "http://127.0.0.1:1/nothing-listens-here", "retries": 2}]).encode())
+        for _ in range(100):
+            if [ln for ln in lines if "next upload attempt" in ln]:
+                break
+            await sleep_ms(20)
+        waits = [ln for ln in lines if "next upload attempt" in ln]
+        assert waits and waits[0].endswith("in %d s" % fwjob.RETRY_INTERVAL_S), lines
+        assert fwjob.Job().interval_s == fwjob.RETRY_INTERVAL_S, "a download waits the same"
+    finally:
+        logger.set_sink(None)
