@@ -16,6 +16,9 @@ Rules kept here (OCPP-J 1.6 §4, 2.0.1 part 4 §4):
   messages the central system triggered (call(..., triggered=True));
 - incoming CALLs are validated against the schema tables and answered with the version's
   error codes; CALLRESULTs of our CALLs are validated too; unknown ids are dropped and logged;
+- a `null` payload (OCPP-J 1.6 §4.2.1, §4.2.2: "null or ... empty object") is taken as {}
+  where the action's table requires no field, in CALLs and CALLRESULTs alike: handlers and
+  callers always get a dict (ocppj.validate);
 - while the registration is Rejected the central system gets no answer at all (below).
 
 While Rejected (OCPP 1.6 §4.2: "the Charge Point SHALL NOT send any OCPP message to the Central
@@ -200,7 +203,7 @@ class Session:
             await self._error(msg_id, "NotSupported", action + " is not supported")
             return
         try:
-            validate(tables[0], payload)
+            payload = validate(tables[0], payload)  # a null where nothing is required: {}
             result = handler(payload)
             if hasattr(result, "send"):  # a coroutine
                 result = await result
@@ -245,8 +248,7 @@ class Session:
             return
         tables = self.protocol.schema(self._waiting_action)
         try:
-            validate(tables[1], payload)
-            self._result = payload
+            self._result = validate(tables[1], payload)  # null for {}: OCPP-J 4.2.2
         except ValidationError as e:
             self._failure = errors.CallError(e.kind, "invalid answer: " + str(e))
         self._reply.set()

@@ -5,10 +5,16 @@
     from ocppj.validate import validate, ValidationError
     request, response = schemas.load("v16", "ChangeAvailability")
     try:
-        validate(request, {"connectorId": 1, "type": "Sideways"})
+        payload = validate(request, {"connectorId": 1, "type": "Sideways"})
     except ValidationError as e:
         e.kind         # "PropertyConstraintViolation" (a generic code of ocppj.errors)
         e.description  # "type: not an allowed value" (also str(e))
+
+`validate` returns the payload to hand on: the one given, or a new {} for a `null` payload
+where the table has no required field. OCPP-J 1.6 §4.2.1 and §4.2.2: "If there is no payload
+JSON allows for two different notations: null or and empty object {}" (the errata sheet adds
+nothing on it); so `null` is taken as {} where {} would be valid, and refused where a field is
+required (FormationViolation: not a JSON object).
 
 ValidationError is a CallError, so a session that turns CallErrors into CALLERROR frames needs
 nothing more. The kinds:
@@ -19,8 +25,9 @@ nothing more. The kinds:
     PropertyConstraintViolation   enum value not allowed, string too long, number out of
                                   range, date-time not RFC 3339
     OccurenceConstraintViolation  array with fewer than minItems or more than maxItems items
-    FormationViolation            payload not a JSON object, or an unknown field where the
-                                  schema has additionalProperties false
+    FormationViolation            payload not a JSON object (nor a null that stands for {}),
+                                  or an unknown field where the schema has
+                                  additionalProperties false
 
 A valid payload leaves no garbage on the heap (enums are matched in place, numbers are not
 boxed); the path text of an error is built only when there is one.
@@ -73,13 +80,29 @@ class _Fail(Exception):
 
 
 def validate(table, payload):
-    """Check `payload` (a decoded JSON value) against an object table; raise ValidationError."""
+    """Check `payload` (a decoded JSON value) against an object table; raise ValidationError.
+    Returns the payload to use: `payload`, or {} for a None (JSON null) where nothing is
+    required."""
     if not isinstance(payload, dict):
+        if payload is None and not has_required(table):
+            return {}
         raise ValidationError(FORMATION_VIOLATION, "payload is not a JSON object")
     try:
         _object(table, payload)
     except _Fail as e:
         raise ValidationError(e.kind, _describe(e.path, e.reason))
+    return payload
+
+
+def has_required(table):
+    """True when the object table names a required field."""
+    i = 2
+    n = len(table)
+    while i < n:
+        if table[i] & _REQUIRED:
+            return True
+        i += 3
+    return False
 
 
 def _describe(path, reason):

@@ -15,10 +15,13 @@ from ticks import ticks_diff, ticks_ms
 NOW = "2026-11-21T13:45:08Z"  # Timestamp(848583908)
 
 
+NULL = ("null",)  # a script's answer: the CALLRESULT [3, id, null]
+
+
 class CentralSystem:
     """The far end of the session: records each CALL and answers it at once as `script` says:
-    script(action, payload, n) -> a result payload, an error code (str), or None (no answer);
-    n counts the CALLs of that action so far."""
+    script(action, payload, n) -> a result payload, an error code (str), NULL (a null result)
+    or None (no answer); n counts the CALLs of that action so far."""
 
     def __init__(self, script=None):
         self.calls = []  # (action, payload, ticks_ms)
@@ -38,7 +41,9 @@ class CentralSystem:
         answer = self.script(action, payload, count)
         if answer is None:
             return  # no answer: the call times out
-        if isinstance(answer, str):
+        if answer is NULL:
+            reply = [3, frame[1], None]
+        elif isinstance(answer, str):
             reply = [4, frame[1], answer, "failed", {}]
         else:
             reply = [3, frame[1], answer]
@@ -365,5 +370,28 @@ async def test_meter_record_too_large_for_the_frame_is_dropped_loudly():
     d.wake()
     await until(lambda: d.stalled == big_stop)
     assert j.peek().seq == big_stop, "a stop is never given up"
+    await finish(d, task)
+    rmtree(folder)
+
+
+async def test_null_answers_to_meter_values_and_stop_are_deliveries():
+    # OCPP-J 1.6 4.2.2: a CALLRESULT may carry null where the answer has no required field
+    # (MeterValues.conf is empty, StopTransaction.conf's idTagInfo is optional)
+    def script(cs):
+        def answer(action, payload, n):
+            if action == "StartTransaction":
+                return accept_all(cs)(action, payload, n)
+            return NULL
+        return answer
+
+    cs, session, j, d, answers, folder = setup(script, attempts=2, interval_s=0.01, park_s=None)
+    seq, tx = start(j)
+    meter(j, tx, 150)
+    stop(j, tx)
+    task = asyncio.create_task(d.run())
+    await until(lambda: j.count() == 0)
+    assert cs.actions() == ["StartTransaction", "MeterValues", "StopTransaction"], cs.actions()
+    assert [a for r, a in answers][1:] == [{}, {}], answers
+    assert d.stalled is None
     await finish(d, task)
     rmtree(folder)

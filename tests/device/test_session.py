@@ -297,3 +297,38 @@ async def test_pending_and_unregistered_answer():
         s.set_registration(status)
         got = await answer_of(s, wire, [2, "p1", "GetConfiguration", {}])
         assert got == [3, "p1", {"configurationKey": []}], (status, got)
+
+
+async def test_null_payloads_where_nothing_is_required():
+    # OCPP-J 1.6 4.2.1/4.2.2: "null or ... empty object"; taken as {} where {} is valid
+    s, wire = await accepted_session()
+    seen = []
+    s.handlers["ClearCache"] = lambda p: seen.append(p) or {"status": "Accepted"}
+    s.handlers["Reset"] = lambda p: seen.append(p) or {"status": "Accepted"}
+    assert await answer_of(s, wire, [2, "n1", "ClearCache", None]) == [
+        3, "n1", {"status": "Accepted"}]
+    assert seen == [{}], seen  # the handler gets a dict
+    got = await answer_of(s, wire, [2, "n2", "Reset", None])  # type is required
+    assert got[:3] == [4, "n2", "FormationViolation"] and len(seen) == 1, got
+    # answers to our CALLs: MeterValues.conf and StopTransaction.conf have no required field
+    for action, payload in (
+            ("MeterValues", {"connectorId": 1, "meterValue": [{
+                "timestamp": "2026-11-21T14:45:08Z", "sampledValue": [{"value": "1"}]}]}),
+            ("StopTransaction", {"transactionId": 1, "meterStop": 9,
+                                 "timestamp": "2026-11-21T14:45:08Z"})):
+        wire.sent.clear()
+        task = asyncio.create_task(s.call(action, payload))
+        await wire.sent.wait()
+        await s.feed(json.dumps([3, wire.last()[1], None]).encode())
+        result = await task
+        assert result == {} and isinstance(result, dict), (action, result)
+    wire.sent.clear()
+    task = asyncio.create_task(s.call("Heartbeat", {}))  # currentTime is required
+    await wire.sent.wait()
+    await s.feed(json.dumps([3, wire.last()[1], None]).encode())
+    try:
+        await task
+    except errors.CallError as e:
+        assert e.code == "FormationViolation", e.code
+    else:
+        raise AssertionError("a null Heartbeat.conf was taken")

@@ -101,8 +101,28 @@ def test_unknown_field_is_a_formation_violation():
 
 
 def test_payload_must_be_an_object():
-    for bad in ([], "x", 1, None, True):
+    for bad in ([], "x", 1, True):
         assert v16("Heartbeat", bad) == "FormationViolation"
+    for bad in ([], "x", 1, None, True):
+        assert v16("Reset", bad) == "FormationViolation"
+
+
+def test_null_payload_where_nothing_is_required():
+    # OCPP-J 1.6 4.2.1/4.2.2: with no payload, "null or ... empty object": null stands for {}
+    # where {} is valid, and is handed on as {}
+    for action, which in (("Heartbeat", "req"), ("ClearCache", "req"), ("GetConfiguration", "req"),
+                          ("MeterValues", "conf"), ("StopTransaction", "conf"),
+                          ("StatusNotification", "conf"), ("GetConfiguration", "conf")):
+        table = schemas.load("v16", action)[1 if which == "conf" else 0]
+        got = validate(table, None)
+        assert got == {} and isinstance(got, dict), (action, which, got)
+    # where a field is required, null is no payload at all
+    for action, which in (("Heartbeat", "conf"), ("Reset", "req"), ("MeterValues", "req"),
+                          ("StartTransaction", "conf"), ("BootNotification", "conf")):
+        assert v16(action, None, which) == "FormationViolation", (action, which)
+    # a valid object is handed on as it is
+    payload = {"type": "Soft"}
+    assert validate(schemas.load("v16", "Reset")[0], payload) is payload
 
 
 def test_set_charging_profile_nested_period():
