@@ -377,6 +377,54 @@ async def test_protocol_errors_close_with_1002(name):
         assert srv.results == [1002]
 
 
+BAD_UTF8 = {
+    "bad byte": [frame(1, b'[2,"1","GetConfiguration",{"key":["\xff"]}]')],
+    "overlong slash": [frame(1, b'["\xc0\xaf"]')],
+    "cut character": [frame(1, b"caf\xc3")],
+    "fragmented": [frame(1, b"ok ", fin=False), frame(0, b"\xe2\x82", fin=False),
+                   frame(0, b"(")],
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_UTF8))
+async def test_text_that_is_not_utf8_closes_with_1007(name):
+    # RFC 6455 8.1: a text message that is not UTF-8 fails the connection, close code 1007
+    async def script(peer):
+        for f in BAD_UTF8[name]:
+            await peer.send(f)
+        return await peer.wait_close()
+
+    async with RawServer(script) as srv:
+        ws = client(srv.url)
+        await ws.connect()
+        with pytest.raises(WsError) as e:
+            await ws.recv()
+        assert e.value.code == 1007 and "not UTF-8" in e.value.reason, e.value
+        assert ws.closed
+        for _ in range(50):
+            if srv.results:
+                break
+            await asyncio.sleep(0.01)
+        assert srv.results == [1007]
+
+
+async def test_utf8_text_across_fragments_and_binary_pass():
+    async def script(peer):
+        await peer.send(frame(1, b"caf\xc3", fin=False) + frame(0, b"\xa9 \xe2\x82", fin=False)
+                        + frame(0, b"\xac"))
+        await peer.send(frame(2, b"\xff\xfe"))  # binary: no UTF-8 rule
+        await peer.send(frame(1, ("\u20ac" * 700).encode()))  # 2100 bytes: checked in slices
+        return await peer.wait_close()
+
+    async with RawServer(script) as srv:
+        ws = client(srv.url)
+        await ws.connect()
+        assert bytes(await ws.recv()).decode() == "caf\u00e9 \u20ac" and not ws.binary
+        assert bytes(await ws.recv()) == b"\xff\xfe" and ws.binary
+        assert bytes(await ws.recv()).decode() == "\u20ac" * 700
+        await ws.close()
+
+
 # --- handshake ------------------------------------------------------------------------------
 
 async def test_no_subprotocol_selected_is_refused():

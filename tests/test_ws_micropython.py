@@ -98,6 +98,8 @@ async def main():
     await dropped("too-big", cfg["ws"])
     await dropped("no-pong", cfg["raw_deaf"], ping_interval_s=0.1)
     await dropped("masked", cfg["raw_masked"])
+    await dropped("bad-utf8", cfg["raw_bad_utf8"])
+    await dropped("bad-utf8-fragments", cfg["raw_bad_utf8_fragments"])
     await timeouts(cfg["blackhole"])
     await timeouts(cfg["blackhole"].replace("ws:", "wss:"), ca=ca)
     print("DONE")
@@ -124,6 +126,17 @@ async def deaf_script(peer):
 
 async def masked_script(peer):
     await peer.send(frame(1, b"hi", mask=b"\x01\x02\x03\x04"))
+    return await peer.wait_close()
+
+
+async def bad_utf8_script(peer):
+    await peer.send(frame(1, b'[2,"1","GetConfiguration",{"key":["\xff"]}]'))
+    return await peer.wait_close()
+
+
+async def bad_utf8_fragments_script(peer):
+    # a valid character across two fragments, then a cut one at the end of the message
+    await peer.send(frame(1, b"caf\xc3", fin=False) + frame(0, b"\xa9 \xe2\x82"))
     return await peer.wait_close()
 
 
@@ -180,6 +193,10 @@ async def test_micropython_client_against_cpython_server(tmp_path):
         deaf = await stack.enter_async_context(RawServer(deaf_script))
         masked = await stack.enter_async_context(RawServer(masked_script))
         cfg["raw_deaf"], cfg["raw_masked"] = deaf.url, masked.url
+        bad_utf8 = await stack.enter_async_context(RawServer(bad_utf8_script))
+        bad_utf8_fragments = await stack.enter_async_context(RawServer(bad_utf8_fragments_script))
+        cfg["raw_bad_utf8"] = bad_utf8.url
+        cfg["raw_bad_utf8_fragments"] = bad_utf8_fragments.url
         hole = stack.enter_context(blackhole())
         cfg["blackhole"] = "ws://127.0.0.1:%d/ocpp" % hole
         (tmp_path / "cfg.json").write_text(json.dumps(cfg))
@@ -200,8 +217,12 @@ async def test_micropython_client_against_cpython_server(tmp_path):
         "too-big": "DROPPED too-big 1009 incoming message larger than max_message (100 bytes)",
         "no-pong": "DROPPED no-pong 1006 no pong from the central system within 100 ms",
         "masked": "DROPPED masked 1002 protocol error: masked frame from the server",
+        "bad-utf8": "DROPPED bad-utf8 1007 invalid data: a text message that is not UTF-8",
+        "bad-utf8-fragments": "DROPPED bad-utf8-fragments 1007 invalid data: a text message"
+                              " that is not UTF-8",
     }, text
     assert masked.results == [1002]  # the close frame reached the server
+    assert bad_utf8.results == [1007] and bad_utf8_fragments.results == [1007]
     leaks = [ln for ln in text.splitlines() if ln.startswith("LEAKED")]
     assert leaks == ["LEAKED ws 0 no WebSocket handshake with 127.0.0.1:%d within 50 ms" % hole,
                      "LEAKED wss 0 no WebSocket handshake with 127.0.0.1:%d within 50 ms" % hole

@@ -204,3 +204,64 @@ def test_close_payloads():
     assert valid_close_code(1000) and valid_close_code(4999) and valid_close_code(1011)
     assert not valid_close_code(1006) and not valid_close_code(999) and not valid_close_code(5000)
     assert build_frame(CLOSE, b"\x03\xe8")[:2] == b"\x88\x02"
+
+
+def _checks_utf8():
+    try:
+        str(b"\xff", "utf-8")
+    except UnicodeError:
+        return True
+    return False
+
+
+def test_utf8_check_of_text_messages():
+    from ws.link import is_utf8
+    if not _checks_utf8():  # a port built without MICROPY_PY_BUILTINS_STR_UNICODE_CHECK
+        assert is_utf8(memoryview(b"\xff")), "no check where str() does none"
+        return
+    good = (b"", b"[2,\"1\",\"Heartbeat\",{}]", "caf\u00e9 \u20ac \U0001f50c".encode())
+    bad = (b"\xff", b"a\x80", b"\xc3", b"\xc3(", b"\xe2\x82", b"\xe2\x82(", b"\xf0\x9f\x94",
+           b"\xf8\x88\x80\x80\x80", b"ok\xc3\xa9\xe9")
+    for data in good:
+        assert is_utf8(memoryview(data)), data
+    for data in bad:
+        assert not is_utf8(memoryview(data)), data
+    # long messages are checked in slices cut at character starts: a character across every
+    # possible cut is still valid, and a bad byte anywhere is still found
+    for width in (1, 2, 3, 4):
+        ch = "a\u00e9\u20ac\U0001f50c"[width - 1].encode()
+        assert len(ch) == width
+        for pad in range(4):
+            data = b"x" * pad + ch * (3000 // width)
+            buf = bytearray(data)
+            assert is_utf8(memoryview(buf)), (width, pad)
+            for at in (0, 511, 512, 513, 1023, 1024, len(buf) - 1):
+                bad_buf = bytearray(buf)
+                bad_buf[at] = 0xFF
+                assert not is_utf8(memoryview(bad_buf)), (width, pad, at)
+    buf = bytearray(b"a" * 509 + b"\x80\x80\x80\x80" + b"b" * 600)  # too many continuations
+    assert not is_utf8(memoryview(buf))
+    buf = bytearray(b"a" * 511 + b"\xe2" + b"\x82\xac" + b"b" * 600)  # a character over the cut
+    assert is_utf8(memoryview(buf)[:]), "split character"
+    assert not is_utf8(memoryview(buf)[:512]), "cut in the middle"
+
+
+def test_utf8_check_allocates_little():
+    import gc
+    from devtest import heap_measurable
+    from ws.link import is_utf8
+    if not heap_measurable() or not _checks_utf8():
+        return
+    buf = bytearray(b"a" * 4096)
+    mv = memoryview(buf)
+    is_utf8(mv)
+    gc.collect()
+    gc.disable()
+    try:
+        before = gc.mem_alloc()
+        assert is_utf8(mv)
+        used = gc.mem_alloc() - before
+    finally:
+        gc.enable()
+    # slices of 512 bytes: about the message's size of garbage, never a block as large
+    assert used < 5000, used
