@@ -34,13 +34,16 @@ _secrets = []
 _sink = print  # replaceable, e.g. by a ring buffer for GetLog
 
 
-def print_frame(prefix, data):
-    """Print `prefix` and the bytes of `data` as one line, without copying `data`."""
-    out = sys.stdout
+def print_frame(prefix, data, out=None):
+    """Print `prefix` and the bytes of `data` as one line, without copying `data`, to `out`
+    (default sys.stdout). Never raises for bytes that are not UTF-8: a byte stream gets them
+    as they are; a text stream (no `buffer`) gets the text, or, when it is not UTF-8, the
+    bytes escaped as in repr() (MicroPython's decode ignores "replace" and raises)."""
+    out = out or sys.stdout
     out.write(prefix)
     raw = getattr(out, "buffer", None)
-    if raw is None:  # a text stream of CPython's (e.g. captured by a test)
-        out.write(bytes(data).decode("utf-8", "replace"))
+    if raw is None:  # a text stream (e.g. captured by a test)
+        out.write(text_of(data))
     else:
         flush = getattr(out, "flush", None)
         if flush:
@@ -50,6 +53,15 @@ def print_frame(prefix, data):
 
 
 _frame_sink = print_frame
+
+
+def text_of(data):
+    """The bytes of `data` as a str: decoded if they are UTF-8, else escaped as in repr()
+    (b'\\xff' -> '\\xff'). Never raises UnicodeError."""
+    try:
+        return str(data, "utf-8")
+    except UnicodeError:
+        return repr(bytes(data))[2:-1]
 
 
 def set_level(name):

@@ -105,7 +105,9 @@ def _find_newline(base, start, total):
 
 
 def lines(contains=None):
-    out = [ln.decode() for ln in text().split(b"\n") if ln]
+    """The kept lines as str, oldest first (bytes that are not UTF-8, from a frame, come
+    escaped as in repr()); only those with `contains` when given."""
+    out = [logger.text_of(ln) for ln in text().split(b"\n") if ln]
     if contains:
         out = [ln for ln in out if contains in ln]
     return out

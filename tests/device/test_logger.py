@@ -32,3 +32,45 @@ def test_secret_is_redacted_everywhere():
         assert "***" in lines[0] and "***" in lines[1]
     finally:
         logger.set_sink(None)
+
+
+class TextOnly:
+    """A text stream without `buffer` (what a test's capture may be)."""
+
+    def __init__(self):
+        self.parts = []
+
+    def write(self, s):
+        assert isinstance(s, str), s
+        self.parts.append(s)
+
+
+class Raw:
+    def __init__(self):
+        self.data = bytearray()
+
+    def write(self, b):
+        self.data += bytes(b)
+
+
+class WithBuffer(TextOnly):
+    def __init__(self):
+        super().__init__()
+        self.buffer = Raw()
+
+
+def test_frames_that_are_not_utf8_never_raise():
+    bad = bytearray(b'<- [2,"x\xff\xc3(","Heartbeat",{}]')
+    text = TextOnly()
+    logger.print_frame("1.000 INFO ocpp: ", memoryview(bad)[3:], text)
+    line = "".join(text.parts)
+    assert line.startswith("1.000 INFO ocpp: [2,") and line.endswith("\n"), line
+    assert "\\xff\\xc3(" in line, line  # escaped, as in repr()
+    text = TextOnly()
+    logger.print_frame("p ", memoryview(b"caf\xc3\xa9"), text)
+    assert "".join(text.parts) == "p caf\u00e9\n", text.parts
+    both = WithBuffer()
+    logger.print_frame("p ", memoryview(bad), both)  # a byte stream gets the bytes as they are
+    assert bytes(both.buffer.data) == bytes(bad), both.buffer.data
+    assert "".join(both.parts) == "p \n", both.parts
+    assert logger.text_of(b"\xff") == "\\xff" and logger.text_of(b"ok") == "ok"

@@ -86,3 +86,18 @@ def test_copy_into_allocates_nothing_of_the_rings_size():
         assert n > 1900 and grown < 256, (n, grown)  # text() makes 2 to 3 copies
     finally:
         logger.set_sink(None)
+
+
+def test_frames_that_are_not_utf8_are_kept_and_read_back():
+    logring.install(400)
+    try:
+        log = logger.get("ocpp")
+        log.frame("<-", memoryview(bytearray(b'[2,"x\xff","Heartbeat",{}]')))
+        log.info("after")
+        kept = logring.lines()
+        assert len(kept) == 2 and kept[1].endswith("INFO ocpp: after"), kept
+        assert kept[0].endswith('INFO ocpp: <- [2,"x\\xff","Heartbeat",{}]'), kept
+        assert b'"x\xff"' in logring.text()  # the ring keeps the bytes as they came
+        assert logring.lines("Heartbeat") == [kept[0]]
+    finally:
+        logger.set_sink(None)
