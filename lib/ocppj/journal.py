@@ -6,9 +6,11 @@
     seq = j.append("StartTransaction", payload, "start")   # durable once it returns
     tx = Journal.local_id(seq)          # the transaction's id until the central system's is known
     j.append("MeterValues", {"connectorId": 1, "transactionId": tx, ...}, "meter")
-    rec = j.peek()                      # the oldest undelivered Record, or None
+    rec = j.peek()                      # the oldest undelivered Record due, or None
     j.map_transaction(rec.tx, 4711)     # the StartTransaction.conf's id (Delivery does this)
     j.ack(rec.seq)                      # delivered; durable once it returns
+    j.set_aside(rec.seq)                # refused for good: kept, but no longer first in line
+    j.aside(); j.get(seq)               # the seqs set aside, oldest first; one live Record
 
 Payloads are dicts as the encoder takes them: plain JSON values plus the encoder's holders
 `Timestamp` and `Decimal`. The journal stores the holders in a tagged form ({"$ts": s},
@@ -34,6 +36,15 @@ endian, each an 18-byte header and a body:
     type 4 ack(seq), 5 thinned(seq): the data record `seq` is done (no body)
     type 6 map: tx = local id, body = the central system's id (i32)
     type 7 base: seq = the next sequence number (first record of a compacted file)
+    type 8 aside(seq): the data record `seq` is set aside (no body)
+
+Set aside (ocppj/delivery.py decides when: a message the central system keeps refusing): the
+record stays live and on flash, but peek() passes over it, and, for a start record, over the
+records of its transaction that still carry its local id (they wait for the transactionId
+its StartTransaction.conf will give); everything else is delivered in order past it. The mark
+survives reopening and compaction; it ends with the record (ack, or thinning of a meter
+record). An older firmware reads an aside record as damage and skips it: the data records
+are unharmed.
 
 Every write is flushed (LittleFS commits it) and fsync'd where os.fsync exists before the call
 returns. On open the log is scanned record by record (never loaded whole): a record whose
@@ -88,8 +99,11 @@ _ACK = const(4)
 _THIN = const(5)
 _MAP = const(6)
 _BASE = const(7)
+_ASIDE = const(8)
 _LOCAL = const(1)  # flags: tx is a local id
 _LOCAL_BIT = const(0x80)  # the same, in the index's kind byte
+_ASIDE_BIT = const(0x40)  # the index's kind byte: set aside
+_KIND_MASK = const(0x0F)  # the index's kind byte: the type
 _KINDS = {"start": _START, "stop": _STOP, "meter": _METER}
 _NAMES = (None, "start", "stop", "meter")
 _I32_MIN = -0x80000000  # not const(): no small int on a 32-bit port
@@ -206,6 +220,7 @@ class Journal:
         self._dead = 0  # done entries still in the index
         self.live = 0  # live records
         self.live_bytes = 0  # their bytes on flash
+        self.aside_count = 0  # live records set aside
         self.size = 0  # bytes in the log file
         self._next = 1  # next sequence number
         self._maps = {}  # local id -> central system's id
@@ -221,7 +236,7 @@ class Journal:
             for i in range(n):
                 new[i] = getattr(self, old)[i]
             arrays.append(new)
-        kinds = bytearray(slots)  # kind | _LOCAL_BIT, 0 when done
+        kinds = bytearray(slots)  # kind | _LOCAL_BIT | _ASIDE_BIT, 0 when done
         if n:
             kinds[:n] = self._kinds[:n]
         self._seqs, self._offs, self._txs, self._sizes = arrays
@@ -253,6 +268,8 @@ class Journal:
         return lo if lo < self._n and self._seqs[lo] == seq else -1
 
     def _done(self, i):
+        if self._kinds[i] & _ASIDE_BIT:
+            self.aside_count -= 1
         self._kinds[i] = 0
         self.live -= 1
         self.live_bytes -= self._sizes[i]
@@ -273,7 +290,7 @@ class Journal:
         if tx in self._maps:
             return True
         i = self._find(-tx - 1)  # a live start record issued it
-        return i >= 0 and self._kinds[i] & 0x7F == _START
+        return i >= 0 and self._kinds[i] & _KIND_MASK == _START
 
     # -- opening: scan, resynchronise past damage, rewrite if needed ------------------------
     def _load(self, compact=True):
@@ -313,7 +330,7 @@ class Journal:
         magic, typ, flags, length, seq, tx = struct.unpack_from(_HEAD, buf)
         (crc,) = struct.unpack_from("<I", buf, 14)
         nxt = pos + _HEAD_SIZE + length
-        if magic != _MAGIC or not _START <= typ <= _BASE or nxt > end:
+        if magic != _MAGIC or not _START <= typ <= _ASIDE or nxt > end:
             return -1
         c = _crc(self._crc_mv)
         left = length
@@ -342,6 +359,11 @@ class Journal:
             if length != 4:
                 return -1
             self._set_map(tx, struct.unpack_from("<i", self._buf)[0])
+        elif typ == _ASIDE:
+            i = self._find(seq)
+            if i >= 0 and self._kinds[i] and not self._kinds[i] & _ASIDE_BIT:
+                self._kinds[i] |= _ASIDE_BIT
+                self.aside_count += 1
         else:  # _BASE
             self._next = max(self._next, seq)
         return nxt
@@ -424,6 +446,35 @@ class Journal:
         """The central system's id for `local_id`, or None while it is not known."""
         return self._maps.get(local_id)
 
+    def set_aside(self, seq):
+        """Set live record `seq` aside, durably (see the module's docstring). False if it is
+        not live."""
+        i = self._find(seq)
+        if i < 0 or not self._kinds[i]:
+            return False
+        if not self._kinds[i] & _ASIDE_BIT:
+            self._write(_frame(_ASIDE, 0, seq, 0))
+            self._kinds[i] |= _ASIDE_BIT
+            self.aside_count += 1
+        return True
+
+    def aside(self):
+        """The seqs of the records set aside, oldest first."""
+        if not self.aside_count:
+            return []
+        kinds, seqs = self._kinds, self._seqs
+        return [seqs[i] for i in range(self._head, self._n) if kinds[i] & _ASIDE_BIT]
+
+    def _waits(self, i):
+        # Entry i carries the local id of a start record that is set aside (and not mapped).
+        if not self._kinds[i] & _LOCAL_BIT or self._kinds[i] & _KIND_MASK == _START:
+            return False
+        tx = self._txs[i]
+        if tx in self._maps:
+            return False
+        j = self._find(-tx - 1)
+        return j >= 0 and self._kinds[j] & _ASIDE_BIT != 0
+
     # -- reading -----------------------------------------------------------------------------
     def _read(self, f, i):
         """The Record at index i, or None when its bytes on flash no longer check out."""
@@ -450,14 +501,30 @@ class Journal:
         return Record(seq, _NAMES[typ], action, payload, tx)
 
     def peek(self):
-        """The oldest undelivered Record, or None."""
-        while self._head < self._n:
-            with open(self.path, "rb") as f:
-                rec = self._read(f, self._head)
-            if rec is not None:
-                return rec
-            self._done(self._head)  # unreadable: logged; a reopen discards it for good
+        """The oldest undelivered Record that is due, or None: records set aside, and the
+        records of a transaction whose start is set aside, are passed over."""
+        i = self._head
+        while i < self._n:
+            k = self._kinds[i]
+            if k and (not self.aside_count or not (k & _ASIDE_BIT or self._waits(i))):
+                with open(self.path, "rb") as f:
+                    rec = self._read(f, i)
+                if rec is not None:
+                    return rec
+                self._done(i)  # unreadable: logged; a reopen discards it for good
+            i += 1
         return None
+
+    def get(self, seq):
+        """The live Record `seq`, or None (delivered, thinned, or unreadable: logged)."""
+        i = self._find(seq)
+        if i < 0 or not self._kinds[i]:
+            return None
+        with open(self.path, "rb") as f:
+            rec = self._read(f, i)
+        if rec is None:
+            self._done(i)
+        return rec
 
     def records(self):
         """Every live Record, oldest first, read one at a time (append, ack and the rest
@@ -499,11 +566,11 @@ class Journal:
         kinds, txs, seqs, n = self._kinds, self._txs, self._seqs, self._n
         counts = {}
         for i in range(self._head, n):
-            if kinds[i] & 0x7F == _METER:
+            if kinds[i] & _KIND_MASK == _METER:
                 counts[txs[i]] = counts.get(txs[i], 0) + 1
         group = None
         for i in range(self._head, n):
-            if kinds[i] & 0x7F == _METER and counts[txs[i]] >= 3:
+            if kinds[i] & _KIND_MASK == _METER and counts[txs[i]] >= 3:
                 group = txs[i]
                 break
         if group is None:
@@ -511,7 +578,7 @@ class Journal:
         prev = cur = best = -1
         gap = 0
         for i in range(self._head, n):
-            if kinds[i] & 0x7F == _METER and txs[i] == group:
+            if kinds[i] & _KIND_MASK == _METER and txs[i] == group:
                 if prev >= 0 and (best < 0 or seqs[i] - seqs[prev] < gap):
                     best, gap = cur, seqs[i] - seqs[prev]
                 prev, cur = cur, i
@@ -519,8 +586,9 @@ class Journal:
 
     # -- compaction --------------------------------------------------------------------------
     def _maybe_compact(self, now=False):
-        # base and map records are not garbage; they would be written again
-        garbage = self.size - self.live_bytes - _HEAD_SIZE - (_HEAD_SIZE + 4) * len(self._maps)
+        # base, map and aside records are not garbage; they would be written again
+        garbage = (self.size - self.live_bytes - _HEAD_SIZE - (_HEAD_SIZE + 4) * len(self._maps)
+                   - _HEAD_SIZE * self.aside_count)
         if (now or garbage >= max(self.compact_bytes, self.live_bytes)
                 or self._dead > self.max_records // 2):
             try:
@@ -567,6 +635,12 @@ class Journal:
                             out.write(part)
                             left -= len(part)
                         pos += self._sizes[i]
+                if self.aside_count:  # the marks follow their records, as when written
+                    for i in range(self._head, n):
+                        if self._kinds[i] & _ASIDE_BIT:
+                            r = _frame(_ASIDE, 0, self._seqs[i], 0)
+                            out.write(r)
+                            pos += len(r)
             _durable(out)
         os.rename(self._tmp, self.path)
         _sync_dir(self.folder)

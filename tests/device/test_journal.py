@@ -370,3 +370,56 @@ def test_a_compaction_that_fails_halfway_leaves_a_journal_that_reads_back():
     assert cap.count("compaction failed") == 1
     assert seqs(j) == [1, 3, 4, 5, 6]  # what is whole on flash, in order; nothing invented
     assert seqs(Journal(folder)) == [1, 3, 4, 5, 6]
+
+
+def test_set_aside_passes_over_the_record_and_its_transaction_and_survives():
+    folder, j = fresh()
+    a, atx = start(j)  # the central system refuses this start: set aside
+    am = meter(j, atx, 1)
+    b, btx = start(j, connector=2)
+    ast = stop(j, atx)
+    bst = stop(j, btx)
+    other = j.append("MeterValues", {"connectorId": 1, "transactionId": 99}, "meter")
+    assert not j.set_aside(12345), "not a live record"
+    assert j.set_aside(a) and j.set_aside(a), "marking twice is harmless"
+    assert j.aside() == [a] and j.aside_count == 1
+    assert j.peek().seq == b, "past the start and the meter values of its transaction"
+    for _ in range(2):  # after a reopen, and after a compaction, the same
+        j = Journal(folder)
+        assert j.aside() == [a], j.aside()
+        assert j.peek().seq == b
+        assert seqs(j) == [a, am, b, ast, bst, other], "every record kept"
+        j.compact()
+    assert j.get(a).seq == a and j.get(a).kind == "start" and j.get(b).seq == b
+    j.map_transaction(btx, 8)
+    j.ack(b)
+    assert j.peek().seq == bst and j.peek().payload["transactionId"] == 8
+    j.ack(bst)
+    assert j.peek().seq == other, "its stop waits with the start"
+    j.ack(other)
+    assert j.peek() is None and j.count() == 3
+    # the start is delivered after all: its transaction follows with the central system's id
+    j.map_transaction(atx, 7)
+    assert j.ack(a)
+    assert j.aside() == [] and j.aside_count == 0 and j.get(a) is None
+    j = Journal(folder)
+    assert j.peek().seq == am and j.peek().payload["transactionId"] == 7
+    j.ack(am)
+    assert j.peek().seq == ast and j.peek().payload["transactionId"] == 7
+    rmtree(folder)
+
+
+def test_a_meter_or_stop_set_aside_holds_back_nothing_else():
+    folder, j = fresh()
+    seq, tx = start(j)
+    j.map_transaction(tx, 5)
+    j.ack(seq)
+    m1 = meter(j, tx, 1)
+    m2 = meter(j, tx, 2)
+    s = stop(j, tx)
+    j.set_aside(m1)
+    assert j.peek().seq == m2
+    j.set_aside(s)
+    j.ack(m2)
+    assert j.peek() is None and Journal(folder).aside() == [m1, s]
+    rmtree(folder)
