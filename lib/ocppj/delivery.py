@@ -8,25 +8,43 @@
     seq = journal.append("StopTransaction", payload, "stop")
     delivery.wake()                                  # send it now if the queue was idle
 
-`run()` takes the oldest record, sends it with session.call and waits for the answer before the
-next one goes (strict order). On a CALLRESULT: for a start record the central system's
-transactionId is recorded (journal.map_transaction), the record is acked, then
-`on_answer(record, answer)` runs (a function or coroutine; after the ack, so a reboot in
+`run()` takes the oldest record due (journal.peek), sends it with session.call and waits for
+the answer before the next one goes (strict order). On a CALLRESULT: for a start record the
+central system's transactionId is recorded (journal.map_transaction), the record is acked,
+then `on_answer(record, answer)` runs (a function or coroutine; after the ack, so a reboot in
 between leaves the answer untold rather than the message sent twice: the application finds
 the id again with journal.server_id).
 
 A failure to process the message (CALLERROR, an invalid answer, no answer in time) is retried
 after TransactionMessageRetryInterval x the number of transmissions so far, until
 TransactionMessageAttempts transmissions failed. Then, unlike §3.7.1's "discard" (and unlike
-MicroOcpp), the message is kept: the problem is logged as an error (once per message),
-`stalled` names it, and delivery pauses. It starts a fresh round of attempts on the next
-connection (a new run()) or after `park_s` seconds on the same connection (None: only on the
-next connection), so a central system that recovers from a fault gets the message without a
-reconnect, and one that keeps failing is asked only `attempts` times per round.
+MicroOcpp), the message is kept on flash, and what happens next depends on why the last
+transmission failed:
+
+- Refused: the central system answered, with a CALLERROR or an answer that is not valid (or
+  the message cannot be sent at all: a start or stop too large for the frame buffer). The
+  link works; this message is the problem, and sending it again and again will not change
+  that. It is set aside (journal.set_aside, durable): the messages after it are delivered in
+  order past it, except those of its transaction when it is a StartTransaction (they carry
+  the transactionId its answer will give, so they wait with it; errata 3.18's
+  transactionId -1 is not used: the start is kept and sent again, and once accepted it would
+  open a transaction at the central system whose stop had gone elsewhere). A message set
+  aside is sent again once at the start of every connection (a new run()) and every `park_s`
+  seconds (None: only on a new connection), before the next message in line; accepted, it is
+  delivered as any other (its transaction's messages then follow with its transactionId). The
+  error is logged once when it is set aside, a warning at each retry that fails.
+- Unanswered: no answer in time (or the link failed while sending). The central system may
+  be slow or unreachable, and order matters to one that is merely slow: the message keeps its
+  place, `stalled` names it and delivery pauses. A fresh round of attempts starts on the next
+  connection or after `park_s` seconds on the same connection (None: only on the next
+  connection), so a central system that recovers gets it without a reconnect, and one that
+  keeps failing is asked only `attempts` times per round.
+
+Nothing is lost either way: every record stays in the journal until it is acked, and
+journal.peek() (the chargepoint's flush before a Reset) passes over records set aside.
 
 A meter record too large for the frame buffer could never be sent and would block the queue:
-it is dropped with an error line. A start or stop that does not fit counts as a failure (kept;
-the application keeps them small: Journal(max_record_bytes=) below the frame buffer).
+it is dropped with an error line (the kind the journal thins anyway).
 
 NotConnected ends run() quietly: the record stays first in the journal. Only one run() sends
 at a time: a newer run() (or stop()) retires the older one at its next step.
@@ -37,9 +55,21 @@ import asyncio
 import logger
 from ticks import sleep_ms, ticks_diff, ticks_ms
 from ocppj.encoder import FrameTooLarge
+from ocppj.errors import CallError
 from ocppj.session import NotConnected
 
+try:
+    from micropython import const  # pyright: ignore[reportAssignmentType]
+except ImportError:  # CPython
+    def const(x):
+        return x
+
 log = logger.get("delivery")
+
+_DELIVERED = const(1)
+_REFUSED = const(2)  # the central system answered, and not with a valid CALLRESULT
+_UNANSWERED = const(3)  # no answer in time, or the link failed while sending
+_STOPPED = const(0)  # not connected any more, or this run() was retired
 
 
 class Delivery:
@@ -53,11 +83,12 @@ class Delivery:
         self.attempts_fn = attempts_fn  # -> TransactionMessageAttempts (read at every failure)
         self.retry_interval_fn = retry_interval_fn  # -> TransactionMessageRetryInterval, s
         self.on_answer = on_answer
-        self.park_s = park_s
-        self.stalled = None  # seq of the record whose attempts ran out, until it goes through
+        self.park_s = park_s  # seconds between retries of what failed for good (None: never)
+        self.stalled = None  # seq of the unanswered record whose attempts ran out, until sent
         self._reported = None  # the stalled seq already logged as an error
         self._wake = asyncio.Event()
         self._run = 0  # generation of the current run()
+        self._aside_at = ticks_ms()  # the last retry of the records set aside
 
     def wake(self):
         """A record was appended: send it now if the queue was idle (no effect on back-off)."""
@@ -72,25 +103,39 @@ class Delivery:
         """Deliver until the connection is gone (returns) or the task is cancelled."""
         self._run += 1
         me = self._run
+        retry_aside = True  # a new connection: the records set aside get one more chance
         while me == self._run:
             self._wake.clear()  # before peek: a wake() after it is not lost
             try:
+                if retry_aside or self._aside_due():
+                    retry_aside = False
+                    if not await self._retry_aside(me):
+                        return
+                    continue
                 rec = self.journal.peek()
                 if rec is None:
-                    await self._wake.wait()
+                    await self._idle(me)
                     continue
-                sent = await self._deliver(rec, me)
+                outcome = await self._deliver(rec, me, None)
             except OSError as e:  # flash trouble: the record stays, try again in a while
                 log.error("journal:", repr(e))
                 if not await self._sleep(self.flash_retry_ms, me):
                     return
                 continue
-            if sent is None:
+            if outcome == _STOPPED:
                 return  # not connected, or retired
-            if not sent:
+            if outcome == _REFUSED:
+                self.journal.set_aside(rec.seq)
+                log.error(rec.action, "#%d" % rec.seq, "refused by the central system"
+                          " %d times: set aside (kept), the messages after it go on; sent"
+                          " again on every connection" % max(1, self.attempts_fn()) + (
+                              "" if self.park_s is None else " and every %d s" % self.park_s))
+                if self.journal.aside_count == 1:  # the first: due park_s from now
+                    self._aside_at = ticks_ms()
+            elif outcome == _UNANSWERED:
                 if self._reported != rec.seq:  # an error once per message, not per round
                     log.error(rec.action, "#%d" % rec.seq, "kept in the journal: its attempts ran"
-                              " out; trying again on the next connection" + (
+                              " out unanswered; trying again on the next connection" + (
                                   "" if self.park_s is None else " or in %d s" % self.park_s))
                 else:
                     log.warn(rec.action, "#%d" % rec.seq, "still failing")
@@ -98,33 +143,69 @@ class Delivery:
                 if not await self._park(me):
                     return
 
-    async def _deliver(self, rec, me):
-        """True when delivered, False when the attempts ran out, None to stop running."""
+    def _aside_due(self):
+        if self.park_s is None or not self.journal.aside_count:
+            return False
+        return ticks_diff(ticks_ms(), self._aside_at) >= int(self.park_s * 1000)
+
+    async def _retry_aside(self, me):
+        """One transmission of each record set aside, oldest first; False to stop running."""
+        self._aside_at = ticks_ms()
+        for seq in self.journal.aside():
+            rec = self.journal.get(seq)
+            if rec is None:
+                continue
+            outcome = await self._deliver(rec, me, 1)
+            if outcome == _STOPPED:
+                return False
+            if outcome == _DELIVERED:
+                log.info(rec.action, "#%d" % rec.seq, "set aside, delivered after all")
+            else:
+                log.warn(rec.action, "#%d" % rec.seq, "set aside, still failing")
+        return True
+
+    async def _idle(self, me):
+        """Wait for wake(), or until the records set aside are due again."""
+        if self.park_s is None or not self.journal.aside_count:
+            await self._wake.wait()
+            return
+        left = int(self.park_s * 1000) - ticks_diff(ticks_ms(), self._aside_at)
+        if left > 0:
+            try:
+                await asyncio.wait_for(self._wake.wait(), left / 1000)
+            except asyncio.TimeoutError:
+                pass
+
+    async def _deliver(self, rec, me, attempts):
+        """Send `rec` until it is answered or `attempts` (None: TransactionMessageAttempts)
+        transmissions failed: _DELIVERED, _REFUSED, _UNANSWERED or _STOPPED."""
         tries = 0
         while True:
             try:
                 answer = await self.session.call(rec.action, rec.payload)
             except NotConnected:
-                return None
+                return _STOPPED
             except Exception as e:  # CallError, CallTimeout, a frame that does not fit
                 if isinstance(e, FrameTooLarge) and rec.kind == "meter":
                     # It can never be sent and would block the queue for good: give it up,
                     # loudly (meter values are the kind the journal thins anyway). A start or
-                    # stop is kept and retried: the application must size them to fit.
+                    # stop is kept (set aside): the application must size them to fit.
                     log.error(rec.action, "#%d" % rec.seq, "does not fit the frame buffer: dropped")
                     self.journal.ack(rec.seq)
-                    return True
+                    return _DELIVERED
                 tries += 1
-                attempts = max(1, self.attempts_fn())
+                limit = max(1, self.attempts_fn() if attempts is None else attempts)
                 if me != self._run:
-                    return None
-                if tries >= attempts:
-                    return False
+                    return _STOPPED
+                if tries >= limit:
+                    if isinstance(e, (CallError, FrameTooLarge)):
+                        return _REFUSED
+                    return _UNANSWERED
                 wait_ms = int(self.retry_interval_fn() * 1000) * tries
                 log.warn(rec.action, "#%d" % rec.seq, "failed (%d of %d): %s; again in %d ms"
-                         % (tries, attempts, repr(e), wait_ms))
+                         % (tries, limit, repr(e), wait_ms))
                 if not await self._sleep(wait_ms, me):
-                    return None
+                    return _STOPPED
                 continue
             self._answered(rec, answer)
             if self.on_answer is not None:
@@ -134,7 +215,7 @@ class Delivery:
                         await result
                 except Exception as e:  # the application's bug must not stop delivery
                     log.error("on_answer for", rec.action, "failed:", repr(e))
-            return me == self._run or None
+            return _DELIVERED if me == self._run else _STOPPED
 
     def _answered(self, rec, answer):
         if rec.kind == "start":

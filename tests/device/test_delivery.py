@@ -72,7 +72,7 @@ def setup(script=None, attempts=3, interval_s=0.02, connected=True, **kw):
     if connected:
         session.opened()
     session.set_registration("Accepted")
-    folder = tempdir() + "/journal"
+    folder = kw.pop("folder", None) or tempdir() + "/journal"
     journal = Journal(folder)
     answers = []
     d = Delivery(journal, session, lambda: attempts, lambda: interval_s,
@@ -226,20 +226,21 @@ async def test_no_answer_counts_as_a_failure():
     rmtree(folder)
 
 
-async def test_attempts_run_out_record_kept_and_sent_after_reconnect():
+async def test_unanswered_record_keeps_its_place_and_is_sent_after_reconnect():
+    # no answer (time-out): maybe a slow central system, so order is kept
     broken = [True]
 
     def script(cs):
         def answer(action, payload, n):
             if action == "StopTransaction" and broken[0]:
-                return "InternalError"
+                return None
             return accept_all(cs)(action, payload, n)
         return answer
 
     cap = Captured()
     try:
         cs, session, j, d, answers, folder = setup(script, attempts=3, interval_s=0.01,
-                                                   park_s=None)
+                                                   park_s=None, timeout_ms=30)
         seq, tx = start(j)
         s = stop(j, tx)
         later = meter(j, 101, 1)
@@ -249,6 +250,7 @@ async def test_attempts_run_out_record_kept_and_sent_after_reconnect():
         assert cs.actions() == ["StartTransaction"] + ["StopTransaction"] * 3, cs.actions()
         assert [r.seq for r in j.records()] == [s, later], "kept, and nothing overtakes it"
         assert [r.seq for r in Journal(folder).records()] == [s, later], "kept on flash"
+        assert j.aside() == [], "not set aside: it was never answered"
         assert cap.count("ERROR") == 1 and cap.count("attempts ran out") == 1, cap.lines
         # the link drops and comes back: a new run() starts a fresh round
         session.closed()
@@ -269,13 +271,13 @@ async def test_attempts_run_out_record_kept_and_sent_after_reconnect():
 async def test_fresh_round_after_park_without_reconnect():
     def script(cs):
         def answer(action, payload, n):
-            return "GenericError" if n < 4 else accept_all(cs)(action, payload, n)
+            return None if n < 4 else accept_all(cs)(action, payload, n)
         return answer
 
     cap = Captured()
     try:
         cs, session, j, d, answers, folder = setup(script, attempts=2, interval_s=0.01,
-                                                   park_s=0.05)
+                                                   park_s=0.05, timeout_ms=30)
         start(j)
         task = asyncio.create_task(d.run())
         await until(lambda: j.count() == 0)
@@ -284,6 +286,109 @@ async def test_fresh_round_after_park_without_reconnect():
     assert cs.actions() == ["StartTransaction"] * 5, cs.actions()  # rounds of 2, 2, then 1
     assert cap.count("attempts ran out") == 1 and cap.count("still failing") == 1, cap.lines
     await finish(d, task)
+    rmtree(folder)
+
+
+def refusing_one_start(refusing):
+    """A central system that answers the StartTransaction of idTag REFUSED with a CALLERROR
+    while refusing[0], and accepts everything else."""
+    def script(cs):
+        def answer(action, payload, n):
+            if action == "StartTransaction" and payload["idTag"] == "REFUSED" and refusing[0]:
+                return "PropertyConstraintViolation"
+            return accept_all(cs)(action, payload, n)
+        return answer
+    return script
+
+
+def tagged_start(j, tag):
+    seq = j.append("StartTransaction", {"connectorId": 1, "idTag": tag, "meterStart": 100,
+                                        "timestamp": Timestamp(848583908)}, "start")
+    return seq, Journal.local_id(seq)
+
+
+def calls_of(cs):
+    """The CALLs as (action, idTag or transactionId)."""
+    return [(a, p.get("idTag", p.get("transactionId"))) for a, p, t in cs.calls]
+
+
+async def test_refused_start_is_set_aside_while_later_messages_go_on():
+    refusing = [True]
+    cap = Captured()
+    try:
+        cs, session, j, d, answers, folder = setup(refusing_one_start(refusing), attempts=3,
+                                                   interval_s=0.01, park_s=0.3)
+        a, atx = tagged_start(j, "REFUSED")
+        am = meter(j, atx, 150)
+        ast = stop(j, atx)
+        b, btx = tagged_start(j, "GOOD")
+        bm = meter(j, btx, 160)
+        bst = stop(j, btx)
+        task = asyncio.create_task(d.run())
+        await until(lambda: j.count() == 3)
+        # the refused start: its attempts, then set aside; the other transaction goes past it
+        assert calls_of(cs) == [("StartTransaction", "REFUSED")] * 3 + [
+            ("StartTransaction", "GOOD"), ("MeterValues", 101), ("StopTransaction", 101)], \
+            cs.calls
+        # kept, with the messages of its transaction (they need its transactionId), on flash
+        assert [r.seq for r in j.records()] == [a, am, ast], list(j.records())
+        assert j.aside() == [a] and j.peek() is None
+        again = Journal(folder)
+        assert [r.seq for r in again.records()] == [a, am, ast] and again.aside() == [a]
+        assert cap.count("ERROR") == 1 and cap.count("set aside (kept)") == 1, cap.lines
+        # sent again at a low rate: once every park_s (0.3 s) while refused
+        n = len(cs.calls)
+        await asyncio.sleep(0.45)
+        assert calls_of(cs)[n:] == [("StartTransaction", "REFUSED")], cs.calls[n:]
+        # messages appended meanwhile do not wait for it either
+        c, ctx = tagged_start(j, "LATER")
+        d.wake()
+        await until(lambda: j.count() == 3)
+        assert calls_of(cs)[-1] == ("StartTransaction", "LATER"), cs.calls
+        # the central system accepts it now: delivered at the next retry, its transaction
+        # follows with the central system's id
+        refusing[0] = False
+        await until(lambda: j.count() == 0, 2000)
+    finally:
+        cap.close()
+        d.stop()  # a failed check leaves no task running
+    tail = calls_of(cs)[-3:]
+    assert tail == [("StartTransaction", "REFUSED"), ("MeterValues", 103),
+                    ("StopTransaction", 103)], cs.calls
+    assert j.aside() == [] and cap.count("delivered after all") == 1, cap.lines
+    await finish(d, task)
+    rmtree(folder)
+
+
+async def test_set_aside_survives_a_reboot_and_is_retried_on_each_connection():
+    refusing = [True]
+    cs, session, j, d, answers, folder = setup(refusing_one_start(refusing), attempts=2,
+                                               interval_s=0.01, park_s=None)
+    a, atx = tagged_start(j, "REFUSED")
+    task = asyncio.create_task(d.run())
+    await until(lambda: j.aside() == [a])
+    d.stop()
+    task.cancel()
+    # a reboot: a new journal and delivery over the same folder, a new connection
+    cs2, session2, j2, d2, answers2, folder = setup(refusing_one_start(refusing), attempts=2,
+                                                    interval_s=0.01, park_s=None, folder=folder)
+    assert j2.aside() == [a], "the mark is on flash"
+    c, ctx = tagged_start(j2, "LATER")
+    cst = stop(j2, ctx)
+    task = asyncio.create_task(d2.run())
+    await until(lambda: j2.count() == 1)
+    # one transmission of what was set aside on the new connection, then the rest in order
+    assert calls_of(cs2) == [("StartTransaction", "REFUSED"), ("StartTransaction", "LATER"),
+                                   ("StopTransaction", 101)], cs2.calls
+    # reconnect once the central system takes it
+    refusing[0] = False
+    session2.closed()
+    task.cancel()
+    session2.opened()
+    task = asyncio.create_task(d2.run())
+    await until(lambda: j2.count() == 0)
+    assert calls_of(cs2)[3:] == [("StartTransaction", "REFUSED")], cs2.calls
+    await finish(d2, task)
     rmtree(folder)
 
 
@@ -368,8 +473,9 @@ async def test_meter_record_too_large_for_the_frame_is_dropped_loudly():
                                                 {"timestamp": Timestamp(1),
                                                  "sampledValue": [{"value": "1" * 400}]}]}, "stop")
     d.wake()
-    await until(lambda: d.stalled == big_stop)
-    assert j.peek().seq == big_stop, "a stop is never given up"
+    await until(lambda: j.aside() == [big_stop])
+    assert [r.seq for r in j.records()] == [big_stop], "a stop is never given up: set aside"
+    assert j.peek() is None
     await finish(d, task)
     rmtree(folder)
 
