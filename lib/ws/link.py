@@ -19,13 +19,14 @@ the wait of a task blocked in send(); use the client's idle timeout instead.
 Text messages must be UTF-8 (RFC 6455 §5.6, §8.1): one that is not fails the link with close
 code 1007 and recv() raises WsError(..., 1007). The check (`is_utf8`) is str()'s own, in C:
 the message is decoded in slices of 512 bytes cut at character starts, which allocates about
-the message's size in small short-lived blocks (measured on the 32-bit unix port: 4,464 bytes
-for a 4 KiB message, 18 us) and never one block of the message's size (a whole decode: 4,112
-bytes in one block, which a fragmented 96 KiB heap may not have). Nothing cheaper was found:
-no C function of MicroPython scans a buffer for UTF-8 or for bytes over 0x7F without making a
-str or bytes of it (re takes str and bytes only), and a byte loop in Python, even one that only
-looks for bytes over 0x7F, takes 170-190 us for 4 KiB on the host, about 40-60 ms on an
-ESP32 (a full UTF-8 state machine in Python more). What is checked is what the port's str()
+the message's size in small short-lived blocks (measured on the 32-bit unix port: 4,480 bytes
+and 46 us for a 4 KiB message, collections included; 336 bytes for a 300-byte one) and never
+one block of the message's size (a whole decode: 4,112 bytes in one block, which a
+fragmented 96 KiB heap may not have). Nothing cheaper was found: no C function of
+MicroPython scans a buffer for UTF-8 or for bytes over 0x7F without making a str or bytes of
+it (re takes str and bytes only), and a byte loop in Python, even one that only looks for
+bytes over 0x7F (max() over the buffer is no faster), takes 170-190 us for 4 KiB on the
+host, about 40-60 ms on an ESP32 (a full UTF-8 state machine in Python more). What is checked is what the port's str()
 checks: CPython all of UTF-8; MicroPython the structure (lead and continuation bytes; it lets
 overlong forms, surrogates and code points over U+10FFFF through, as its own str() does); a
 port built without MICROPY_PY_BUILTINS_STR_UNICODE_CHECK (not the ESP32's, nor the unix or
