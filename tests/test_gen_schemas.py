@@ -310,6 +310,14 @@ def case(version, action, which):
     return _CASES[key]
 
 
+def ocppj_valid(schema, payload):
+    """The schema's verdict, with OCPP-J's one exception: a JSON null payload stands for an
+    empty object where the schema requires no field."""
+    if payload is None and not schema.schema.get("required"):
+        return True
+    return schema.is_valid(payload)
+
+
 def check_agreement(data, version, action, which):
     table, valid, schema = case(version, action, which)
     payload = data.draw(valid, label="valid")
@@ -320,8 +328,8 @@ def check_agreement(data, version, action, which):
     broken = apply_fault(data, payload, fault)
     note(repr(broken))
     kind = device(table, broken)
-    assert (kind is None) == schema.is_valid(broken), (kind, list(schema.iter_errors(broken))[:1])
-    expected = EXPECTED[fault[0]]
+    assert (kind is None) == ocppj_valid(schema, broken), (kind, list(schema.iter_errors(broken))[:1])
+    expected = EXPECTED[fault[0]] if ocppj_valid(schema, broken) is False else None
     if expected:
         assert kind == expected, (fault, kind)
     elif kind is not None:

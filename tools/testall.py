@@ -37,7 +37,8 @@ def run(name, cmd, pattern):
     print("=== %s: %s" % (name, " ".join(os.path.relpath(c, ROOT) if c == PY else c for c in cmd)),
           flush=True)
     start = time.monotonic()
-    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          errors="replace")  # a test may print raw bytes
     sys.stdout.write(proc.stdout)
     found = re.findall(pattern, proc.stdout, re.M)
     summary = found[-1][0] if found and isinstance(found[-1], tuple) else (found[-1] if found else "no summary")
