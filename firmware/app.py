@@ -22,7 +22,7 @@ from firmware.chargepoint import FEATURE_PROFILES, ChargePoint
 from firmware import fwjob
 from firmware.security import SecurityEvents
 from lazy import LazyService
-from firmware.link import Link, make_client
+from firmware.link import Link, make_client, read_file
 from firmware.registration import Registration
 from firmware.settings import Settings
 from ocppj.delivery import Delivery
@@ -59,14 +59,17 @@ def _stop(message):
 
 
 def make_wire(csms):
-    """The WebSocket client (its receive buffer) and the frame encoder (its frame buffer):
-    the largest long-lived buffers, made together right after start-up's garbage has been
-    collected, so they lie side by side and are never looked for in a fragmented heap."""
+    """The WebSocket client (its receive buffer), the frame encoder (its frame buffer) and the
+    CA certificates of csms.caFile (bytes or None): the largest long-lived buffers, made
+    together right after start-up's garbage has been collected, so they lie side by side and
+    are never looked for in a fragmented heap. The CA file is read here and nowhere else: the
+    WebSocket, firmware downloads and log uploads trust the same roots."""
     gc.collect()
-    return make_client(csms, V16.subprotocol), Encoder(csms["frameBufferBytes"])
+    ca = read_file(csms["caFile"]) if csms.get("caFile") else None
+    return make_client(csms, V16.subprotocol, ca), Encoder(csms["frameBufferBytes"]), ca
 
 
-def start_ocpp(cfg, board, watchdog, client, encoder):
+def start_ocpp(cfg, board, watchdog, client, encoder, ca):
     """Wire the RPC session, journal, charge point and registration to the client."""
     csms = cfg["csms"]
     settings = Settings(board.state_dir, board.connectors, FEATURE_PROFILES,
@@ -80,12 +83,11 @@ def start_ocpp(cfg, board, watchdog, client, encoder):
     cache = AuthCache(board.state_dir)
     authorizer = Authorizer(session, settings, cache, board.time_s)
     cp = ChargePoint(board, settings, session, journal, delivery, authorizer, cache,
-                     max_deciamps=settings.get("MaxCurrentA") * 10, watchdog=watchdog)
+                     max_deciamps=settings.get("MaxCurrentA") * 10, watchdog=watchdog,
+                     close_link=client.close)  # a Reset closes the WebSocket cleanly first
     cp.recover()
     security = SecurityEvents(session, board)
-    ca_pem = _read_text(csms["caFile"]) if csms.get("caFile") else None  # read once
-    updater, diagnostics = firmware_management(cfg, board, session, settings, cp, security,
-                                               ca_pem)
+    updater, diagnostics = firmware_management(cfg, board, session, settings, cp, security, ca)
 
     async def accepted():  # after every accepted (re)connect, in the order TC_044_3 shows
         await cp.report_all()
@@ -174,7 +176,7 @@ def _read_text(path):
         return ""
 
 
-async def run(cfg, board, client, encoder):
+async def run(cfg, board, client, encoder, ca):
     ident = cfg["identity"]
     log.info("%s %s firmware %s on the %s board, reset cause %s" % (
         ident["chargePointVendor"], ident["chargePointModel"],
@@ -192,7 +194,7 @@ async def run(cfg, board, client, encoder):
     asyncio.create_task(led.run())
     if not await board.network_up(_WATCHDOG_MS // 2):
         log.error("network did not come up")
-    cp, session = start_ocpp(cfg, board, watchdog, client, encoder)
+    cp, session = start_ocpp(cfg, board, watchdog, client, encoder, ca)
     while True:
         watchdog.feed()  # only when every watched task has checked in
         led.set(led_pattern(cp, session))
@@ -236,13 +238,13 @@ def main():
     logger.secret(cfg["csms"].get("authorizationKey"))
     logger.secret((cfg.get("wifi") or {}).get("password"))
     try:
-        client, encoder = make_wire(cfg["csms"])
+        client, encoder, ca = make_wire(cfg["csms"])
     except WsError as e:
         board.deinit()
         _stop("config error: csms: " + str(e))
         return
     try:
-        asyncio.run(run(cfg, board, client, encoder))
+        asyncio.run(run(cfg, board, client, encoder, ca))
     except KeyboardInterrupt:
         log.info("stopped")
     finally:

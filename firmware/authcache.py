@@ -14,6 +14,9 @@ made another 2-5 KB of garbage per update). A slot carries a CRC: one torn by po
 reads as empty, a cache miss, never a wrong answer. An identifier or parentIdTag longer than
 20 bytes of UTF-8 (the schema allows 20 characters) is not cached.
 
+Identifiers are case-insensitive (IdToken, OCPP 1.6 §7.28): a lookup finds the entry whatever
+the case of its ASCII letters, and an update replaces it (keeping the newest spelling).
+
 Slot: 0 magic 0xA5, 1 status, 2 idTag length, 3 parentIdTag length, 4 idTag (20 bytes),
 24 parentIdTag (20 bytes), 44 expiry (u32 seconds since 2000, 0xFFFFFFFF: none), 48 seq (u32,
 higher is newer), 52 CRC-32 of bytes 0..51, 56 padding.
@@ -67,14 +70,21 @@ class AuthCache:
                 yield i
 
     def _holds(self, tag):
-        """True when the slot in self._buf is `tag`'s (bytes)."""
+        """True when the slot in self._buf is `tag`'s (bytes), ASCII letters in any case."""
         buf = self._buf
         n = len(tag)
         if buf[2] != n:
             return False
         for k in range(n):
-            if buf[4 + k] != tag[k]:
-                return False
+            a = buf[4 + k]
+            b = tag[k]
+            if a != b:
+                if 65 <= a <= 90:  # A-Z -> a-z
+                    a += 32
+                if 65 <= b <= 90:
+                    b += 32
+                if a != b:
+                    return False
         return True
 
     def _entry(self, id_tag):
@@ -103,6 +113,16 @@ class AuthCache:
         if entry[0] == "Accepted" and entry[1] is not None and now_s >= entry[1]:
             return "Expired"
         return entry[0]
+
+    def info(self, id_tag, now_s):
+        """(status as status() gives it, parentIdTag or None) of `id_tag`, or None: one
+        reading of the file for both."""
+        entry = self._entry(id_tag)
+        if entry is None:
+            return None
+        if entry[0] == "Accepted" and entry[1] is not None and now_s >= entry[1]:
+            return "Expired", entry[2]
+        return entry[0], entry[2]
 
     def parent(self, id_tag):
         entry = self._entry(id_tag)

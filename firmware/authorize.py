@@ -8,6 +8,9 @@ central system when it can and using the cache by the configuration keys when it
   AllowOfflineTxForUnknownId lets an identifier the cache does not know charge; one the cache
   knows as not valid (or expired) is refused (§3.5.4);
 - a cached NOT-valid identifier is checked again with the central system when online.
+
+`check(id_tag)` answers the same with the identifier's parentIdTag (None when unknown): the
+group a card belongs to (§3.10), from the answer or the cache.
 """
 
 import logger
@@ -29,6 +32,11 @@ class Authorizer:
             return None
         return self.cache.status(id_tag, self.clock())
 
+    def _cached_info(self, id_tag):
+        if not self.settings.get("AuthorizationCacheEnabled"):
+            return None
+        return self.cache.info(id_tag, self.clock())
+
     def remember(self, id_tag, id_tag_info):
         """Every IdTagInfo received goes into the cache (§3.5.1)."""
         if self.settings.get("AuthorizationCacheEnabled"):
@@ -36,19 +44,25 @@ class Authorizer:
 
     async def authorize(self, id_tag):
         """"Accepted", or the IdTagInfo status that refuses `id_tag`."""
-        cached = self.cached(id_tag)
+        return (await self.check(id_tag))[0]
+
+    async def check(self, id_tag):
+        """(status as authorize() gives it, parentIdTag or None)."""
+        entry = self._cached_info(id_tag)
+        cached = entry[0] if entry else None
+        parent = entry[1] if entry else None
         if cached == "Accepted" and self.settings.get("LocalPreAuthorize"):
-            return "Accepted"
+            return "Accepted", parent
         online = self.session.connected and self.session.registration == "Accepted"
         if online:
             try:
                 answer = await self.session.call("Authorize", {"idTag": id_tag})
                 info = answer["idTagInfo"]
                 self.remember(id_tag, info)
-                return info["status"]
+                return info["status"], info.get("parentIdTag")
             except (errors.CallError, CallTimeout, NotConnected) as e:
                 log.warn("Authorize failed, deciding offline:", repr(e))
-        return self.offline_decision(cached)
+        return self.offline_decision(cached), parent
 
     def offline_decision(self, cached):
         if cached == "Accepted":

@@ -3,7 +3,8 @@
 rule, cards, connection time-out, meter samples, clock-aligned data, status changes) and
 answers the central system's Core and Remote Trigger requests.
 
-    cp = ChargePoint(board, settings, session, journal, delivery, authorizer)
+    cp = ChargePoint(board, settings, session, journal, delivery, authorizer, cache,
+                     close_link=client.close)
     cp.recover()                      # stop transactions cut by power loss
     asyncio.create_task(cp.run())     # the control loop
     cp.register(session)              # the handlers
@@ -11,6 +12,39 @@ answers the central system's Core and Remote Trigger requests.
 An incoming CALL reads: ws -> link -> session.feed -> handler here -> connector / evse ->
 result -> encoder -> ws; follow-up messages (a triggered message, the reboot of a Reset) run
 after the answer has gone out (session.after_reply).
+
+Registration (§4.2): until the central system has accepted the BootNotification no
+StatusNotification goes out on its own; the changes wait and every connector's status is sent
+once it is Accepted (errata 3.22). While Pending, a TriggerMessage for StatusNotification is
+answered Accepted and sent at once (triggered messages are the only ones allowed then).
+RemoteStartTransaction and RemoteStopTransaction are not allowed while Pending (§4.2): they
+are answered Rejected, so nothing starts and no relay closes before the charge point is
+accepted (§4.2.1 advises denying charging services then). Cards presented meanwhile follow
+the offline rules of authorize.py (the cache, AllowOfflineTxForUnknownId).
+
+StatusNotification, per connector: sent when the status changed and held
+MinimumStatusDuration; a refusal (a CALLERROR, an answer that does not validate, no answer)
+is tried again after a back-off (status_retry_ms, doubling up to status_retry_max_ms) while the
+other connectors' changes go out meanwhile. Offline or not yet accepted nothing is sent: each
+change is logged once and, while any wait, a summary at most every status_summary_ms; after
+the next accepted connect every connector's current status is sent.
+
+Stopping: StopTransaction first, then the status that follows it (Finishing, Available,
+Unavailable), for every stop reason: a transaction has stopped before its connector can be
+Finishing (§7.7 as amended by the errata, §4.9 C6/D6). The status change of a connector whose
+StopTransaction is still in the journal waits for its answer, at most STOP_HOLD_MS from the
+stop (or from the next accepted connect).
+
+Identifiers compare case-insensitively (IdToken, §7.28) and are sent as presented. A card
+that is not the one that started a transaction stops it when the central system (or the
+cache, with LocalPreAuthorize) says it is Accepted with the transaction's parentIdTag (§3.10,
+§4.1): it is asked with an Authorize, which the card that started it never needs. The
+transaction's parentIdTag comes from the Authorize (or cache) that started it, or from its
+StartTransaction.conf.
+
+Reset (§5.14): the transactions are stopped (reason SoftReset / HardReset), the
+StopTransactions are given RESET_FLUSH_MS to be answered, the status changes are sent, and the
+WebSocket is closed with the close handshake (1000, at most RESET_CLOSE_MS) before the reboot.
 """
 
 import asyncio
@@ -18,24 +52,30 @@ import json
 
 import atomicfile
 import logger
-from firmware.connector import Connector, meter_value
+from firmware.connector import STOP_ALIGNED, Connector, meter_value, same_tag
 from firmware.settings import handle_change_configuration, handle_get_configuration
 from firmware.status import StatusReporter, connector_status
 from ocppj import errors
 from ocppj.encoder import Timestamp
 from ocppj.session import CallTimeout, NotConnected
-from ticks import sleep_ms, ticks_diff, ticks_ms
+from ticks import sleep_ms, ticks_add, ticks_diff, ticks_ms
 
 log = logger.get("cp")
 
 TICK_MS = 100
 RESET_FLUSH_MS = 5000  # how long a Reset waits for the StopTransactions to go out
+RESET_CLOSE_MS = 4000  # and then at most for the WebSocket's close handshake
+STOP_HOLD_MS = 10000  # a status change waits this long at most for its StopTransaction
 FEATURE_PROFILES = "Core,FirmwareManagement,RemoteTrigger"
 
 
 class ChargePoint:
+    status_retry_ms = 10000  # first back-off after a refused StatusNotification, doubling ...
+    status_retry_max_ms = 600000  # ... up to this
+    status_summary_ms = 60000  # offline: at most one summary line of waiting changes this often
+
     def __init__(self, board, settings, session, journal, delivery, authorizer, cache,
-                 max_deciamps=320, watchdog=None):
+                 max_deciamps=320, watchdog=None, close_link=None):
         self.board = board
         self.settings = settings
         self.session = session
@@ -44,17 +84,25 @@ class ChargePoint:
         self.authorizer = authorizer
         self.cache = cache
         self.watchdog = watchdog
+        self.close_link = close_link  # async fn(): close the WebSocket cleanly (WsClient.close)
         self.installing = False  # a firmware install waits: idle connectors Unavailable
         self.firmware = None  # the FirmwareUpdater, for TriggerMessage (lib/lazy.py)
         self.diagnostics = None  # Diagnostics, likewise
         self._alive_bit = watchdog.watch() if watchdog else 0
         self.available = True  # connector 0: the charge point as a whole
+        self.scheduled_off = False  # connector 0 Inoperative once no transaction runs (§5.2)
         self.connectors = [Connector(self, n, max_deciamps) for n in range(1, board.connectors + 1)]
         self.boot_trigger = _nothing  # set by the application: re-sends BootNotification
         self.reporter = StatusReporter(board.connectors,
                                        lambda: settings.get("MinimumStatusDuration"))
         self._status_wake = asyncio.Event()
         self._status_lock = asyncio.Lock()
+        n = board.connectors + 1
+        self._retry_ms = [0] * n  # per connector: the back-off after a refusal (0: none)
+        self._retry_at = [0] * n
+        self._logged = [None] * n  # offline: the status last logged as waiting
+        self._summary_at = None  # offline: when the last summary was logged
+        self._running = False  # run() is running
         self._aligned_next_s = None
         self._avail_path = board.state_dir + "/availability.json"
         self._load_availability()
@@ -81,6 +129,15 @@ class ChargePoint:
         self._save_availability()
         self._status_wake.set()
 
+    def transaction_ended(self):
+        """A transaction has stopped: a scheduled Inoperative of the charge point applies once
+        none runs any more."""
+        if self.scheduled_off and not self.transactions_running():
+            self.scheduled_off = False
+            self.available = False
+            self._save_availability()
+            self._status_wake.set()
+
     # -- start-up ----------------------------------------------------------------------------
     def recover(self):
         for c in self.connectors:
@@ -106,8 +163,8 @@ class ChargePoint:
             value = self.sample(c, "Sample.Clock", "MeterValuesAlignedData")
             if c.tx is not None:
                 stop_value = self.sample(c, "Sample.Clock", "StopTxnAlignedData")
-                if stop_value and len(c.tx.aligned) < 4:  # bounded: the StopTransaction
-                    c.tx.aligned.append(stop_value)          # must fit the frame buffer
+                if stop_value and len(c.tx.aligned) < STOP_ALIGNED:  # bounded: the
+                    c.tx.aligned.append(stop_value)  # StopTransaction must fit the frame buffer
                 if value:
                     self.journal.append("MeterValues", {"connectorId": c.n, "transactionId":
                                                         c.tx.id, "meterValue": [value]}, "meter")
@@ -118,21 +175,29 @@ class ChargePoint:
 
     # -- the control loop ----------------------------------------------------------------------
     async def run(self):
-        asyncio.create_task(self._status_sender())
-        while True:
-            now = ticks_ms()
-            for c in self.connectors:
-                c.evse.tick(now)
-                c.tick(now)
-            card = self.board.take_card()
-            if card:
-                asyncio.create_task(self.on_card(card))
-            self._aligned(self.board.time_s())
-            if self._status_changes():
-                self._status_wake.set()
-            if self.watchdog:
-                self.watchdog.alive(self._alive_bit)  # a stuck control loop resets the board
-            await sleep_ms(TICK_MS)
+        self._running = True
+        sender = asyncio.create_task(self._status_sender())
+        try:
+            while True:
+                now = ticks_ms()
+                for c in self.connectors:
+                    c.evse.tick(now)
+                    c.tick(now)
+                card = self.board.take_card()
+                if card:
+                    asyncio.create_task(self.on_card(card))
+                self._aligned(self.board.time_s())
+                if self._status_changes(now):
+                    self._status_wake.set()
+                if self.watchdog:
+                    self.watchdog.alive(self._alive_bit)  # a stuck control loop resets the board
+                await sleep_ms(TICK_MS)
+        finally:
+            # Cancelled (tests do): the sender goes too, even if its cancellation is lost
+            # (CPython 3.11's wait_for can swallow one that meets an answer): it sees the flag.
+            self._running = False
+            sender.cancel()
+            self._status_wake.set()
 
     # -- status --------------------------------------------------------------------------------
     def status_of(self, n):
@@ -140,22 +205,69 @@ class ChargePoint:
             return ("Available" if self.available else "Unavailable"), "NoError"
         c = self.connectors[n - 1]
         e = c.evse
+        if e.plugged and e.pilot.raw == "A":
+            # The EV is leaving: the pilot shows A and the cable's rating is gone, but the
+            # debounced state still says plugged. The next tick settles it (and ends the
+            # transaction); what the offer did meanwhile is not the EVSE suspending.
+            held = self.reporter.pending[n]
+            if held is not None:
+                return held
         return connector_status((c.available and not self.installing) or c.tx is not None, e.fault,
                                 e.plugged, e.ev_ready, c.tx is not None, c.offering(),
                                 c.pending_tag is not None, c.finishing)
 
-    def _status_changes(self):
+    def _may_send(self, n, now):
+        """Not in a back-off after a refusal, not waiting for the connector's StopTransaction."""
+        if self._retry_ms[n] and ticks_diff(now, self._retry_at[n]) < 0:
+            return False
+        if n:
+            c = self.connectors[n - 1]
+            if c.stop_seq is not None:
+                if ticks_diff(now, c.stop_ms) < STOP_HOLD_MS:
+                    return False
+                c.stop_seq = None  # waited long enough: the status goes (order not kept)
+        return True
+
+    def _online(self):
+        return self.session.connected and self.session.registration == "Accepted"
+
+    def _status_changes(self, now):
+        """Observe every connector's status; True when a StatusNotification is due now."""
         due = False
         for n in range(len(self.connectors) + 1):
             status = self.status_of(n)
             if n:
                 self.board.show_status(n, status[0])
-            if self.reporter.observe(n, status) is not None:
+            if self.reporter.observe(n, status) is not None and self._may_send(n, now):
                 due = True
+        if due and not self._online():
+            self._note_waiting(now)
+            return False
         return due
 
+    def _note_waiting(self, now):
+        """Offline (or not accepted yet): each change logged once, then a summary at most
+        every status_summary_ms, never a line per tick."""
+        reporter = self.reporter
+        waiting = 0
+        for n in range(len(self.connectors) + 1):
+            status = reporter.pending[n]
+            if status is None or status == reporter.reported[n]:
+                continue
+            waiting += 1
+            if status != self._logged[n]:
+                self._logged[n] = status
+                log.info("connector %d %s (%s): StatusNotification waits for the central system"
+                         % (n, status[0], status[1]))
+        if self._summary_at is None:
+            self._summary_at = now
+        elif waiting and ticks_diff(now, self._summary_at) >= self.status_summary_ms:
+            self._summary_at = now
+            log.info("%d StatusNotification(s) still waiting: %s" % (
+                waiting, "connected, not accepted" if self.session.connected else "offline"))
+
     async def _status_sender(self):
-        while True:
+        while self._running:
             await self._status_wake.wait()
             self._status_wake.clear()
             await self.send_statuses()
@@ -173,26 +285,53 @@ class ChargePoint:
     async def report_all(self):
         """After every accepted (re)connect: every connector's status again (errata 3.22)."""
         self.reporter.forget()
+        now = ticks_ms()
+        for n in range(len(self.connectors) + 1):
+            self._retry_ms[n] = 0
+            self._logged[n] = None
+        for c in self.connectors:
+            if c.stop_seq is not None:
+                c.stop_ms = now  # its StopTransaction goes first on this connection too
+        self._summary_at = None
         self._status_wake.set()
 
     async def send_statuses(self, force=False, only=None, triggered=False):
         """StatusNotification for every connector whose status changed; with `force` (a
-        TriggerMessage) also for unchanged ones; `only` one connectorId."""
+        TriggerMessage) also for unchanged ones; `only` one connectorId. `triggered` may go
+        while Pending; the others only once Accepted."""
         async with self._status_lock:  # one sender: no status goes out twice
             for n in range(len(self.connectors) + 1):
                 if only is not None and n != only:
                     continue
                 status = self.status_of(n)
-                if self.reporter.observe(n, status) is None and not force:
+                now = ticks_ms()
+                if not force and (self.reporter.observe(n, status) is None
+                                  or not self._may_send(n, now)):
                     continue
+                session = self.session
+                if not session.connected or session.registration not in (
+                        ("Accepted", "Pending") if triggered else ("Accepted",)):
+                    self._note_waiting(now)
+                    continue  # never wait for acceptance here: a trigger may come meanwhile
                 try:
-                    await self.session.call("StatusNotification", {
+                    await session.call("StatusNotification", {
                         "connectorId": n, "errorCode": status[1], "status": status[0],
                         "timestamp": _timestamp(self.board)}, triggered=triggered)
                     self.reporter.sent(n, status)
-                except (errors.CallError, CallTimeout, NotConnected) as e:
-                    log.warn("StatusNotification", n, "not delivered:", repr(e))
-                    return
+                    self._retry_ms[n] = 0
+                    self._logged[n] = None
+                except NotConnected:
+                    self._note_waiting(ticks_ms())
+                except (errors.CallError, CallTimeout) as e:
+                    if triggered:
+                        log.warn("triggered StatusNotification", n, "not delivered:", repr(e))
+                        continue
+                    ms = min(max(self._retry_ms[n] * 2, self.status_retry_ms),
+                             self.status_retry_max_ms)
+                    self._retry_ms[n] = ms
+                    self._retry_at[n] = ticks_add(ticks_ms(), ms)
+                    log.warn("StatusNotification", n, "refused:", repr(e),
+                             "- again in %d ms" % ms)
 
     async def _send(self, action, payload, triggered=False):
         try:
@@ -202,31 +341,40 @@ class ChargePoint:
 
     # -- cards -------------------------------------------------------------------------------
     async def on_card(self, id_tag):
-        """A card at the reader: stops the session it started, or starts one."""
+        """A card at the reader: stops the session it (or a card of its group) started, or
+        starts one."""
         for c in self.connectors:
-            if c.tx is not None and self._same_owner(c.tx.id_tag, id_tag):
-                c.stop("Local", id_tag=id_tag)
+            if c.tx is not None and same_tag(c.tx.id_tag, id_tag):
+                c.stop("Local", id_tag=id_tag)  # the same identifier: no Authorize (§4.1)
                 return
+        grouped = False  # a transaction whose group is known: the card may belong to it
+        for c in self.connectors:
+            if c.tx is not None and c.tx.parent:
+                grouped = True
         target = None
         for c in self.connectors:
             if c.usable() and (target is None or (c.evse.plugged and not target.evse.plugged)):
                 target = c
-        if target is None:
+        if target is None and not grouped:
             log.info("card", id_tag, "presented: no connector free")
             return
-        target.pending_tag = id_tag  # Preparing while we ask
-        status = await self.authorizer.authorize(id_tag)
-        target.pending_tag = None
-        if status == "Accepted":
-            target.begin(id_tag)
-        else:
+        if target is not None:
+            target.pending_tag = id_tag  # Preparing while we ask
+        status, parent = await self.authorizer.check(id_tag)
+        if target is not None and target.pending_tag == id_tag:
+            target.pending_tag = None
+        if status == "Accepted" and parent:
+            for c in self.connectors:
+                if c.tx is not None and same_tag(c.tx.parent, parent):
+                    c.stop("Local", id_tag=id_tag)  # the same group (§3.10)
+                    return
+        if status != "Accepted":
             log.info("card", id_tag, "refused:", status)
-
-    def _same_owner(self, started_by, presented):
-        if started_by == presented:
-            return True
-        parent = self.cache.parent(started_by)
-        return parent is not None and parent == self.cache.parent(presented)
+        elif target is None or not target.usable():
+            log.info("card", id_tag, "presented: not of a running transaction's group,"
+                     " no connector free")
+        else:
+            target.begin(id_tag, parent)
 
     # -- answers to our transaction messages ----------------------------------------------------
     def _answered(self, record, answer):
@@ -238,8 +386,13 @@ class ChargePoint:
             for c in self.connectors:
                 if c.tx is not None and c.tx.local_id == record.tx:
                     c.started(answer)
-        elif record.action == "StopTransaction" and info and "idTag" in record.payload:
-            self.authorizer.remember(record.payload["idTag"], info)
+        elif record.action == "StopTransaction":
+            if info and "idTag" in record.payload:
+                self.authorizer.remember(record.payload["idTag"], info)
+            for c in self.connectors:
+                if c.stop_seq == record.seq:
+                    c.stop_seq = None  # its status change may follow now
+                    self._status_wake.set()
 
     # -- the central system's requests -----------------------------------------------------------
     def register(self, session, firmware=None, diagnostics=None):
@@ -268,12 +421,15 @@ class ChargePoint:
 
     def change_availability(self, p):
         """§5.2: Accepted, or Scheduled while a transaction runs (applied when it ends);
-        connectorId 0 is the charge point and all its connectors."""
+        connectorId 0 is the charge point and all its connectors. Scheduled for connector 0:
+        the idle connectors go Unavailable at once (no new session may begin there), each
+        busy one when its transaction ends, and connector 0 itself when the last one has
+        ended: it never reports Unavailable while a transaction it answered Scheduled for
+        still runs."""
         operative = p["type"] == "Operative"
         n = p["connectorId"]
         if n == 0:
             targets = self.connectors
-            self.available = operative  # connector 0 reports it at once
         else:
             c = self._connector(n)
             if c is None:
@@ -287,11 +443,17 @@ class ChargePoint:
             else:
                 c.scheduled_off = False
                 self.apply_availability(c, operative)
+        if n == 0:
+            self.scheduled_off = scheduled
+            if not scheduled:
+                self.available = operative
         self._save_availability()
         self._status_wake.set()
         return {"status": "Scheduled" if scheduled else "Accepted"}
 
     def remote_start(self, p):
+        if self.session.registration != "Accepted":
+            return {"status": "Rejected"}  # not allowed while Pending (§4.2)
         id_tag = p["idTag"]
         n = p.get("connectorId")
         if n is None:
@@ -306,16 +468,18 @@ class ChargePoint:
             c.pending_tag = id_tag  # reserved while we ask
 
             async def authorize_then_begin():
-                status = await self.authorizer.authorize(id_tag)
+                status, parent = await self.authorizer.check(id_tag)
                 c.pending_tag = None
                 if status == "Accepted":
-                    c.begin(id_tag)
+                    c.begin(id_tag, parent)
             self.session.after_reply(authorize_then_begin)
         else:
             self.session.after_reply(lambda: c.begin(id_tag))
         return {"status": "Accepted"}
 
     def remote_stop(self, p):
+        if self.session.registration != "Accepted":
+            return {"status": "Rejected"}  # not allowed while Pending (§4.2)
         for c in self.connectors:
             if c.tx is not None and p["transactionId"] in (c.tx.id, c.tx.local_id):
                 c.stop("Remote")
@@ -334,7 +498,17 @@ class ChargePoint:
                 await sleep_ms(100)
             from firmware import bootreason
             bootreason.record(self.board.state_dir, "RemoteReset")
+            if self._online():
+                try:  # the statuses that follow the stops (Finishing ...)
+                    await asyncio.wait_for(self.send_statuses(), RESET_FLUSH_MS / 1000)
+                except asyncio.TimeoutError:
+                    pass
             log.info("Reset", p["type"], "- restarting")
+            if self.close_link is not None:
+                try:  # a close frame and its answer, not a dropped socket (1006)
+                    await asyncio.wait_for(self.close_link(), RESET_CLOSE_MS / 1000)
+                except Exception as e:  # the time-out, or a link already gone: reboot anyway
+                    log.warn("WebSocket not closed cleanly:", repr(e))
             self.board.reset(hard)
         self.session.after_reply(reboot)
         return {"status": "Accepted"}

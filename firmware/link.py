@@ -17,7 +17,8 @@ from ws.reconnect import Reconnector
 log = logger.get("link")
 
 
-def _read(path):
+def read_file(path):
+    """The bytes of a configured file (a certificate, a key); WsError naming it if unreadable."""
     try:
         with open(path, "rb") as f:
             return f.read()
@@ -25,11 +26,11 @@ def _read(path):
         raise WsError("cannot read " + path)
 
 
-def make_client(csms, subprotocol):
-    """WsClient for the `csms` section of the configuration."""
-    ca = _read(csms["caFile"]) if csms.get("caFile") else None
-    cert = _read(csms["clientCertFile"]) if csms.get("clientCertFile") else None
-    key = _read(csms["clientKeyFile"]) if csms.get("clientKeyFile") else None
+def make_client(csms, subprotocol, ca=None):
+    """WsClient for the `csms` section of the configuration; `ca`: the bytes of its caFile,
+    read once by the application, which trusts the same roots for downloads and uploads."""
+    cert = read_file(csms["clientCertFile"]) if csms.get("clientCertFile") else None
+    key = read_file(csms["clientKeyFile"]) if csms.get("clientKeyFile") else None
     if csms.get("securityProfile", 0) == 0:
         key_for_auth = None  # profile 0: no Basic auth even if a key is configured
     else:

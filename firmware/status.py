@@ -4,16 +4,22 @@
 sends a StatusNotification when the (status, errorCode) of a connector changes and has held
 for MinimumStatusDuration seconds (a blip shorter than that is never reported).
 
-Error codes: PowerSwitchFailure (welded or stuck relay), GroundFailure, OverCurrentFailure
-and InternalError make the connector Faulted; EVCommunicationError (pilot E/F, no diode) is a
-warning that keeps the status (errata: only with Preparing, SuspendedEV, SuspendedEVSE,
-Finishing).
+Error codes: FAULTING below, and nowhere else, lists the ones that make a connector Faulted
+(and keep new sessions from starting there, Connector.usable): PowerSwitchFailure (welded or
+stuck relay), GroundFailure, OverCurrentFailure and InternalError come from the Evse; the
+others from an external fault input (Evse.set_external_fault). EVCommunicationError (pilot
+E/F, no diode) is a warning that keeps the status (errata: only with Preparing, SuspendedEV,
+SuspendedEVSE, Finishing); WeakSignal (a modem's) does not stop charging either.
+
+A connector set Inoperative is Unavailable even with the cable still in: a ChangeAvailability
+scheduled during a transaction takes effect when the transaction ends (§5.2, transition F8),
+not when the cable is pulled.
 """
 
 from ticks import ticks_diff, ticks_ms
 
 FAULTING = ("PowerSwitchFailure", "GroundFailure", "OverCurrentFailure", "InternalError",
-            "HighTemperature", "OverVoltage", "UnderVoltage", "WeakSignal", "OtherError")
+            "HighTemperature", "OverVoltage", "UnderVoltage", "OtherError")
 WARNING_STATUSES = ("Preparing", "SuspendedEV", "SuspendedEVSE", "Finishing")
 
 
@@ -37,10 +43,10 @@ def connector_status(available, error_code, plugged, ev_ready, in_transaction, o
             status = "Charging"
         else:
             status = "SuspendedEV"
-    elif finishing and plugged:
-        status = "Finishing"
     elif not available:
         status = "Unavailable"
+    elif finishing and plugged:
+        status = "Finishing"
     elif plugged or authorized:
         status = "Preparing"
     else:

@@ -253,3 +253,142 @@ async def test_pilot_error_is_an_ev_communication_warning(tmp_path):
                                    lambda p: p["errorCode"] == "EVCommunicationError")
         assert warn["status"] == "Preparing"
 
+
+
+# -- issue 9 ---------------------------------------------------------------------------------
+
+def stop_and_finishing(cs):
+    """StopTransaction and StatusNotification Finishing of connector 1, in arrival order."""
+    return [r.action if r.action == "StopTransaction" else "Finishing"
+            for r in cs.received("CP_1") if r.action == "StopTransaction" or (
+                r.action == "StatusNotification" and r.payload["connectorId"] == 1
+                and r.payload["status"] == "Finishing")]
+
+
+async def meter_values_in_flight(h):
+    """Wait until a MeterValues reaches the (slow) central system; its answer is still to come."""
+    def sent():
+        return len([f for f in h.cs.frames("CP_1")
+                    if f.direction == "in" and '"MeterValues"' in f.text])
+    seen = sent()
+    while sent() == seen:
+        await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_stop_transaction_comes_before_finishing_for_every_stop_reason(tmp_path, interpreter):
+    # A slow answer to MeterValues: the stop comes while one is in flight, so StopTransaction
+    # and the status change compete for the next CALL.
+    async with Harness(tmp_path, interpreter=interpreter, runner=True,
+                       cs_options={"answer_delays": {"MeterValues": 0.5}}) as h:
+        await h.configure("MeterValueSampleInterval", "1")
+        assert await h.ctl("plug 1") == "ok"
+        for how in ("card", "remote", "soft reset"):
+            assert await h.ctl("swipe TAG-ORDER") == "ok"
+            await h.cs.wait_for("StartTransaction", "CP_1")
+            assert await h.ctl("cp 1 C") == "ok"
+            await h.status("Charging")
+            tx = h.cs.last_transaction_id
+            await meter_values_in_flight(h)
+            if how == "card":
+                assert await h.ctl("swipe TAG-ORDER") == "ok"
+            elif how == "remote":
+                result = await h.cs.call("CP_1", call.RemoteStopTransaction(transaction_id=tx))
+                assert result.status == "Accepted"
+            else:
+                assert (await h.cs.call("CP_1", call.Reset(type="Soft"))).status == "Accepted"
+            stop = await h.cs.wait_for("StopTransaction", "CP_1")
+            assert stop["transactionId"] == tx
+            await h.status("Finishing")
+            assert stop_and_finishing(h.cs)[-2:] == ["StopTransaction", "Finishing"], (
+                how, stop_and_finishing(h.cs))
+            assert await h.ctl("cp 1 B") == "ok"
+            if how == "soft reset":
+                await h.cs.wait_for("BootNotification", "CP_1", timeout=20)
+                h.reconnect_control()
+            else:  # a new session needs the cable out and in again
+                assert await h.ctl("unplug 1") == "ok"
+                await h.status("Available")
+                assert await h.ctl("plug 1") == "ok"
+                await h.status("Preparing")
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_reset_closes_the_websocket_cleanly_before_rebooting(tmp_path, interpreter):
+    async with Harness(tmp_path, interpreter=interpreter, runner=True) as h:
+        for kind in ("Soft", "Hard"):
+            assert (await h.cs.call("CP_1", call.Reset(type=kind))).status == "Accepted"
+            await h.cs.wait_disconnected("CP_1", timeout=15)
+            assert h.cs.closes[-1] == ("CP_1", 1000), (kind, h.cs.closes)  # not 1006
+            await h.cs.wait_for("BootNotification", "CP_1", timeout=20)
+            await h.cs.wait_connected("CP_1")
+            h.reconnect_control()
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_a_card_of_the_same_group_stops_the_transaction(tmp_path, interpreter):
+    parents = {"CARD-1": "FAMILY", "CARD-2": "FAMILY", "CARD-3": "OTHERS"}
+    async with Harness(tmp_path, interpreter=interpreter,
+                       cs_options={"parent_tags": parents}) as h:
+        assert await h.ctl("plug 1") == "ok"
+        assert await h.ctl("swipe CARD-1") == "ok"
+        await h.cs.wait_for("Authorize", "CP_1", lambda p: p["idTag"] == "CARD-1")
+        await h.cs.wait_for("StartTransaction", "CP_1")
+        assert await h.ctl("swipe CARD-3") == "ok"  # another group: asked about, not stopped
+        await h.cs.wait_for("Authorize", "CP_1", lambda p: p["idTag"] == "CARD-3")
+        await asyncio.sleep(0.5)
+        assert not [r for r in h.cs.received("CP_1") if r.action == "StopTransaction"]
+        assert await h.ctl("swipe CARD-2") == "ok"  # same parentIdTag: learnt by an Authorize
+        await h.cs.wait_for("Authorize", "CP_1", lambda p: p["idTag"] == "CARD-2")
+        stop = await h.cs.wait_for("StopTransaction", "CP_1")
+        assert stop["reason"] == "Local" and stop["idTag"] == "CARD-2"
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_the_starting_card_stops_whatever_its_case(tmp_path, interpreter):
+    async with Harness(tmp_path, interpreter=interpreter) as h:
+        assert await h.ctl("plug 1") == "ok"
+        assert await h.ctl("swipe 04a2b3c4") == "ok"
+        start = await h.cs.wait_for("StartTransaction", "CP_1")
+        assert start["idTag"] == "04a2b3c4"  # sent as presented
+        assert await h.ctl("swipe 04A2B3C4") == "ok"
+        stop = await h.cs.wait_for("StopTransaction", "CP_1")
+        assert stop["reason"] == "Local" and stop["idTag"] == "04A2B3C4"
+        authorizes = [r.payload["idTag"] for r in h.cs.received("CP_1") if r.action == "Authorize"]
+        assert authorizes == ["04a2b3c4"]  # the same identifier: no Authorize to stop (§4.1)
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_a_shorter_meter_value_sample_interval_applies_at_once(tmp_path, interpreter):
+    async with Harness(tmp_path, interpreter=interpreter) as h:
+        await h.configure("MeterValueSampleInterval", "60")
+        assert await h.ctl("plug 1") == "ok"
+        assert await h.ctl("swipe TAG-MV") == "ok"
+        await h.cs.wait_for("StartTransaction", "CP_1")
+        await asyncio.sleep(3)
+        assert not [r for r in h.cs.received("CP_1") if r.action == "MeterValues"]
+        await h.configure("MeterValueSampleInterval", "2")
+        await h.cs.wait_for("MeterValues", "CP_1", timeout=1.5)  # not after the old 60 s
+        await h.cs.wait_for("MeterValues", "CP_1", timeout=3)
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_scheduled_unavailability_applies_when_the_transaction_ends(tmp_path, interpreter):
+    async with Harness(tmp_path, interpreter=interpreter) as h:
+        assert await h.ctl("plug 1") == "ok"
+        assert await h.ctl("swipe TAG-S") == "ok"
+        await h.cs.wait_for("StartTransaction", "CP_1")
+        result = await h.cs.call("CP_1", call.ChangeAvailability(connector_id=0,
+                                                                 type="Inoperative"))
+        assert result.status == "Scheduled"
+        await asyncio.sleep(1)
+        changed = [r.payload for r in h.cs.received("CP_1") if r.action == "StatusNotification"
+                   and r.payload["status"] == "Unavailable"]
+        assert not changed, "Scheduled: nothing is Unavailable while the transaction runs"
+        result = await h.cs.call("CP_1", call.RemoteStopTransaction(
+            transaction_id=h.cs.last_transaction_id))
+        await h.cs.wait_for("StopTransaction", "CP_1")
+        await h.status("Unavailable", n=1)  # at the end of the transaction, cable still in
+        await h.status("Unavailable", n=0)
+        assert not [r for r in h.cs.received("CP_1") if r.action == "StatusNotification"
+                    and r.payload["status"] == "Finishing"]

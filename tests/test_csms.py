@@ -131,6 +131,57 @@ async def test_authorize_uses_the_tag_lists(cs, id_tag, status):
         assert await cp.result("Authorize", {"idTag": id_tag}) == {"idTagInfo": {"status": status}}
 
 
+async def test_parent_tags_go_into_every_id_tag_info():
+    central = CentralSystem(parent_tags={"CARD-1": "FAMILY", "CARD-2": "FAMILY"}, blocked_tags={"CARD-2"})
+    await central.start()
+    try:
+        start = {"connectorId": 1, "idTag": "CARD-1", "meterStart": 0, "timestamp": NOW}
+        async with charge_point(central) as cp:
+            assert await cp.result("Authorize", {"idTag": "CARD-1"}) == {
+                "idTagInfo": {"status": "Accepted", "parentIdTag": "FAMILY"}}
+            assert (await cp.result("StartTransaction", start))["idTagInfo"] == {
+                "status": "Accepted", "parentIdTag": "FAMILY"}
+            assert await cp.result("Authorize", {"idTag": "CARD-2"}) == {
+                "idTagInfo": {"status": "Blocked", "parentIdTag": "FAMILY"}}
+            assert await cp.result("Authorize", {"idTag": "CARD-3"}) == {"idTagInfo": {"status": "Accepted"}}
+    finally:
+        await central.stop()
+
+
+async def test_answer_delays_slow_one_action_down():
+    central = CentralSystem(answer_delays={"Heartbeat": 0.4})
+    await central.start()
+    try:
+        async with charge_point(central) as cp:
+            loop = asyncio.get_running_loop()
+            t0 = loop.time()
+            await cp.result("Heartbeat", {})
+            assert loop.time() - t0 >= 0.4
+            t0 = loop.time()
+            await cp.result("Authorize", {"idTag": "TAG1"})
+            assert loop.time() - t0 < 0.3
+    finally:
+        await central.stop()
+
+
+async def test_call_errors_refuse_an_action_and_closes_are_recorded():
+    central = CentralSystem(call_errors={"StatusNotification": "SecurityError"})
+    await central.start()
+    try:
+        async with charge_point(central) as cp:
+            answer = await cp.call("StatusNotification",
+                                   {"connectorId": 0, "errorCode": "NoError", "status": "Available"})
+            assert answer[0] == 4 and answer[2] == "SecurityError"
+            assert await cp.result("Heartbeat", {})  # other actions as before
+            central.call_errors.clear()  # changeable at run time
+            assert await cp.result("StatusNotification",
+                                   {"connectorId": 0, "errorCode": "NoError", "status": "Available"}) == {}
+        await central.wait_disconnected("CP_1", timeout=2)
+        assert central.closes == [("CP_1", 1000)]
+    finally:
+        await central.stop()
+
+
 @pytest.mark.parametrize(
     ("vendor_id", "status"), [("com.example", "Accepted"), ("com.other", "UnknownVendorId")]
 )

@@ -39,6 +39,25 @@ def test_answers_expiry_parent_and_persistence():
     rmtree(folder)
 
 
+def test_identifiers_are_found_whatever_their_case():
+    # OCPP 1.6 §7.28: IdToken is a case-insensitive string (CiString20Type)
+    folder = tempdir()
+    c = AuthCache(folder)
+    c.update("04a2b3c4", accepted(parent="Fleet-1"), NOW)
+    for cache in (c, AuthCache(folder)):
+        assert cache.status("04A2B3C4", NOW) == "Accepted"
+        assert cache.status("04a2B3c4", NOW) == "Accepted"
+        assert cache.parent("04A2B3C4") == "Fleet-1"  # as the central system wrote it
+        assert cache.status("04A2B3C5", NOW) is None
+    c.update("04A2B3C4", {"status": "Blocked"}, NOW)  # the same identifier: one entry
+    assert c.status("04a2b3c4", NOW) == "Blocked"
+    with open(c.path, "rb") as f:
+        assert len(f.read()) == SLOT, "one slot, not two"
+    c.update("[@^", accepted(), NOW)  # "[@^" and "{`~" differ by 0x20 too, but are no letters
+    assert c.status("{`~", NOW) is None and c.status("[@^", NOW) == "Accepted"
+    rmtree(folder)
+
+
 def test_a_full_cache_evicts_not_valid_entries_first_then_the_oldest():
     folder = tempdir()
     c = AuthCache(folder, capacity=4)

@@ -26,6 +26,8 @@ def test_transaction_states():
         "Charging", "NoError")
     assert status(plugged=True, finishing=True) == ("Finishing", "NoError")
     assert status(finishing=True) == ("Available", "NoError")  # cable already out
+    # Inoperative scheduled during the transaction: it has ended, the cable is still in (F8)
+    assert status(available=False, plugged=True, finishing=True) == ("Unavailable", "NoError")
 
 
 def test_faults_and_warnings():
@@ -38,6 +40,8 @@ def test_faults_and_warnings():
     assert status(error="EVCommunicationError", plugged=True, tx=True) == (
         "SuspendedEVSE", "EVCommunicationError")
     assert status(error="EVCommunicationError") == ("Available", "NoError")
+    assert status(error="HighTemperature", plugged=True) == ("Faulted", "HighTemperature")
+    assert status(error="WeakSignal", plugged=True) == ("Preparing", "WeakSignal")  # a warning
 
 
 def test_reporter_reports_changes_once():

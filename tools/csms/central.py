@@ -72,6 +72,9 @@ class CentralSystem:
         blocked_tags=(),
         unknown_tags=(),
         vendor_ids=(),
+        parent_tags=None,
+        call_errors=None,
+        answer_delays=None,
         echo: bool = True,
         call_timeout: float = 30,
         ping_interval: float | None = 20,
@@ -83,6 +86,10 @@ class CentralSystem:
         self.blocked_tags = set(blocked_tags)  # Authorize/StartTransaction/StopTransaction answer Blocked
         self.unknown_tags = set(unknown_tags)  # ... answer Invalid; every other idTag is Accepted
         self.vendor_ids = set(vendor_ids)  # DataTransfer answers Accepted; other vendorIds UnknownVendorId
+        self.parent_tags = dict(parent_tags or {})  # idTag -> the parentIdTag its IdTagInfo carries
+        # action -> OCPP-J error code: every CALL of that action is answered with this CALLERROR
+        self.call_errors = dict(call_errors or {})
+        self.answer_delays = dict(answer_delays or {})  # action -> seconds to wait before answering
         self.echo = echo
         self.call_timeout = call_timeout
         # websockets' 20 s default, as from a real CSMS: the firmware must answer pings.
@@ -97,6 +104,7 @@ class CentralSystem:
         self._received: dict[str, list[Received]] = {}
         self._untaken: list[tuple[str, Received]] = []  # (cp_id, CALL) not yet returned by wait_for
         self._frames: list[Frame] = []
+        self.closes: list[tuple[str, int | None]] = []  # (charge-point id, close code) per connection
         self._changed = asyncio.Event()
         self._tasks: set[asyncio.Future] = set()
 
@@ -111,12 +119,14 @@ class CentralSystem:
         self._boot_status = RegistrationStatus(value).value  # a typo fails here, not on the wire
 
     def id_tag_info(self, id_tag: str) -> IdTagInfo:
-        """The authorization answer for an idTag: Blocked, Invalid (unknown) or Accepted."""
+        """The authorization answer for an idTag: Blocked, Invalid (unknown) or Accepted, with
+        its parentIdTag when `parent_tags` names one."""
+        parent = self.parent_tags.get(id_tag)
         if id_tag in self.blocked_tags:
-            return IdTagInfo(status=AuthorizationStatus.blocked)
+            return IdTagInfo(status=AuthorizationStatus.blocked, parent_id_tag=parent)
         if id_tag in self.unknown_tags:
-            return IdTagInfo(status=AuthorizationStatus.invalid)
-        return IdTagInfo(status=AuthorizationStatus.accepted)
+            return IdTagInfo(status=AuthorizationStatus.invalid, parent_id_tag=parent)
+        return IdTagInfo(status=AuthorizationStatus.accepted, parent_id_tag=parent)
 
     def new_transaction_id(self) -> int:
         """The next transactionId: 1, 2, 3 ... across all charge points."""
@@ -175,6 +185,7 @@ class CentralSystem:
         finally:
             if self._sessions.get(cp_id) is session:
                 del self._sessions[cp_id]
+            self.closes.append((cp_id, ws.close_code))
             reason = f", {ws.close_reason}" if ws.close_reason else ""
             self.say(f"{cp_id} disconnected (code {ws.close_code}{reason})")
             self._notify()

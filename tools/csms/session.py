@@ -7,11 +7,12 @@ CentralSystem, so a test can change it while charge points are connected.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from ocpp.exceptions import NotImplementedError as OcppNotImplementedError
-from ocpp.exceptions import NotSupportedError
+from ocpp.exceptions import NotSupportedError, OCPPError
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action, DataTransferStatus, GenericStatus
@@ -45,6 +46,14 @@ class FrameLoggingTransport:
         await self.ws.send(text)
 
 
+class _CodedError(OCPPError):
+    """A CALLERROR with any code (CentralSystem.call_errors)."""
+
+    def __init__(self, code: str):
+        self.code = code
+        super().__init__("refused by the test central system")
+
+
 class ChargePointSession(ChargePoint):
     """One connected charge point; answers every charge-point-initiated OCPP 1.6 action.
 
@@ -64,6 +73,12 @@ class ChargePointSession(ChargePoint):
             if msg.action in OCPP16_ACTIONS:
                 raise NotSupportedError("Requested Action is recognized but not supported by the receiver")
             raise OcppNotImplementedError("Requested Action is not known by receiver")
+        delay = self.csms.answer_delays.get(msg.action)
+        if delay:  # a slow central system: the charge point's next CALL waits for this answer
+            await asyncio.sleep(delay)
+        code = self.csms.call_errors.get(msg.action)
+        if code is not None:  # the test asked for this action to be refused
+            raise _CodedError(code)
         return await super()._handle_call(msg)
 
     async def route_message(self, raw_msg):

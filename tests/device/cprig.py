@@ -1,0 +1,146 @@
+# Device-test helper: a real ChargePoint on a real SimBoard, with a scripted central system.
+"""    rig = Rig(connectors=2, answer=lambda action, payload: [3, {}])
+    rig.start()                                   # the control loop and the journal's sender
+    rig.board.sim[0].plug()                       # the simulated EV
+    await rig.until(lambda: rig.statuses(1))      # wait (real time) for what the firmware sent
+    answer = await rig.cs.request("RemoteStopTransaction", {"transactionId": 1})
+    rig.close()
+
+Everything under test is the firmware's own code (session, journal, delivery, charge point,
+connectors, Evse, the simulated board); only the far end of the link is a script. `answer`
+gives the reply to each CALL the charge point sends: [3, payload] a CALLRESULT,
+[4, code, text, {}] a CALLERROR, None no answer.
+"""
+
+import asyncio
+import json
+
+from devtest import rmtree, tempdir
+from firmware.authcache import AuthCache
+from firmware.authorize import Authorizer
+from firmware.board.sim import SimBoard
+from firmware.chargepoint import ChargePoint
+from firmware.settings import Settings
+from ocppj.delivery import Delivery
+from ocppj.encoder import Encoder
+from ocppj.journal import Journal
+from ocppj.protocol import V16
+from ocppj.session import Session
+from ticks import sleep_ms, ticks_diff, ticks_ms
+
+FRAME_BYTES = 4096
+
+
+def accept_all(action, payload):
+    if action == "StartTransaction":
+        return [3, {"transactionId": 7, "idTagInfo": {"status": "Accepted"}}]
+    if action == "Authorize":
+        return [3, {"idTagInfo": {"status": "Accepted"}}]
+    if action == "StopTransaction":
+        return [3, {"idTagInfo": {"status": "Accepted"}}] if "idTag" in payload else [3, {}]
+    return [3, {}]
+
+
+class Central:
+    """The far end of the link: answers our CALLs by script, sends its own, keeps both."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.calls = []  # (action, payload) of every CALL the charge point sent, in order
+        self.answers = {}  # message id -> our CALLRESULT / CALLERROR frame
+        self.session = None
+        self.delays = {}  # action -> ms before its answer (a slow central system)
+        self._n = 0
+
+    async def send(self, buf, n):
+        frame = json.loads(bytes(buf[:n]))
+        if frame[0] != 2:
+            self.answers[frame[1]] = frame
+            return
+        self.calls.append((frame[2], frame[3]))
+        reply = self.answer(frame[2], frame[3])
+        if reply is not None:
+            asyncio.create_task(self._reply(frame[1], reply, self.delays.get(frame[2], 1)))
+
+    async def _reply(self, msg_id, reply, delay_ms):
+        await sleep_ms(delay_ms)
+        await self.session.feed(json.dumps([reply[0], msg_id] + reply[1:]).encode())
+
+    async def request(self, action, payload):
+        """A CALL to the charge point; its answer frame (CALLRESULT or CALLERROR)."""
+        self._n += 1
+        msg_id = "cs-%d" % self._n
+        await self.session.feed(json.dumps([2, msg_id, action, payload]).encode())
+        return self.answers.get(msg_id)
+
+    def sent(self, action):
+        return [p for a, p in self.calls if a == action]
+
+
+class Rig:
+    def __init__(self, connectors=1, answer=accept_all, registration="Accepted", connected=True,
+                 config=None):
+        self.board = SimBoard({"connectors": connectors, "sim": {"controlPort": 1}},
+                              state_dir=tempdir())
+        self.cs = Central(answer)
+        self.session = Session(V16, Encoder(FRAME_BYTES), self.cs.send, timeout_ms=500)
+        self.cs.session = self.session
+        if connected:
+            self.session.opened()
+        if registration:
+            self.session.set_registration(registration)
+        self.settings = Settings(self.board.state_dir, connectors, "Core")
+        for key, value in (config or {}).items():
+            assert self.settings.change(key, value) == "Accepted", (key, value)
+        self.journal = Journal(self.board.state_dir + "/journal",
+                               max_record_bytes=FRAME_BYTES - 256)
+        self.delivery = Delivery(self.journal, self.session, lambda: 2, lambda: 1)
+        self.cache = AuthCache(self.board.state_dir)
+        self.authorizer = Authorizer(self.session, self.settings, self.cache, self.board.time_s)
+        self.cp = ChargePoint(self.board, self.settings, self.session, self.journal,
+                              self.delivery, self.authorizer, self.cache)
+        self.cp.register(self.session)
+        self.tasks = []
+
+    def start(self):
+        """The control loop and the journal's sender, in real time."""
+        self.tasks = [asyncio.create_task(self.cp.run()), asyncio.create_task(self.delivery.run())]
+
+    def close(self):
+        self.delivery.stop()  # its run ends at its next step even if a cancel were lost
+        for t in self.tasks:
+            t.cancel()
+        self.session.closed()
+        rmtree(self.board.state_dir)
+
+    async def until(self, check, ms=3000):
+        """check()'s first true result, polled every 20 ms for up to `ms`; None on time-out."""
+        start = ticks_ms()
+        while True:
+            result = check()
+            if result:
+                return result
+            if ticks_diff(ticks_ms(), start) > ms:
+                return None
+            await sleep_ms(20)
+
+    def statuses(self, n=None):
+        """The statuses sent in StatusNotifications (of connector n), in order."""
+        return [p["status"] for p in self.cs.sent("StatusNotification")
+                if n is None or p["connectorId"] == n]
+
+    def plug(self, connector=1):
+        """Plug an EV in and let the pilot settle (hand-run ticks, about a second of them)."""
+        self.board.sim[connector - 1].plug()
+        c = self.cp.connectors[connector - 1]
+        t = ticks_ms()
+        for i in range(10):
+            c.evse.tick(t + i * 100)
+        assert c.evse.plugged, "the EV is seen"
+
+    def records(self, action=None):
+        """The payloads of the journal's live records (of `action`), oldest first."""
+        try:
+            return [r.payload for r in self.journal.records() if action in (None, r.action)]
+        except OSError:  # nothing written yet
+            return []
