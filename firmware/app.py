@@ -235,6 +235,8 @@ def main():
     logring.install(LOG_RING_BYTES)  # the recent log, for GetDiagnostics and GetLog
     cfg, board = configure(config_path(), block)
     logger.set_level(cfg["log"]["level"])
+    # UTC in every line once the clock is plausible (set by BootNotification or NTP)
+    logger.set_clock(lambda: board.time_s() if board.clock_set() else None)
     logger.secret(cfg["csms"].get("authorizationKey"))
     logger.secret((cfg.get("wifi") or {}).get("password"))
     try:

@@ -5,7 +5,9 @@
     log = logger.get("ws")
     log.info("connected to", host)
 
-Every line is `<seconds.millis> <LEVEL> <name>: <message>`. Values registered with
+Every line is `<seconds.millis> <LEVEL> <name>: <message>`, the time since start; once the
+clock is set (logger.set_clock) the UTC wall-clock time follows it, so a log lines up with the
+central system's: `812.034 2026-12-02T08:22:15Z INFO cp: ...`. Values registered with
 `logger.secret(value)` (the AuthorizationKey, private-key passphrases) are replaced by `***`
 wherever they would appear, so a careless message cannot leak them.
 
@@ -19,6 +21,7 @@ secrets (ocppj.session leaves out any frame that could hold the AuthorizationKey
 
 import sys
 
+from civil import utc_text
 from ticks import ticks_diff, ticks_ms
 
 DEBUG = 10
@@ -32,6 +35,9 @@ _LEVELS = {"debug": DEBUG, "info": INFO, "warn": WARN, "error": ERROR}
 _level = INFO
 _secrets = []
 _sink = print  # replaceable, e.g. by a ring buffer for GetLog
+_clock = None  # fn() -> seconds since 2000-01-01 UTC, or None while the clock is not set
+_clock_s = None  # the second last written, and its text: one conversion per second at most
+_clock_text = ""
 
 
 def print_frame(prefix, data, out=None):
@@ -77,6 +83,14 @@ def set_sink(fn, frame_fn=None):
     _frame_sink = frame_fn or print_frame
 
 
+def set_clock(fn):
+    """Add the UTC time fn() gives (seconds since 2000-01-01, None while unknown) to every
+    line; None: the time since start only."""
+    global _clock, _clock_s
+    _clock = fn
+    _clock_s = None
+
+
 def secret(value):
     """Never print `value` (a non-empty string) in any log line from now on."""
     if value and value not in _secrets:
@@ -91,8 +105,16 @@ def _redact(text):
 
 
 def _now():
+    global _clock_s, _clock_text
     ms = ticks_diff(ticks_ms(), 0)  # milliseconds since start, as a plain int
-    return "%d.%03d" % (ms // 1000 % 100000, ms % 1000)
+    up = "%d.%03d" % (ms // 1000 % 100000, ms % 1000)
+    s = _clock() if _clock is not None else None
+    if s is None:
+        return up
+    if s != _clock_s:
+        _clock_s = s
+        _clock_text = utc_text(s)
+    return up + " " + _clock_text
 
 
 class Logger:

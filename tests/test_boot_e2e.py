@@ -2,9 +2,11 @@
 # bundled central system over the real WebSocket engine.
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
+from datetime import datetime, timezone
 
 import pytest
 
@@ -42,6 +44,11 @@ async def test_boot_status_and_heartbeats(tmp_path, interpreter):
         log = fw.log()
         assert '-> [2,"1","BootNotification"' in log and "<- [3," in log  # frames shown
         assert "Traceback" not in log
+        # UTC wall-clock time after the time since start, as the central system's clock says
+        stamps = re.findall(r"^\d+\.\d{3} (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) INFO ", log, re.M)
+        assert stamps, log[:2000]
+        last = datetime.strptime(stamps[-1], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        assert abs((datetime.now(timezone.utc) - last).total_seconds()) < 30, stamps[-1]
     finally:
         fw.stop()
         await cs.stop()

@@ -17,6 +17,8 @@ base64 decoder that refuses what binascii.a2b_base64 lets through on MicroPython
 
 import binascii
 
+from civil import EPOCH_2000_DAYS, days_from_civil
+
 try:
     from micropython import const  # pyright: ignore[reportAssignmentType]
 except ImportError:  # CPython
@@ -258,17 +260,6 @@ def text(tag, buf, s, e):
     raise DERError("not a string type 0x%02x at %d" % (tag, s))
 
 
-def days_from_civil(year, month, day):
-    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm; the same as
-    ocppj.rfc3339's, repeated here so a certificate check does not load the OCPP validator)."""
-    year -= 1 if month <= 2 else 0
-    era = (year if year >= 0 else year - 399) // 400
-    yoe = year - era * 400
-    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
-
-
 _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
@@ -312,7 +303,7 @@ def time(tag, buf, s, e):
     leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
     if month == 2 and day == 29 and not leap:
         raise DERError("time out of range at %d" % s)
-    return ((days_from_civil(year, month, day) - 10957) * 86400
+    return ((days_from_civil(year, month, day) - EPOCH_2000_DAYS) * 86400
             + hour * 3600 + minute * 60 + second)
 
 
