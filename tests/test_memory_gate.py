@@ -307,8 +307,16 @@ async def test_soak_50_sessions_heap_comes_back(tmp_path, runtime):
         assert_clean(h)
         if figures[0]["alloc"] is None:
             return  # CPython: the sessions passed; heap figures are MicroPython's
-        base = figures[4]  # after five sessions (five cards) everything a session needs is there
-        for i, f in enumerate(figures[5:], 5):
-            assert f["alloc"] <= base["alloc"] + 1024, ("leak at session", i, base, f)
+        # After five sessions (five cards) everything a session needs is there. MicroPython's
+        # collector is conservative: a stale word on the stack or in a reused buffer can keep
+        # a freed block alive for one reading (one run in five saw 1,056 bytes more at one
+        # session, back the next). So a leak is growth that stays: the least of the last ten
+        # readings against the least of sessions 5-9; any single reading may be 4 KiB over.
+        base = min(f["alloc"] for f in figures[4:9])
+        late = [f["alloc"] for f in figures[-10:]]
+        assert min(late) <= base + 1024, ("the heap grew and stayed", base, late)
+        largest = max(f["largest"] for f in figures[4:9])
+        for i, f in enumerate(figures[9:], 9):
+            assert f["alloc"] <= base + 4096, ("leak at session", i, base, f)
             if runtime.name.startswith("frozen32"):  # capped: the largest block tells
-                assert f["largest"] >= base["largest"] - 4096, ("fragmentation at", i, base, f)
+                assert f["largest"] >= largest - 4096, ("fragmentation at", i, largest, f)
