@@ -170,6 +170,15 @@ def build_variant(tree, tree_id, variant):
     if os.path.exists(binary):
         return binary, key, True
     objects = os.path.join(OUT, "obj-" + variant)  # make's own incremental build folder
+    # The frozen code is regenerated every time: makemanifest compiles a .py only when it is
+    # newer than its .mpy, so a file that went back in time (a git checkout, another tree of
+    # the same project) would be frozen stale. The interpreter's own objects stay.
+    shutil.rmtree(os.path.join(objects, "frozen_mpy"), ignore_errors=True)
+    for generated in ("frozen_content.c", "frozen_content.o"):
+        try:
+            os.remove(os.path.join(objects, generated))
+        except OSError:
+            pass
     os.makedirs(OUT, exist_ok=True)
     say("building the %s interpreter (%s)" % (variant, key))
     run_make(["-C", os.path.join(tree, "ports", "unix"), "BUILD=" + objects,
