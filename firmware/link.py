@@ -28,16 +28,21 @@ def read_file(path):
 
 def make_client(csms, subprotocol, ca=None):
     """WsClient for the `csms` section of the configuration; `ca`: the bytes of its caFile,
-    read once by the application, which trusts the same roots for downloads and uploads."""
+    read once by the application, which trusts the same roots for downloads and uploads. The
+    Basic auth password is the application's to set (set_authorization_key) from the OCPP
+    keys AuthorizationKey and SecurityProfile, which the central system may change."""
     cert = read_file(csms["clientCertFile"]) if csms.get("clientCertFile") else None
     key = read_file(csms["clientKeyFile"]) if csms.get("clientKeyFile") else None
-    if csms.get("securityProfile", 0) == 0:
-        key_for_auth = None  # profile 0: no Basic auth even if a key is configured
-    else:
-        key_for_auth = csms.get("authorizationKey")
     return WsClient(csms["url"], csms["chargeBoxId"], subprotocols=(subprotocol,), tx_chunk=512,
-                    authorization_key=key_for_auth, ca=ca, client_cert=cert, client_key=key,
+                    ca=ca, client_cert=cert, client_key=key,
                     max_message=csms["maxMessageBytes"], ping_interval_s=csms["pingIntervalS"])
+
+
+def basic_auth_key(profile, key):
+    """The password the handshake sends under SecurityProfile `profile`: the AuthorizationKey
+    for profiles 1 and 2; none for 0 (no authentication) and 3 (the client certificate
+    authenticates, whitepaper 2.4: no Basic auth), whatever key is configured."""
+    return key if profile in (1, 2) else None
 
 
 class Link:

@@ -107,7 +107,8 @@ async def test_tc_044_1_update_installs_and_reports_installed(tmp_path, keys, fi
                for a, p in actions_after(h, "BootNotification")]
         assert seq.index(("StatusNotification", "Available")) < seq.index(
             "FirmwareStatusNotification")
-        event = await h.cs.wait_for("SecurityEventNotification", "CP_1")
+        event = await h.cs.wait_for("SecurityEventNotification", "CP_1",
+                                    lambda p: p["type"] == "FirmwareUpdated")
         assert event["type"] == "FirmwareUpdated"
         assert unavailable["connectorId"] == 1
         # the new image confirmed itself: a later reset keeps it
@@ -202,7 +203,8 @@ async def test_tc_081_invalid_signature_installs_nothing(tmp_path, keys, files):
         assert result.status == "Accepted"
         statuses = await fw_statuses(h, "SignedFirmwareStatusNotification", 3)
         assert statuses == ["Downloading", "Downloaded", "InvalidSignature"]
-        event = await h.cs.wait_for("SecurityEventNotification", "CP_1")
+        event = await h.cs.wait_for("SecurityEventNotification", "CP_1",
+                                    lambda p: p["type"] == "InvalidFirmwareSignature")
         assert event["type"] == "InvalidFirmwareSignature"
         await asyncio.sleep(1)
         assert [r.action for r in h.cs.received("CP_1")].count("BootNotification") == 1
@@ -217,7 +219,8 @@ async def expect_refused_certificate(h, server, certificate, image):
         "location": server.url("fw.bin"), "retrieveDateTime": now_iso(),
         "signingCertificate": certificate, "signature": base64.b64encode(b"x" * 256).decode()}))
     assert result.status == "InvalidCertificate"
-    event = await h.cs.wait_for("SecurityEventNotification", "CP_1")
+    event = await h.cs.wait_for("SecurityEventNotification", "CP_1",
+                                lambda p: p["type"] == "InvalidFirmwareSigningCertificate")
     assert event["type"] == "InvalidFirmwareSigningCertificate"
 
 

@@ -1,0 +1,97 @@
+# End to end: the 1.6 security whitepaper's credentials and security events, against the
+# bundled central system (issue 10, items 1, 5 and 6), on CPython and the MicroPython unix port.
+import asyncio
+import ssl
+
+import pytest
+from ocpp.v16 import call
+
+from cpharness import Harness
+from simproc import micropython
+from tlsca import TestCA
+from tools.csms import CentralSystem
+
+INTERPRETERS = [pytest.param(None, id="cpython"),
+                pytest.param(micropython(), id="micropython", marks=pytest.mark.skipif(
+                    micropython() is None, reason="no micropython (unix port) on PATH"))]
+
+OLD_KEY = "OldAuthorizationKey-0001"
+NEW_KEY = "NewAuthorizationKey-0002"
+
+
+def events(h, kind=None):
+    return [r.payload for r in h.cs.received("CP_1")
+            if r.action == "SecurityEventNotification" and (kind is None or r.payload["type"] == kind)]
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_a_changed_authorization_key_is_used_from_the_next_connection(tmp_path, interpreter):
+    harness = Harness(tmp_path, interpreter=interpreter,
+                      cs_options={"credentials": ("CP_1", OLD_KEY)},
+                      csms={"securityProfile": 1, "authorizationKey": OLD_KEY})
+    async with harness as h:
+        result = await h.cs.call("CP_1", call.ChangeConfiguration(key="AuthorizationKey",
+                                                                  value=NEW_KEY))
+        assert result.status == "Accepted"
+        event = await h.cs.wait_for("SecurityEventNotification", "CP_1", lambda p: p["type"] ==
+                                    "ReconfigurationOfSecurityParameters")
+        assert "AuthorizationKey" in event["techInfo"] and NEW_KEY not in event["techInfo"]
+        # A01.FR.03: the central system now accepts only the new key
+        port = h.port
+        await h.cs.stop()
+        h.cs = CentralSystem(heartbeat_interval=60, credentials=("CP_1", NEW_KEY))
+        await h.cs.start(port=port)
+        await h.cs.wait_connected("CP_1", timeout=30)
+        # and after a reboot too: the key was stored, config.json still holds the old one
+        h.fw.stop()
+        await asyncio.to_thread(h.fw.start)
+        await h.cs.wait_for("BootNotification", "CP_1", timeout=30)
+        log = h.fw.log()
+        assert NEW_KEY not in log and OLD_KEY not in log
+        assert [line for line in log.splitlines() if " security:" in line
+                and "ReconfigurationOfSecurityParameters" in line], "not in the security log"
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_profile_3_sends_no_basic_auth(tmp_path, interpreter):
+    ca = TestCA(tmp_path)
+    server, client = ca.server(), ca.client("CP_1")
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(server.cert, server.key)
+    tls.verify_mode = ssl.CERT_REQUIRED  # profile 3: the client certificate authenticates
+    tls.load_verify_locations(ca.path)
+    harness = Harness(tmp_path, interpreter=interpreter, cs_options={"tls": tls},
+                      csms={"securityProfile": 3, "caFile": ca.path, "authorizationKey": OLD_KEY,
+                            "clientCertFile": client.cert, "clientKeyFile": client.key})
+    async with harness as h:
+        assert h.cs.authorizations == [("CP_1", None)]  # a key is configured, yet none is sent
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_start_reset_and_clock_are_security_events(tmp_path, interpreter):
+    async with Harness(tmp_path, interpreter=interpreter, runner=True,
+                       cs_options={"clock_offset_s": 3600}) as h:
+        first = await h.cs.wait_for("SecurityEventNotification", "CP_1")
+        assert first["type"] == "StartupOfTheDevice" and "PowerUp" in first["techInfo"]
+        clock = await h.cs.wait_for("SecurityEventNotification", "CP_1",
+                                    lambda p: p["type"] == "SettingSystemTime")
+        assert "3600" in clock["techInfo"] or "359" in clock["techInfo"], clock
+        assert not events(h, "ResetOrReboot")  # a power-up is no reset
+        assert (await h.cs.call("CP_1", call.Reset(type="Soft"))).status == "Accepted"
+        await h.cs.wait_for("BootNotification", "CP_1", timeout=30)
+        start = await h.cs.wait_for("SecurityEventNotification", "CP_1",
+                                    lambda p: p["type"] == "StartupOfTheDevice", timeout=30)
+        reset = await h.cs.wait_for("SecurityEventNotification", "CP_1",
+                                    lambda p: p["type"] == "ResetOrReboot", timeout=30)
+        assert "RemoteReset" in start["techInfo"] and reset["techInfo"] == "RemoteReset"
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_a_clock_in_step_raises_no_time_event(tmp_path, interpreter):
+    async with Harness(tmp_path, interpreter=interpreter) as h:
+        await h.cs.wait_for("SecurityEventNotification", "CP_1",
+                            lambda p: p["type"] == "StartupOfTheDevice")
+        await h.cs.call("CP_1", call.TriggerMessage(requested_message="Heartbeat"))
+        await h.cs.wait_for("Heartbeat", "CP_1")
+        await asyncio.sleep(0.5)
+        assert [e["type"] for e in events(h)] == ["StartupOfTheDevice"]
