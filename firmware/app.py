@@ -105,7 +105,7 @@ def start_ocpp(cfg, board, watchdog, client, encoder, ca, boot_reason="Unknown")
                                 settings=settings, on_time_set=security.time_set)
     cp.boot_trigger = registration.boot_triggered
     cp.register(session, updater, diagnostics)
-    link = Link(client, session, (registration.run, delivery.run))
+    link = Link(client, session, (registration.run, delivery.run), security.event)
     asyncio.create_task(cp.run())
     asyncio.create_task(link.run())
     asyncio.create_task(security.run())

@@ -95,3 +95,54 @@ async def test_a_clock_in_step_raises_no_time_event(tmp_path, interpreter):
         await h.cs.wait_for("Heartbeat", "CP_1")
         await asyncio.sleep(0.5)
         assert [e["type"] for e in events(h)] == ["StartupOfTheDevice"]
+
+
+async def reach_after_failures(h, cs_options, failures=2):
+    """Let the firmware fail to connect `failures` times, then give it a central system it
+    can reach with `cs_options`, and wait for its boot there."""
+    await asyncio.to_thread(h.fw.wait_log, "connect failed", 30, failures)
+    port = h.port
+    await h.cs.stop()
+    h.cs = CentralSystem(heartbeat_interval=60, **cs_options)
+    await h.cs.start(port=port)
+    await h.cs.wait_for("BootNotification", "CP_1", timeout=30)
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_a_rejected_key_is_reported_once_when_connected(tmp_path, interpreter):
+    harness = Harness(tmp_path, interpreter=interpreter, boot=False,
+                      cs_options={"credentials": ("CP_1", NEW_KEY)},
+                      csms={"securityProfile": 1, "authorizationKey": OLD_KEY})
+    async with harness as h:
+        await reach_after_failures(h, {"credentials": ("CP_1", OLD_KEY)})
+        failed = await h.cs.wait_for("SecurityEventNotification", "CP_1", lambda p: p["type"] ==
+                                     "FailedToAuthenticationAtCentralSystem", timeout=15)
+        assert "401" in failed["techInfo"] and OLD_KEY not in failed["techInfo"]
+        await h.cs.wait_for("SecurityEventNotification", "CP_1",
+                            lambda p: p["type"] == "StartupOfTheDevice")
+        await asyncio.sleep(0.5)
+        assert len(events(h, "FailedToAuthenticationAtCentralSystem")) == 1  # not per attempt
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_an_unverified_server_certificate_is_reported_when_connected(tmp_path, interpreter):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    trusted, stranger = TestCA(tmp_path / "a"), TestCA(tmp_path / "b", name="Stranger CA")
+
+    def tls(ca):
+        srv = ca.server()
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(srv.cert, srv.key)
+        return ctx
+    harness = Harness(tmp_path, interpreter=interpreter, boot=False,
+                      cs_options={"tls": tls(stranger)},
+                      csms={"securityProfile": 2, "caFile": trusted.path,
+                            "authorizationKey": OLD_KEY})
+    async with harness as h:
+        await reach_after_failures(h, {"tls": tls(trusted)})
+        bad = await h.cs.wait_for("SecurityEventNotification", "CP_1", lambda p: p["type"] ==
+                                  "InvalidCentralSystemCertificate", timeout=15)
+        assert "certificate" in bad["techInfo"]
+        await asyncio.sleep(0.5)
+        assert len(events(h, "InvalidCentralSystemCertificate")) == 1

@@ -82,7 +82,8 @@ class WsClient(Link):
         except ValueError as e:  # certificate verification (both ports raise a ValueError)
             if not self.secure:
                 raise
-            err = WsError("TLS: certificate of %s rejected: %s" % (where, describe(e)))
+            err = WsError("TLS: certificate of %s rejected: %s" % (where, describe(e)), None,
+                          "InvalidCentralSystemCertificate")
         except EOFError:
             err = WsError("%s closed the connection during the handshake%s" % (where, self._hint()))
         except OSError as e:
