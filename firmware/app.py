@@ -86,7 +86,8 @@ def start_ocpp(cfg, board, watchdog, client, encoder, ca, boot_reason="Unknown")
                      max_deciamps=settings.get("MaxCurrentA") * 10, watchdog=watchdog,
                      close_link=client.close)  # a Reset closes the WebSocket cleanly first
     cp.recover()
-    security = SecurityEvents(session, board)
+    security = SecurityEvents(session, board, Journal(board.state_dir + "/security",
+                                                      max_record_bytes=512))
     security.started(boot_reason)
     use_credentials(settings, client, security)
     updater, diagnostics = firmware_management(cfg, board, session, settings, cp, security, ca)

@@ -1,26 +1,30 @@
-# SecurityEventNotification (1.6 security whitepaper §4.x, A05/L01): events queued and sent.
-"""    security = SecurityEvents(session, board)
+# SecurityEventNotification (1.6 security whitepaper 2.8, A04): events kept on flash and sent.
+"""    security = SecurityEvents(session, board, Journal(state_dir + "/security", ...))
     security.event("InvalidFirmwareSignature", "update 7")   # never blocks the caller
     asyncio.create_task(security.run())
 
-Events wait in a small bounded queue (the oldest is dropped when full, and that is logged)
-and go out in order once the central system has accepted the boot. Every event is also
-logged, so none is lost from the security log even when the queue overflows.
+Delivery is guaranteed as A04.FR.02 asks: an event is written to its own journal on flash
+(ocppj/journal.py: CRC-framed, power-loss safe) before event() returns, and leaves it only
+when the central system has answered its SecurityEventNotification; they go out in order once
+the BootNotification is accepted, across reboots. Overflow: at most MAX_STORED events wait;
+one more drops the oldest, and the drop is a line of the security log. Every event is also a
+line of the security log (logger "security": GetLog SecurityLog uploads those lines).
 
-What this charge point reports of the whitepaper's list (section 2.8), and when:
+What this charge point reports of the whitepaper's list, and when:
 - StartupOfTheDevice at every start, techInfo the boot reason (bootreason.py); with it
   ResetOrReboot when the start followed a reset rather than a power-up (a Reset.req, a
-  firmware update, the watchdog ...): an event queued just before rebooting would be lost
-  with the RAM it waits in, so the reset is reported by the start that follows it;
+  firmware update, the watchdog ...), reported by the start that follows it;
 - SettingSystemTime when setting the clock moved it by CLOCK_JUMP_S or more (every Heartbeat
   corrects the clock; a few seconds of drift is no event);
 - ReconfigurationOfSecurityParameters when the central system changed AuthorizationKey or
   SecurityProfile (never with the key itself);
+- FailedToAuthenticationAtCentralSystem and InvalidCentralSystemCertificate from the link;
 - InvalidFirmwareSignature and the others the firmware updater raises.
 
-An event that happens while the clock is not set yet (at start on a board without a battery
-clock) is dated when it is sent, by the ticks elapsed since: the clock is set by then (the
-events wait for the accepted BootNotification, whose answer sets it).
+An event that happens while the clock is not set (at start on a board without a battery
+clock) waits in RAM (at most MAX_UNDATED) until the clock is set, and is then dated by the
+ticks elapsed since and stored: a date of 2000-01-01 would be worse than none. A power cut
+before the clock is set loses those; the next start reports its own StartupOfTheDevice.
 """
 
 import asyncio
@@ -31,28 +35,59 @@ from ocppj.encoder import Timestamp
 from ocppj.session import CallTimeout, NotConnected
 from ticks import sleep_ms, ticks_diff, ticks_ms
 
-MAX_QUEUED = 16
+MAX_STORED = 32
+MAX_UNDATED = 16
 CLOCK_JUMP_S = 60
+_ACTION = "SecurityEventNotification"
 
 log = logger.get("security")
 
 
 class SecurityEvents:
-    def __init__(self, session, board):
+    def __init__(self, session, board, journal):
         self.session = session
         self.board = board
-        self.queue = []  # [type, seconds since 2000, techInfo or None]
+        self.journal = journal  # ocppj.journal.Journal of its own: the events on flash
+        self.undated = []  # [type, techInfo or None, ticks_ms] waiting for the clock
         self._wake = asyncio.Event()
 
     def event(self, kind, tech_info=None):
         log.warn("security event", kind, tech_info or "")
-        if len(self.queue) >= MAX_QUEUED:
-            dropped = self.queue.pop(0)
-            log.error("security event queue full: dropped", dropped[0])
-        board = self.board
-        at_s = board.time_s() if board.clock_set() else None  # None: dated when sent
-        self.queue.append([kind, at_s, tech_info[:255] if tech_info else None, ticks_ms()])
+        info = tech_info[:255] if tech_info else None
+        if self.board.clock_set():
+            self._store(kind, self.board.time_s(), info)
+        else:
+            if len(self.undated) >= MAX_UNDATED:
+                log.error("security event dropped (clock not set, %d waiting):" % MAX_UNDATED,
+                          self.undated.pop(0)[0])
+            self.undated.append([kind, info, ticks_ms()])
         self._wake.set()
+
+    def _store(self, kind, at_s, info):
+        journal = self.journal
+        while journal.count() >= MAX_STORED:
+            oldest = journal.peek()
+            if oldest is None:
+                break
+            journal.ack(oldest.seq)
+            log.error("security event dropped (%d waiting):" % MAX_STORED,
+                      oldest.payload["type"])
+        payload = {"type": kind, "timestamp": Timestamp(at_s)}
+        if info:
+            payload["techInfo"] = info
+        try:
+            journal.append(_ACTION, payload, "message")
+        except (OSError, ValueError) as e:  # a full or failing flash: the log line stays
+            log.error("security event not stored:", repr(e))
+
+    def _date_undated(self):
+        """Store the events that waited for the clock, dated by the ticks since."""
+        if not self.undated or not self.board.clock_set():
+            return
+        now_s, now_ms = self.board.time_s(), ticks_ms()
+        for kind, info, at_ms in self.undated:
+            self._store(kind, now_s - ticks_diff(now_ms, at_ms) // 1000, info)
+        self.undated = []
 
     def started(self, boot_reason):
         """At start-up: StartupOfTheDevice, and ResetOrReboot after anything but a power-up."""
@@ -62,8 +97,10 @@ class SecurityEvents:
 
     def time_set(self, jump_s):
         """The clock was set and moved by `jump_s` seconds."""
+        self._date_undated()  # they happened before: they go first
         if jump_s >= CLOCK_JUMP_S or jump_s <= -CLOCK_JUMP_S:
             self.event("SettingSystemTime", "clock moved by %d s" % jump_s)
+        self._wake.set()
 
     def reconfigured(self, key):
         """The central system changed a security parameter (an OCPP key name, never a value)."""
@@ -71,19 +108,19 @@ class SecurityEvents:
 
     async def run(self):
         while True:
-            if not self.queue:
+            self._date_undated()
+            record = self.journal.peek()
+            if record is None:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            kind, at_s, info, at_ms = self.queue[0]
-            if at_s is None:  # the clock was not set then
-                at_s = self.board.time_s() - ticks_diff(ticks_ms(), at_ms) // 1000
-            payload = {"type": kind, "timestamp": Timestamp(at_s)}
-            if info:
-                payload["techInfo"] = info
             try:
-                await self.session.call("SecurityEventNotification", payload)
-                self.queue.pop(0)
-            except (errors.CallError, CallTimeout, NotConnected) as e:
+                await self.session.call(record.action, record.payload)
+            except errors.CallError as e:  # answered, with a refusal: retrying will not help
+                log.error("SecurityEventNotification", record.payload["type"], "refused:",
+                          repr(e))
+            except (CallTimeout, NotConnected) as e:
                 log.warn("SecurityEventNotification not delivered:", repr(e))
                 await sleep_ms(5000)
+                continue
+            self.journal.ack(record.seq)

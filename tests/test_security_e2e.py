@@ -146,3 +146,23 @@ async def test_an_unverified_server_certificate_is_reported_when_connected(tmp_p
         assert "certificate" in bad["techInfo"]
         await asyncio.sleep(0.5)
         assert len(events(h, "InvalidCentralSystemCertificate")) == 1
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_events_wait_on_flash_through_a_power_cut(tmp_path, interpreter):
+    async with Harness(tmp_path, interpreter=interpreter) as h:
+        await h.cs.wait_for("SecurityEventNotification", "CP_1",
+                            lambda p: p["type"] == "StartupOfTheDevice")
+        port = h.port
+        await h.cs.stop()
+        h.fw.stop()  # power cut
+        await asyncio.to_thread(h.fw.start)  # a start while the central system is away ...
+        await asyncio.to_thread(h.fw.wait_log, "connect failed", 30)
+        h.fw.stop()  # ... and power cut again before it was ever sent
+        h.cs = CentralSystem(heartbeat_interval=60)
+        await h.cs.start(port=port)
+        await asyncio.to_thread(h.fw.start)
+        first = await h.cs.wait_for("SecurityEventNotification", "CP_1", timeout=30)
+        second = await h.cs.wait_for("SecurityEventNotification", "CP_1", timeout=30)
+        assert first["type"] == second["type"] == "StartupOfTheDevice"
+        assert first["timestamp"] <= second["timestamp"]  # in order, the offline start first
