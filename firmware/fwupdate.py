@@ -95,10 +95,15 @@ class FirmwareUpdater:
         self._check(job)
 
     def current_status(self, signed):
-        """What a TriggerMessage reports, and the requestId with it: Idle unless an update is
-        in progress (1.6 §4.5; L01.FR.28/29: after Installed, Idle)."""
+        """What a TriggerMessage reports, and the requestId with it. Signed (ExtendedTrigger-
+        Message): the last status sent, Idle after Installed (L01.FR.28/29). Plain: Idle
+        unless an UpdateFirmware is in progress (1.6 §4.5)."""
         note = self.signed if signed else self.plain
-        if self.job is None or (self.job.signed != signed) or note.status == "Installed":
+        if signed:
+            busy = note.status != "Installed"
+        else:
+            busy = self.job is not None and not self.job.signed
+        if not busy or note.status == "Idle":
             return "Idle", None
         return note.status, note.request_id
 

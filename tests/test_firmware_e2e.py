@@ -390,3 +390,26 @@ async def test_power_cut_while_installing_tells_the_truth(tmp_path, keys, files,
         # whatever the moment of the cut: Installed exactly when the new version runs
         assert (verdict == "Installed") == (running == NEW), (verdict, running)
         assert verdict in ("Installed", "InstallationFailed")
+
+
+@pytest.mark.parametrize("failure", ["DownloadFailed", "InvalidSignature"])
+async def test_trigger_after_a_failure_repeats_the_last_status(tmp_path, keys, files, failure):
+    folder, server = files
+    image = firmware_image.build(NEW, 40000)
+    (folder / "fw.bin").write_bytes(image)
+    other = firmware_image.build("6.6.6", 40000)
+    async with harness(tmp_path, keys) as h:
+        await h.cs.call("CP_1", call.SignedUpdateFirmware(request_id=12, firmware={
+            "location": server.url("fw.bin" if failure == "InvalidSignature" else "none.bin"),
+            "retrieveDateTime": now_iso(), "signingCertificate": cert_pem(keys),
+            "signature": signed(keys, other)}))
+        status = None
+        while status != failure:  # each note taken, up to the failure
+            status = (await h.cs.wait_for("SignedFirmwareStatusNotification", "CP_1",
+                                          timeout=30))["status"]
+        result = await h.cs.call("CP_1", call.ExtendedTriggerMessage(
+            requested_message="FirmwareStatusNotification"))
+        assert result.status == "Accepted"
+        # L01.FR.29: the last status sent, with its requestId; not Idle
+        assert await h.cs.wait_for("SignedFirmwareStatusNotification", "CP_1") == {
+            "status": failure, "requestId": 12}
