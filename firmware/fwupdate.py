@@ -273,8 +273,11 @@ class FirmwareUpdater:
                                     "update %s" % (job.request_id or job.location[:60]))
                 self._end()
                 return False
-            if outcome == "InstallVerificationFailed":  # not an image the bootloader takes
+            if outcome in ("InvalidImage", "InstallVerificationFailed"):
+                # not an image the bootloader takes (InvalidImage: its signature verified)
                 await self.status(job, "Downloaded")
+                if job.signed and outcome == "InvalidImage":
+                    await self.status(job, "SignatureVerified")
                 await self.status(job, "InstallVerificationFailed" if job.signed
                                   else "InstallationFailed")
                 self._end()
