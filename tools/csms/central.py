@@ -90,7 +90,8 @@ class CentralSystem:
         self.parent_tags = dict(parent_tags or {})  # idTag -> the parentIdTag its IdTagInfo carries
         # action -> OCPP-J error code: every CALL of that action is answered with this CALLERROR
         self.call_errors = dict(call_errors or {})
-        self.answer_delays = dict(answer_delays or {})  # action -> seconds to wait before answering
+        # action -> seconds to wait before answering, or fn(payload) -> seconds
+        self.answer_delays = dict(answer_delays or {})
         self.clock_offset_s = clock_offset_s  # currentTime of Boot/Heartbeat answers: now + this
         self.echo = echo
         self.call_timeout = call_timeout

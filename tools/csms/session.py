@@ -76,6 +76,8 @@ class ChargePointSession(ChargePoint):
                 raise NotSupportedError("Requested Action is recognized but not supported by the receiver")
             raise OcppNotImplementedError("Requested Action is not known by receiver")
         delay = self.csms.answer_delays.get(msg.action)
+        if callable(delay):  # a test holding back one particular CALL: seconds for its payload
+            delay = delay(msg.payload)
         if delay:  # a slow central system: the charge point's next CALL waits for this answer
             await asyncio.sleep(delay)
         code = self.csms.call_errors.get(msg.action)
