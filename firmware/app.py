@@ -20,6 +20,7 @@ from firmware.authorize import Authorizer
 from firmware.board import open_board
 from firmware.chargepoint import FEATURE_PROFILES, ChargePoint
 from firmware import fwjob
+from filelog import FileLog
 from firmware.security import SecurityEvents
 from lazy import LazyService
 from firmware.link import Link, basic_auth_key, make_client, read_file
@@ -86,8 +87,9 @@ def start_ocpp(cfg, board, watchdog, client, encoder, ca, boot_reason="Unknown")
                      max_deciamps=settings.get("MaxCurrentA") * 10, watchdog=watchdog,
                      close_link=client.close)  # a Reset closes the WebSocket cleanly first
     cp.recover()
-    security = SecurityEvents(session, board, Journal(board.state_dir + "/security",
-                                                      max_record_bytes=512))
+    security = SecurityEvents(session, board,
+                              Journal(board.state_dir + "/security", max_record_bytes=512),
+                              FileLog(board.state_dir + "/securitylog"))
     security.started(boot_reason)
     use_credentials(settings, client, security)
     updater, diagnostics = firmware_management(cfg, board, session, settings, cp, security, ca)
@@ -158,7 +160,7 @@ def firmware_management(cfg, board, session, settings, cp, security, ca_pem):
 
     def make_diagnostics():
         from firmware.diagnostics import Diagnostics
-        diagnostics = Diagnostics(board, session, ca_pem, board.block)
+        diagnostics = Diagnostics(board, session, ca_pem, board.block, security.log_file)
         diagnostics.register(session)
         return diagnostics
 

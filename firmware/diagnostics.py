@@ -1,9 +1,11 @@
 # GetDiagnostics (1.6 §5.9) and GetLog (security whitepaper N01): the log uploaded by HTTP(S).
-"""    diag = Diagnostics(board, session, ca_pem, block)   # block: lib/sharedblock.SharedBlock
+"""    diag = Diagnostics(board, session, ca_pem, block, security_log)
+    # block: lib/sharedblock.SharedBlock; security_log: lib/filelog.FileLog
     diag.register(session)      # GetDiagnostics, GetLog
 
-The file is the log kept in RAM by lib/logring.py (secrets already redacted): all of it for
-GetDiagnostics and GetLog DiagnosticsLog, the security events for GetLog SecurityLog. It is
+The file is the log kept in RAM by lib/logring.py (secrets already redacted) for
+GetDiagnostics and GetLog DiagnosticsLog; for GetLog SecurityLog, the security log on flash
+(firmware/security.py writes it: every security event, key and profile change). It is
 sent by HTTP(S) POST (multipart/form-data) to the location given; FTP is not supported
 (SupportedFileTransferProtocols says HTTP,HTTPS), so an ftp:// location fails clearly.
 Statuses: DiagnosticsStatusNotification Uploading, Uploaded or UploadFailed; LogStatusNotification
@@ -14,7 +16,7 @@ or its wait for the next one ends at once, and it sends no further status. A Tri
 answers Idle once no upload runs (1.6 §4.4).
 
 Memory: each attempt copies the log into the firmware's one block buffer (the shared block,
-logring.copy_into; the security log filtered in place) and sends it from there; nothing
+logring.copy_into, or FileLog.copy_into) and sends it from there; nothing
 else of the log's size is allocated. While a firmware download holds the block an attempt
 waits for it, at most BLOCK_WAIT_MS (5 minutes), and then fails ("block buffer ... in use by
 firmware download"); the request's retries follow. Without a block (None) each attempt
@@ -34,7 +36,6 @@ from ticks import sleep_ms
 log = logger.get("diagnostics")
 
 BLOCK_WAIT_MS = 300000  # how long an upload attempt waits for the block buffer
-_SECURITY = b" security:"  # the lines of the security log (lib/logger.py's "<name>:" field)
 
 
 class _Upload:
@@ -57,8 +58,9 @@ class _Upload:
 
 
 class Diagnostics:
-    def __init__(self, board, session, ca_pem, block=None):
+    def __init__(self, board, session, ca_pem, block=None, security_log=None):
         self.board = board
+        self.security_log = security_log  # FileLog: what GetLog SecurityLog uploads
         self.session = session
         self.ca_pem = ca_pem
         self.block = block  # SharedBlock: the log snapshot goes there (None: one per attempt)
@@ -122,9 +124,10 @@ class Diagnostics:
         block = self.block if self.block is not None else SharedBlock()
         buf = await block.take("diagnostics upload", BLOCK_WAIT_MS)
         try:
-            n = logring.copy_into(buf)
             if security:
-                n = keep_lines(buf, n, _SECURITY)
+                n = self.security_log.copy_into(buf) if self.security_log else _empty(buf)
+            else:
+                n = logring.copy_into(buf)
             client = HttpClient(ca=self.ca_pem if url.startswith("https:") else None)
             await client.upload(url, name, memoryview(buf)[:n])
             return n
@@ -186,33 +189,6 @@ class Diagnostics:
                 self.log_status, self.log_request = "Idle", None
 
 
-def keep_lines(buf, n, word):
-    """Keep the lines of buf[:n] that contain `word`, moved to the front in order; returns
-    their length (at least one newline, as an empty log is uploaded)."""
-    out = 0
-    i = 0
-    while i < n:
-        end = buf.find(b"\n", i, n)
-        end = n if end < 0 else end + 1
-        if buf.find(word, i, end) >= 0:
-            _move(buf, out, i, end - i)
-            out += end - i
-        i = end
-    if not out:
-        buf[0] = 10
-        out = 1
-    return out
-
-
-def _move(buf, to, at, n):
-    # buf[to:to + n] = buf[at:at + n] for to <= at, in pieces that do not overlap (CPython
-    # copies a bytearray slice with memcpy)
-    if to == at:
-        return
-    mv = memoryview(buf)
-    step = at - to
-    i = 0
-    while i < n:
-        k = step if step < n - i else n - i
-        mv[to + i:to + i + k] = mv[at + i:at + i + k]
-        i += k
+def _empty(buf):
+    buf[0] = 10  # an empty log is uploaded as one newline
+    return 1

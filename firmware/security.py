@@ -1,5 +1,6 @@
 # SecurityEventNotification (1.6 security whitepaper 2.8, A04): events kept on flash and sent.
-"""    security = SecurityEvents(session, board, Journal(state_dir + "/security", ...))
+"""    security = SecurityEvents(session, board, Journal(state_dir + "/security", ...),
+                              FileLog(state_dir + "/securitylog"))
     security.event("InvalidFirmwareSignature", "update 7")   # never blocks the caller
     asyncio.create_task(security.run())
 
@@ -7,8 +8,12 @@ Delivery is guaranteed as A04.FR.02 asks: an event is written to its own journal
 (ocppj/journal.py: CRC-framed, power-loss safe) before event() returns, and leaves it only
 when the central system has answered its SecurityEventNotification; they go out in order once
 the BootNotification is accepted, across reboots. Overflow: at most MAX_STORED events wait;
-one more drops the oldest, and the drop is a line of the security log. Every event is also a
-line of the security log (logger "security": GetLog SecurityLog uploads those lines).
+one more drops the oldest, and the drop is a line of the security log.
+
+The security log (whitepaper 2.9) is a FileLog on flash, kept through power cuts (2 x 2 KiB,
+the newest lines): a line per security event, with its UTC time (or "clock-not-set") and its
+techInfo, and per event dropped. GetLog SecurityLog uploads it (firmware/diagnostics.py).
+Every event is also a line of the ordinary log (logger "security").
 
 What this charge point reports of the whitepaper's list, and when:
 - StartupOfTheDevice at every start, techInfo the boot reason (bootreason.py); with it
@@ -30,6 +35,7 @@ before the clock is set loses those; the next start reports its own StartupOfThe
 import asyncio
 
 import logger
+from civil import utc_text
 from ocppj import errors
 from ocppj.encoder import Timestamp
 from ocppj.session import CallTimeout, NotConnected
@@ -44,22 +50,36 @@ log = logger.get("security")
 
 
 class SecurityEvents:
-    def __init__(self, session, board, journal):
+    def __init__(self, session, board, journal, log_file=None):
         self.session = session
         self.board = board
         self.journal = journal  # ocppj.journal.Journal of its own: the events on flash
+        self.log_file = log_file  # lib/filelog.FileLog: the security log
         self.undated = []  # [type, techInfo or None, ticks_ms] waiting for the clock
         self._wake = asyncio.Event()
+
+    def record(self, text):
+        """A line of the security log (never a secret: callers pass names, not values)."""
+        board = self.board
+        when = utc_text(board.time_s()) if board.clock_set() else "clock-not-set"
+        if self.log_file is not None:
+            try:
+                self.log_file.append(when + " " + text)
+            except OSError as e:  # a full or failing flash: the ordinary log still has it
+                log.error("security log not written:", repr(e))
 
     def event(self, kind, tech_info=None):
         log.warn("security event", kind, tech_info or "")
         info = tech_info[:255] if tech_info else None
+        self.record(kind + (" " + info if info else ""))
         if self.board.clock_set():
             self._store(kind, self.board.time_s(), info)
         else:
             if len(self.undated) >= MAX_UNDATED:
+                dropped = self.undated.pop(0)[0]
                 log.error("security event dropped (clock not set, %d waiting):" % MAX_UNDATED,
-                          self.undated.pop(0)[0])
+                          dropped)
+                self.record("dropped (clock not set): " + dropped)
             self.undated.append([kind, info, ticks_ms()])
         self._wake.set()
 
@@ -72,6 +92,7 @@ class SecurityEvents:
             journal.ack(oldest.seq)
             log.error("security event dropped (%d waiting):" % MAX_STORED,
                       oldest.payload["type"])
+            self.record("dropped (queue full): " + oldest.payload["type"])
         payload = {"type": kind, "timestamp": Timestamp(at_s)}
         if info:
             payload["techInfo"] = info

@@ -166,3 +166,34 @@ async def test_events_wait_on_flash_through_a_power_cut(tmp_path, interpreter):
         second = await h.cs.wait_for("SecurityEventNotification", "CP_1", timeout=30)
         assert first["type"] == second["type"] == "StartupOfTheDevice"
         assert first["timestamp"] <= second["timestamp"]  # in order, the offline start first
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_get_log_uploads_the_security_log_kept_on_flash(tmp_path, interpreter):
+    from test_diagnostics_e2e import Collector, server
+    httpd = server()
+    url = "http://127.0.0.1:%d/upload" % httpd.server_address[1]
+    Collector.bodies = []
+    try:
+        async with Harness(tmp_path, interpreter=interpreter) as h:
+            await h.configure("AuthorizationKey", NEW_KEY)
+            h.fw.stop()  # power cut: the RAM log is gone
+            await asyncio.to_thread(h.fw.start)
+            await h.cs.wait_for("BootNotification", "CP_1", timeout=30)
+            for _ in range(20):  # enough traffic to push the start-up out of the RAM log
+                await h.cs.call("CP_1", call.GetConfiguration(key=["HeartbeatInterval"]))
+            result = await h.cs.call("CP_1", call.GetLog(
+                log_type="SecurityLog", request_id=7, log={"remoteLocation": url}))
+            assert result.status == "Accepted"
+            notes = [await h.cs.wait_for("LogStatusNotification", "CP_1") for _ in range(2)]
+            assert notes[-1] == {"status": "Uploaded", "requestId": 7}
+            body = Collector.bodies[-1].decode()
+            lines = body[body.index("\r\n\r\n") + 4:body.rindex("\r\n--")].split("\n")[:-1]
+            kinds = [ln.split(" ")[1] for ln in lines]
+            assert kinds == ["StartupOfTheDevice", "ReconfigurationOfSecurityParameters",
+                             "StartupOfTheDevice"], lines
+            assert lines[1].endswith("AuthorizationKey changed") and NEW_KEY not in body
+            assert all(ln[:4].isdigit() and ln[19] == "Z" for ln in lines), lines  # UTC time
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -3,6 +3,7 @@
 import asyncio
 
 from devtest import tempdir
+from filelog import FileLog
 from firmware.board.sim import SimBoard
 from firmware.security import CLOCK_JUMP_S, MAX_STORED, SecurityEvents
 from ocppj.journal import Journal
@@ -20,7 +21,13 @@ def board(clock_s=JAN_2026):
 def events(b, session=None, replies=()):
     if session is None:
         peer, session = connect(list(replies), registration="Accepted")
-    return SecurityEvents(session, b, Journal(b.state_dir + "/security"))
+    return SecurityEvents(session, b, Journal(b.state_dir + "/security"),
+                          FileLog(b.state_dir + "/securitylog"))
+
+
+def security_log(security):
+    buf = bytearray(4096)
+    return bytes(buf[:security.log_file.copy_into(buf)]).decode().split("\n")[:-1]
 
 
 def stored(security):
@@ -102,3 +109,17 @@ async def test_sent_events_leave_the_journal_and_a_refused_one_is_not_retried():
     assert [s["techInfo"] for s in sent] == ["SecurityProfile changed", "AuthorizationKey changed"]
     assert sent[0]["timestamp"].startswith("2026-01-01T00:00:0"), sent
     assert stored(security) == []  # the refused one too: answered, retrying would not help
+
+
+def test_every_event_is_a_line_of_the_security_log_with_its_time():
+    b = board(clock_s=1000)
+    security = events(b)
+    security.started("Watchdog")
+    b.set_time_s(JAN_2026)
+    security.reconfigured("AuthorizationKey")
+    lines = security_log(security)
+    assert lines[:2] == ["clock-not-set StartupOfTheDevice boot reason Watchdog",
+                         "clock-not-set ResetOrReboot Watchdog"], lines
+    assert lines[2].startswith("2026-01-01T00:00:0") and lines[2].endswith(
+        "Z ReconfigurationOfSecurityParameters AuthorizationKey changed"), lines
+    assert security_log(events(b)) == lines, "on flash: a new instance reads the same log"
