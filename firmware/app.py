@@ -20,9 +20,10 @@ from firmware.authorize import Authorizer
 from firmware.board import open_board
 from firmware.chargepoint import FEATURE_PROFILES, ChargePoint
 from firmware import fwjob
+from filelog import FileLog
 from firmware.security import SecurityEvents
 from lazy import LazyService
-from firmware.link import Link, make_client, read_file
+from firmware.link import Link, basic_auth_key, make_client, read_file
 from firmware.registration import Registration
 from firmware.settings import Settings
 from ocppj.delivery import Delivery
@@ -69,7 +70,7 @@ def make_wire(csms):
     return make_client(csms, V16.subprotocol, ca), Encoder(csms["frameBufferBytes"]), ca
 
 
-def start_ocpp(cfg, board, watchdog, client, encoder, ca):
+def start_ocpp(cfg, board, watchdog, client, encoder, ca, boot_reason="Unknown"):
     """Wire the RPC session, journal, charge point and registration to the client."""
     csms = cfg["csms"]
     settings = Settings(board.state_dir, board.connectors, FEATURE_PROFILES,
@@ -86,7 +87,11 @@ def start_ocpp(cfg, board, watchdog, client, encoder, ca):
                      max_deciamps=settings.get("MaxCurrentA") * 10, watchdog=watchdog,
                      close_link=client.close)  # a Reset closes the WebSocket cleanly first
     cp.recover()
-    security = SecurityEvents(session, board)
+    security = SecurityEvents(session, board,
+                              Journal(board.state_dir + "/security", max_record_bytes=512),
+                              FileLog(board.state_dir + "/securitylog"))
+    security.started(boot_reason)
+    use_credentials(settings, client, security)
     updater, diagnostics = firmware_management(cfg, board, session, settings, cp, security, ca)
 
     async def accepted():  # after every accepted (re)connect, in the order TC_044_3 shows
@@ -100,10 +105,10 @@ def start_ocpp(cfg, board, watchdog, client, encoder, ca):
     if running and running[0]:
         identity["firmwareVersion"] = running[0]  # what actually runs, not what was configured
     registration = Registration(session, board, identity, on_accepted=accepted,
-                                settings=settings)
+                                settings=settings, on_time_set=security.time_set)
     cp.boot_trigger = registration.boot_triggered
     cp.register(session, updater, diagnostics)
-    link = Link(client, session, (registration.run, delivery.run))
+    link = Link(client, session, (registration.run, delivery.run), security.event)
     asyncio.create_task(cp.run())
     asyncio.create_task(link.run())
     asyncio.create_task(security.run())
@@ -112,6 +117,24 @@ def start_ocpp(cfg, board, watchdog, client, encoder, ca):
         if job is not None and job.phase == "rebooting":
             asyncio.create_task(confirm_or_roll_back(board, registration))
     return cp, session
+
+
+def use_credentials(settings, client, security):
+    """Basic auth from the OCPP keys, now and after every change: a new AuthorizationKey from
+    the next connection on (whitepaper A01; the central system stops accepting the old one
+    once it has the answer), persisted by the settings, and a security event."""
+    def apply(_=None):
+        client.set_authorization_key(basic_auth_key(settings.get("SecurityProfile"),
+                                                    settings.get("AuthorizationKey")))
+
+    def changed(name):
+        def on_change(_):
+            apply()
+            security.reconfigured(name)
+        return on_change
+    apply()
+    settings.on_change("AuthorizationKey", changed("AuthorizationKey"))
+    settings.on_change("SecurityProfile", changed("SecurityProfile"))
 
 
 def firmware_management(cfg, board, session, settings, cp, security, ca_pem):
@@ -137,7 +160,7 @@ def firmware_management(cfg, board, session, settings, cp, security, ca_pem):
 
     def make_diagnostics():
         from firmware.diagnostics import Diagnostics
-        diagnostics = Diagnostics(board, session, ca_pem, board.block)
+        diagnostics = Diagnostics(board, session, ca_pem, board.block, security.log_file)
         diagnostics.register(session)
         return diagnostics
 
@@ -183,7 +206,8 @@ async def run(cfg, board, client, encoder, ca):
         ident.get("firmwareVersion", "?"), board.name, board.reset_cause()))
     # OCPP 2.0.1 BootNotification.reason, kept ready: a recorded intent or the reset cause
     from firmware import bootreason
-    log.info("boot reason", bootreason.take(board.state_dir, board.reset_cause()))
+    boot_reason = bootreason.take(board.state_dir, board.reset_cause())
+    log.info("boot reason", boot_reason)
     unload.forget("firmware.bootreason")  # start-up only; a reset imports it to record why
     try:
         await board.start()
@@ -194,7 +218,7 @@ async def run(cfg, board, client, encoder, ca):
     asyncio.create_task(led.run())
     if not await board.network_up(_WATCHDOG_MS // 2):
         log.error("network did not come up")
-    cp, session = start_ocpp(cfg, board, watchdog, client, encoder, ca)
+    cp, session = start_ocpp(cfg, board, watchdog, client, encoder, ca, boot_reason)
     while True:
         watchdog.feed()  # only when every watched task has checked in
         led.set(led_pattern(cp, session))

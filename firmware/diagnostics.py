@@ -1,21 +1,29 @@
 # GetDiagnostics (1.6 §5.9) and GetLog (security whitepaper N01): the log uploaded by HTTP(S).
-"""    diag = Diagnostics(board, session, ca_pem, block)   # block: lib/sharedblock.SharedBlock
+"""    diag = Diagnostics(board, session, ca_pem, block, security_log)
+    # block: lib/sharedblock.SharedBlock; security_log: lib/filelog.FileLog
     diag.register(session)      # GetDiagnostics, GetLog
 
-The file is the log kept in RAM by lib/logring.py (secrets already redacted): all of it for
-GetDiagnostics and GetLog DiagnosticsLog, the security events for GetLog SecurityLog. It is
+The file is the log kept in RAM by lib/logring.py (secrets already redacted) for
+GetDiagnostics and GetLog DiagnosticsLog; for GetLog SecurityLog, the security log on flash
+(firmware/security.py writes it: every security event, key and profile change). It is
 sent by HTTP(S) POST (multipart/form-data) to the location given; FTP is not supported
 (SupportedFileTransferProtocols says HTTP,HTTPS), so an ftp:// location fails clearly.
 Statuses: DiagnosticsStatusNotification Uploading, Uploaded or UploadFailed; LogStatusNotification
-Uploading, Uploaded or UploadFailure with the requestId. Retries per the request.
+Uploading, Uploaded or UploadFailure with the requestId. GetDiagnostics' retries are the
+attempts after the first (errata 3.50), GetLog's the attempts in all (whitepaper GetLog.req).
+A new GetLog cancels the GetLog upload running (AcceptedCanceled, N01.FR.11): its HTTP attempt
+or its wait for the next one ends at once, and it sends no further status. A TriggerMessage
+answers Idle once no upload runs (1.6 §4.4).
 
 Memory: each attempt copies the log into the firmware's one block buffer (the shared block,
-logring.copy_into; the security log filtered in place) and sends it from there; nothing
+logring.copy_into, or FileLog.copy_into) and sends it from there; nothing
 else of the log's size is allocated. While a firmware download holds the block an attempt
 waits for it, at most BLOCK_WAIT_MS (5 minutes), and then fails ("block buffer ... in use by
 firmware download"); the request's retries follow. Without a block (None) each attempt
 allocates one.
 """
+
+import asyncio
 
 import logger
 import logring
@@ -28,19 +36,41 @@ from ticks import sleep_ms
 log = logger.get("diagnostics")
 
 BLOCK_WAIT_MS = 300000  # how long an upload attempt waits for the block buffer
-_SECURITY = b" security:"  # the lines of the security log (lib/logger.py's "<name>:" field)
+
+
+class _Upload:
+    """One GetDiagnostics or GetLog request being served."""
+
+    def __init__(self, url, name, security, attempts, interval_s, request_id):
+        self.url = url
+        self.name = name
+        self.security = security
+        self.attempts = attempts
+        self.interval_s = interval_s
+        self.request_id = request_id  # None for GetDiagnostics
+        self.canceled = False
+        self.task = None  # the HTTP attempt running, a task a new GetLog cancels
+
+    def cancel(self):
+        self.canceled = True
+        if self.task is not None:
+            self.task.cancel()
 
 
 class Diagnostics:
-    def __init__(self, board, session, ca_pem, block=None):
+    def __init__(self, board, session, ca_pem, block=None, security_log=None):
         self.board = board
+        self.security_log = security_log  # FileLog: what GetLog SecurityLog uploads
         self.session = session
         self.ca_pem = ca_pem
         self.block = block  # SharedBlock: the log snapshot goes there (None: one per attempt)
-        self.diag_status = "Idle"  # for TriggerMessage DiagnosticsStatusNotification
+        # What TriggerMessage reports: the last status while an upload runs, else Idle (1.6
+        # §4.4, whitepaper UploadLogStatusEnumType)
+        self.diag_status = "Idle"
         self.log_status = "Idle"
         self.log_request = None
-        self._running = False
+        self._log_upload = None  # the GetLog upload running (_Upload), at most one
+        self._diag_uploads = 0  # GetDiagnostics uploads running
 
     def register(self, session):
         session.handlers["GetDiagnostics"] = self.get_diagnostics
@@ -51,26 +81,37 @@ class Diagnostics:
 
     def get_diagnostics(self, p):
         name = self._name("diagnostics")
-        self.session.after_reply(lambda: self._upload(
-            p["location"], name, False, p.get("retries", 1), p.get("retryInterval", RETRY_INTERVAL_S), None))
+        # retries counts the attempts after the first (errata 3.50)
+        up = _Upload(p["location"], name, False, 1 + max(0, p.get("retries", 0)),
+                     p.get("retryInterval", RETRY_INTERVAL_S), None)
+        self.session.after_reply(lambda: self._upload(up))
         return {"fileName": name}
 
     def get_log(self, p):
         security = p["logType"] == "SecurityLog"
         name = self._name("security" if security else "diagnostics")
-        canceled = self._running
-        self.session.after_reply(lambda: self._upload(
-            p["log"]["remoteLocation"], name, security, p.get("retries", 1),
-            p.get("retryInterval", RETRY_INTERVAL_S), p["requestId"]))
-        return {"status": "AcceptedCanceled" if canceled else "Accepted", "filename": name}
+        running = self._log_upload
+        if running is not None:
+            log.info("log upload", running.request_id, "canceled by GetLog", p["requestId"])
+            running.cancel()  # N01.FR.11
+        # retries: how many times to try (whitepaper GetLog.req)
+        up = self._log_upload = _Upload(p["log"]["remoteLocation"], name, security,
+                                        max(1, p.get("retries", 1)),
+                                        p.get("retryInterval", RETRY_INTERVAL_S), p["requestId"])
+        self.session.after_reply(lambda: self._upload(up))
+        return {"status": "AcceptedCanceled" if running is not None else "Accepted",
+                "filename": name}
 
-    async def _notify(self, request_id, status):
-        if request_id is None:
+    async def _notify(self, up, status):
+        if up.canceled:
+            return  # a canceled upload says nothing more (its requestId is done)
+        if up.request_id is None:
             self.diag_status = status
             action, payload = "DiagnosticsStatusNotification", {"status": status}
         else:
-            self.log_status, self.log_request = status, request_id
-            action, payload = "LogStatusNotification", {"status": status, "requestId": request_id}
+            self.log_status, self.log_request = status, up.request_id
+            action, payload = "LogStatusNotification", {"status": status,
+                                                        "requestId": up.request_id}
         try:
             await self.session.call(action, payload)
         except (errors.CallError, CallTimeout, NotConnected) as e:
@@ -83,68 +124,71 @@ class Diagnostics:
         block = self.block if self.block is not None else SharedBlock()
         buf = await block.take("diagnostics upload", BLOCK_WAIT_MS)
         try:
-            n = logring.copy_into(buf)
             if security:
-                n = keep_lines(buf, n, _SECURITY)
+                n = self.security_log.copy_into(buf) if self.security_log else _empty(buf)
+            else:
+                n = logring.copy_into(buf)
             client = HttpClient(ca=self.ca_pem if url.startswith("https:") else None)
             await client.upload(url, name, memoryview(buf)[:n])
             return n
         finally:
             block.give()
 
-    async def _upload(self, url, name, security, retries, interval_s, request_id):
-        from ota.http import HttpError
-        self._running = True
-        failed = "UploadFailed" if request_id is None else "UploadFailure"
+    async def _attempt(self, up):
+        """One attempt as a task that a new GetLog cancels; None when canceled."""
+        if up.canceled:
+            return None
+        task = up.task = asyncio.create_task(self._send(up.url, up.name, up.security))
         try:
-            if not (url.startswith("http://") or url.startswith("https://")):
-                log.warn("upload to", url[:60], "refused: only HTTP and HTTPS")
-                await self._notify(request_id, failed)
+            return await task
+        except asyncio.CancelledError:
+            if not up.canceled:
+                raise  # not ours: the loop is going down
+            return None
+        finally:
+            up.task = None
+
+    async def _upload(self, up):
+        from ota.http import HttpError
+        failed = "UploadFailed" if up.request_id is None else "UploadFailure"
+        if up.request_id is None:
+            self._diag_uploads += 1
+        try:
+            if not (up.url.startswith("http://") or up.url.startswith("https://")):
+                log.warn("upload to", up.url[:60], "refused: only HTTP and HTTPS")
+                await self._notify(up, failed)
                 return
-            for attempt in range(max(1, retries)):
-                await self._notify(request_id, "Uploading")
+            for attempt in range(up.attempts):
+                await self._notify(up, "Uploading")
                 try:
-                    n = await self._send(url, name, security)
-                    log.info("uploaded", name, "(%d bytes)" % n)
-                    await self._notify(request_id, "Uploaded")
+                    n = await self._attempt(up)
+                    if up.canceled:
+                        return
+                    log.info("uploaded", up.name, "(%d bytes)" % n)
+                    await self._notify(up, "Uploaded")
                     return
                 except (HttpError, BlockBusy) as e:
                     log.warn("upload attempt %d failed:" % (attempt + 1), str(e))
-                    if attempt + 1 < retries:
-                        log.info("next upload attempt in %d s" % interval_s)
-                        await sleep_ms(interval_s * 1000)
-            await self._notify(request_id, failed)
+                if attempt + 1 < up.attempts:
+                    log.info("next upload attempt in %d s" % up.interval_s)
+                    for _ in range(up.interval_s):
+                        if up.canceled:
+                            return
+                        await sleep_ms(1000)
+                if up.canceled:
+                    return
+            await self._notify(up, failed)
         finally:
-            self._running = False
+            # the status told, nothing runs any more: a trigger now answers Idle
+            if up.request_id is None:
+                self._diag_uploads -= 1
+                if not self._diag_uploads:
+                    self.diag_status = "Idle"
+            elif self._log_upload is up:
+                self._log_upload = None
+                self.log_status, self.log_request = "Idle", None
 
 
-def keep_lines(buf, n, word):
-    """Keep the lines of buf[:n] that contain `word`, moved to the front in order; returns
-    their length (at least one newline, as an empty log is uploaded)."""
-    out = 0
-    i = 0
-    while i < n:
-        end = buf.find(b"\n", i, n)
-        end = n if end < 0 else end + 1
-        if buf.find(word, i, end) >= 0:
-            _move(buf, out, i, end - i)
-            out += end - i
-        i = end
-    if not out:
-        buf[0] = 10
-        out = 1
-    return out
-
-
-def _move(buf, to, at, n):
-    # buf[to:to + n] = buf[at:at + n] for to <= at, in pieces that do not overlap (CPython
-    # copies a bytearray slice with memcpy)
-    if to == at:
-        return
-    mv = memoryview(buf)
-    step = at - to
-    i = 0
-    while i < n:
-        k = step if step < n - i else n - i
-        mv[to + i:to + i + k] = mv[at + i:at + i + k]
-        i += k
+def _empty(buf):
+    buf[0] = 10  # an empty log is uploaded as one newline
+    return 1

@@ -5,11 +5,14 @@
     # "ok"                          downloaded, image sound, signature verified (job.version set)
     # "InvalidSignature"            the signature does not verify: nothing bootable was made
     # "InvalidCertificate"          the bundle's signing certificate is refused
-    # "InstallVerificationFailed"   not an image the bootloader would take
+    # "InvalidImage"                signature verified, but not an image the bootloader takes
+    # "InstallVerificationFailed"   refused before its signature could be checked (larger
+    #                               than the slot, a broken bundle)
     # anything else                 the download failed (the reason): retried per retries
 
 ota.http streams the file into the next OTA slot through ota.writer (hashed and checked as it
-arrives, never in RAM); for plain UpdateFirmware the file is a signed bundle (ota.bundle)
+arrives, never in RAM; a bad image is noted, not refused, so that the signature is checked
+first, L01.FR.03/04); for plain UpdateFirmware the file is a signed bundle (ota.bundle)
 whose header carries the certificate and signature. The signature is checked over the
 SHA-256 of the image before set_boot is ever called.
 
@@ -49,8 +52,8 @@ def make_transfer(updater, ca_pem, block=None):
 
 
 async def _fetch(job, partition, ca_pem, block):
-    """The download into `partition`: (size, digest, image info, bundle header or None), or
-    the outcome when it failed."""
+    """The download into `partition`: (size, digest, image info or the ImageError that refused
+    the image, bundle header or None), or the outcome when it failed."""
     # Imported for the first download, not at start-up: a charging session never needs the
     # HTTP client, the image checks or the signature math (about 6 KB of RAM frozen, 40 KB as
     # .mpy files).
@@ -65,7 +68,7 @@ async def _fetch(job, partition, ca_pem, block):
     except BlockBusy as e:
         return "download failed: " + str(e)
     try:
-        writer = PartitionWriter(partition, buf=buf)
+        writer = PartitionWriter(partition, buf=buf, strict=False)
         reader = None if job.signed else BundleReader(writer)
         sink = writer if reader is None else reader  # both: space(), commit(n), restart
         try:
@@ -76,16 +79,19 @@ async def _fetch(job, partition, ca_pem, block):
             size, digest, info = writer.finish()
         except HttpError as e:
             return "download failed: " + str(e)
-        except (ImageError, WriteError, BundleError) as e:
+        except (ImageError, WriteError, BundleError) as e:  # no signature to check: refused
             log.error("downloaded file refused:", str(e))
             return "InstallVerificationFailed"
+        if info is None:
+            info = writer.image_error
     finally:
         shared.give()  # the image is on flash: the signature check needs no block
     return size, digest, info, header
 
 
 def _verify(updater, job, size, digest, info, header):
-    """The signing certificate and the signature over `digest`: "ok" or why not."""
+    """The signing certificate and the signature over `digest`, then the image (`info`, or
+    the ImageError that refused it): "ok" or why not."""
     from ota.signature import SignatureError, verify_file_signature
     from ota.x509 import CertificateError
 
@@ -101,6 +107,9 @@ def _verify(updater, job, size, digest, info, header):
     except (SignatureError, ValueError) as e:
         log.error("firmware signature refused:", str(e))
         return "InvalidSignature"
+    if isinstance(info, Exception):  # ota.image.ImageError
+        log.error("signed, but not an image the bootloader takes:", str(info))
+        return "InvalidImage"
     job.version = info.version
     log.info("firmware %s downloaded and verified (%d bytes)" % (info.version, size))
     return "ok"

@@ -15,6 +15,11 @@ installDateTime) -> waiting for transactions to end, idle connectors Unavailable
 Installed when the new image runs and reached the central system, else InstallationFailed
 (the bootloader rolled back). Nothing is ever installed whose signature did not verify.
 
+A new request replaces the job (AcceptedCanceled, L01.FR.26) until it is "rebooting" (then
+Rejected, L01.FR.27): the old job stops at once, its download task cancelled, and takes no
+further step, so it neither sets its image to boot nor sends another status; each status
+carries the requestId of the job that entered it (L01.FR.10).
+
 Plain UpdateFirmware: accepted by default (its image is a signed bundle, lib/ota/bundle.py)
 so that 1.6 central systems without the whitepaper work; with the firmware key
 SecureFirmwareUpdateOnly=true it answers CALLERROR NotSupported (L01.FR.20).
@@ -30,6 +35,10 @@ from ocppj import errors, rfc3339
 from ticks import sleep_ms
 
 log = logger.get("firmware")
+
+
+class Canceled(Exception):
+    """The job was replaced by a new request (L01.FR.26): it stops where it is."""
 
 _WAIT_STEP_MS = 1000
 CONFIRM_TIMEOUT_S = 300  # the new image must reach the central system within this
@@ -47,7 +56,7 @@ class FirmwareUpdater:
         self.plain = FirmwareStatus(session)
         self.signed = SignedFirmwareStatus(session)
         self._wake = asyncio.Event()
-        self._cancel = False
+        self._transfer = None  # the task of the download attempt running, if any
         self.job = fwjob.load(board.state_dir)
         if self.job and self.job.status:
             self._notifier().set_status(self.job.status, self.job.request_id)
@@ -62,36 +71,46 @@ class FirmwareUpdater:
     def _notifier(self):
         return self.signed if self.job is not None and self.job.signed else self.plain
 
-    async def status(self, status):
-        """Enter `status`: persist it, then tell the central system (L01.FR.01)."""
-        job = self.job
-        if job is None:
-            return
+    def _check(self, job):
+        """Canceled once a new request has replaced `job`: checked after every wait, so a
+        replaced job never takes another step (L01.FR.26)."""
+        if job is not self.job:
+            raise Canceled()
+
+    async def status(self, job, status):
+        """`job` enters `status`: persist it, then tell the central system (L01.FR.01), with
+        the job's own requestId (L01.FR.10). Canceled when the job was replaced before or
+        while the message went out."""
+        self._check(job)
         job.status = status
         self._save()
-        note = self._notifier()
+        note = self.signed if job.signed else self.plain
         note.set_status(status, job.request_id)
         for _ in range(3):  # a status is state, not a transaction: retried briefly, not queued
             if await note.send() == "response_success":
-                return
+                break
             await sleep_ms(2000)
-        log.warn(note.action, status, "not delivered:", repr(note.error))
+        else:
+            log.warn(note.action, status, "not delivered:", repr(note.error))
+        self._check(job)
 
     def current_status(self, signed):
-        """What a TriggerMessage reports: Idle unless an update is in progress (1.6 §4.5;
-        L01.FR.28/29: after Installed, Idle)."""
+        """What a TriggerMessage reports, and the requestId with it. Signed (ExtendedTrigger-
+        Message): the last status sent, Idle after Installed (L01.FR.28/29). Plain: Idle
+        unless an UpdateFirmware is in progress (1.6 §4.5)."""
         note = self.signed if signed else self.plain
-        if self.job is None or (self.job.signed != signed) or note.status == "Installed":
-            return "Idle"
-        return note.status
+        if signed:
+            busy = note.status != "Installed"
+        else:
+            busy = self.job is not None and not self.job.signed
+        if not busy or note.status == "Idle":
+            return "Idle", None
+        return note.status, note.request_id
 
     async def send_triggered(self, signed):
-        note = self.signed if signed else self.plain
-        saved = (note.status, note.request_id)
-        status = self.current_status(signed)
-        note.set_status(status, self.job.request_id if self.job and status != "Idle" else None)
+        note = SignedFirmwareStatus(self.session) if signed else FirmwareStatus(self.session)
+        note.set_status(*self.current_status(signed))
         await note.send(triggered=True)
-        note.status, note.request_id = saved
 
     # -- requests ----------------------------------------------------------------------------
     def register(self, session):
@@ -146,7 +165,8 @@ class FirmwareUpdater:
     def _start(self, job):
         if self.job is not None:
             log.info("firmware update replaced by a new request")
-            self._cancel = True
+            if self._transfer is not None:
+                self._transfer.cancel()  # a stalled server must not hold up the new job
         self.job = job
         self._save()
         self._wake.set()
@@ -154,84 +174,111 @@ class FirmwareUpdater:
     # -- the work ------------------------------------------------------------------------------
     async def run(self):
         while True:
-            if self.job is None or self.job.phase == "rebooting":
+            job = self.job
+            if job is None or job.phase == "rebooting":
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            self._cancel = False
-            job = self.job
             try:
                 await self._work(job)
+            except Canceled:
+                log.info("the replaced update stopped")
             except Exception as e:  # never leave a job half done without telling anyone
                 log.error("firmware update failed:", repr(e))
                 if self.job is job:
-                    await self.status("InstallationFailed")
-                    self._end()
+                    try:
+                        await self.status(job, "InstallationFailed")
+                    except Canceled:
+                        pass
+                    if self.job is job:
+                        self._end()
+            if self.job is not job and self.cp.installing:  # replaced while it waited
+                self.cp.installing = False
+                self.cp.wake_status()
 
     def _end(self):
         self.cp.installing = False
         self.job = None
         self._save()
 
-    async def _wait_until(self, when_s):
+    async def _sleep(self, job, ms):
+        """sleep_ms, cut short (Canceled) when the job is replaced."""
+        while ms > 0:
+            self._check(job)
+            step = ms if ms < _WAIT_STEP_MS else _WAIT_STEP_MS
+            await sleep_ms(step)
+            ms -= step
+        self._check(job)
+
+    async def _wait_until(self, job, when_s):
         while self.board.time_s() < when_s:
-            if self._cancel:
-                return False
-            await sleep_ms(_WAIT_STEP_MS)
-        return not self._cancel
+            await self._sleep(job, _WAIT_STEP_MS)
+        self._check(job)
 
     async def _work(self, job):
         if job.phase == "scheduled":
             if job.signed and self.board.time_s() < job.retrieve_s:
-                await self.status("DownloadScheduled")
-            if not await self._wait_until(job.retrieve_s):
-                return
+                await self.status(job, "DownloadScheduled")
+            await self._wait_until(job, job.retrieve_s)
             job.phase = "downloading"
         if job.phase == "downloading":
             if not await self._download(job):
                 return
+            self._check(job)
             job.phase = "downloaded"
             self._save()
         if job.phase == "downloaded":
             if job.signed and job.install_s and self.board.time_s() < job.install_s:
-                await self.status("InstallScheduled")
-                if not await self._wait_until(job.install_s):
-                    return
+                await self.status(job, "InstallScheduled")
+                await self._wait_until(job, job.install_s)
             await self._install(job)
+
+    async def _transfer_once(self, job, partition):
+        """One download attempt, as a task that a new request cancels (_start)."""
+        task = self._transfer = asyncio.create_task(self.transfer(job, partition))
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if job is self.job:
+                raise  # not canceled by a new request: the loop itself is going down
+            raise Canceled()
+        finally:
+            self._transfer = None
 
     async def _download(self, job):
         partition = self.board.ota_next()
         attempts = max(1, job.retries or 1)
         while job.attempt < attempts:
-            if self._cancel:
-                return False
+            self._check(job)
             job.attempt += 1
             self._save()
-            await self.status("Downloading")
-            outcome = await self.transfer(job, partition)
-            if self._cancel:
-                return False
+            await self.status(job, "Downloading")
+            outcome = await self._transfer_once(job, partition)
+            self._check(job)
             if outcome == "ok":
-                await self.status("Downloaded")
+                await self.status(job, "Downloaded")
                 if job.signed:
-                    await self.status("SignatureVerified")
+                    await self.status(job, "SignatureVerified")
                 return True
             if outcome in ("InvalidSignature", "InvalidCertificate"):
                 # nothing was made bootable: the old firmware stays (L01.FR.03)
                 if job.signed:
-                    await self.status("Downloaded")
-                    await self.status("InvalidSignature")
+                    await self.status(job, "Downloaded")
+                    await self.status(job, "InvalidSignature")
                 else:
-                    await self.status("Downloaded")
-                    await self.status("InstallationFailed")
+                    await self.status(job, "Downloaded")
+                    await self.status(job, "InstallationFailed")
                 self.security.event("InvalidFirmwareSignature" if outcome == "InvalidSignature"
                                     else "InvalidFirmwareSigningCertificate",
                                     "update %s" % (job.request_id or job.location[:60]))
                 self._end()
                 return False
-            if outcome == "InstallVerificationFailed":  # not an image the bootloader takes
-                await self.status("Downloaded")
-                await self.status("InstallVerificationFailed" if job.signed
+            if outcome in ("InvalidImage", "InstallVerificationFailed"):
+                # not an image the bootloader takes (InvalidImage: its signature verified)
+                await self.status(job, "Downloaded")
+                if job.signed and outcome == "InvalidImage":
+                    await self.status(job, "SignatureVerified")
+                await self.status(job, "InstallVerificationFailed" if job.signed
                                   else "InstallationFailed")
                 self._end()
                 return False
@@ -239,8 +286,8 @@ class FirmwareUpdater:
             if job.attempt < attempts:
                 wait_s = job.interval_s or RETRY_INTERVAL_S
                 log.info("next download attempt in %d s" % wait_s)
-                await sleep_ms(wait_s * 1000)
-        await self.status("DownloadFailed")
+                await self._sleep(job, wait_s * 1000)
+        await self.status(job, "DownloadFailed")
         self._end()
         return False
 
@@ -248,26 +295,25 @@ class FirmwareUpdater:
         self.cp.installing = True  # idle connectors Unavailable, no new sessions (L01.FR.07)
         self.cp.wake_status()
         while self.cp.transactions_running():
-            if self._cancel:
-                self.cp.installing = False
-                return
-            await sleep_ms(_WAIT_STEP_MS)
+            await self._sleep(job, _WAIT_STEP_MS)
         await self.cp.flush_status()  # the StatusNotification Unavailable goes out first
-        await self.status("Installing")
-        # "rebooting" is on flash before set_boot: a power cut in between leaves the old image
-        # running, and after_boot() then tells InstallationFailed instead of installing again
-        # into the wrong slot.
+        await self.status(job, "Installing")
+        # Nothing awaits from here to set_boot, so no new request can come in between: once
+        # it is "rebooting" a new one is Rejected (L01.FR.27). "rebooting" is on flash before
+        # set_boot: a power cut in between leaves the old image running, and after_boot()
+        # then tells InstallationFailed instead of installing again into the wrong slot.
         job.phase = "rebooting"
         self._save()
         try:
             self.board.ota_next().set_boot()  # the bootloader's structure and hash check
         except OSError as e:
             log.error("set_boot refused the image:", repr(e))
-            await self.status("InstallVerificationFailed" if job.signed else "InstallationFailed")
+            await self.status(job, "InstallVerificationFailed" if job.signed
+                              else "InstallationFailed")
             self._end()
             return
         if job.signed:
-            await self.status("InstallRebooting")  # L01.FR.15
+            await self.status(job, "InstallRebooting")  # L01.FR.15
         from firmware import bootreason
         bootreason.record(self.board.state_dir, "FirmwareUpdate")
         log.info("rebooting into the new firmware", job.version or "")
@@ -282,10 +328,10 @@ class FirmwareUpdater:
         running = self.board.running_image()
         if self.board.rolled_back() or running is None or (job.version and running[0] != job.version):
             log.error("the new firmware did not start: the bootloader rolled back")
-            await self.status("InstallationFailed")
+            await self.status(job, "InstallationFailed")
         else:
             self.board.ota_mark_valid()  # reached the central system: keep this image
-            await self.status("Installed")
+            await self.status(job, "Installed")
             self.security.event("FirmwareUpdated", "version %s" % running[0])
         self.job = None
         self._save()

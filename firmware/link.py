@@ -28,28 +28,45 @@ def read_file(path):
 
 def make_client(csms, subprotocol, ca=None):
     """WsClient for the `csms` section of the configuration; `ca`: the bytes of its caFile,
-    read once by the application, which trusts the same roots for downloads and uploads."""
+    read once by the application, which trusts the same roots for downloads and uploads. The
+    Basic auth password is the application's to set (set_authorization_key) from the OCPP
+    keys AuthorizationKey and SecurityProfile, which the central system may change."""
     cert = read_file(csms["clientCertFile"]) if csms.get("clientCertFile") else None
     key = read_file(csms["clientKeyFile"]) if csms.get("clientKeyFile") else None
-    if csms.get("securityProfile", 0) == 0:
-        key_for_auth = None  # profile 0: no Basic auth even if a key is configured
-    else:
-        key_for_auth = csms.get("authorizationKey")
     return WsClient(csms["url"], csms["chargeBoxId"], subprotocols=(subprotocol,), tx_chunk=512,
-                    authorization_key=key_for_auth, ca=ca, client_cert=cert, client_key=key,
+                    ca=ca, client_cert=cert, client_key=key,
                     max_message=csms["maxMessageBytes"], ping_interval_s=csms["pingIntervalS"])
 
 
+def basic_auth_key(profile, key):
+    """The password the handshake sends under SecurityProfile `profile`: the AuthorizationKey
+    for profiles 1 and 2; none for 0 (no authentication) and 3 (the client certificate
+    authenticates, whitepaper 2.4: no Basic auth), whatever key is configured."""
+    return key if profile in (1, 2) else None
+
+
 class Link:
-    def __init__(self, client, session, work):
+    def __init__(self, client, session, work, on_security_event=None):
         self.client = client
         self.session = session
         self.work = work  # coroutine functions started on every connect, cancelled on drop
+        # fn(type, techInfo): a failed connect that is a security event (a rejected key, a
+        # server certificate that does not verify), reported once per kind until connected
+        self.on_security_event = on_security_event
+        self._reported = None
         self.reconnector = Reconnector(client, self._serve, min_ms=2000, max_ms=300000,
-                                       on_connected=self._up, on_disconnected=self._down)
+                                       on_connected=self._up, on_disconnected=self._down,
+                                       on_failed=self._failed)
 
     def _up(self, subprotocol):
+        self._reported = None
         log.info("connected to the central system (%s)" % subprotocol)
+
+    def _failed(self, error):
+        kind = error.event
+        if kind and kind != self._reported and self.on_security_event is not None:
+            self._reported = kind  # not once per attempt: the queue would hold nothing else
+            self.on_security_event(kind, error.reason)
 
     def _down(self, error):
         log.warn("disconnected:", str(error) if error else "closed")

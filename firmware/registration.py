@@ -30,13 +30,15 @@ class Registration:
     retry_min_ms = 10000  # back-off after a failed BootNotification, doubling ...
     retry_max_ms = 600000  # ... up to this
 
-    def __init__(self, session, board, identity, on_accepted=None, settings=None):
+    def __init__(self, session, board, identity, on_accepted=None, settings=None,
+                 on_time_set=None):
         self.session = session
         self.board = board
         self.boot = bn.BootNotification(session)
         self.boot.set_identity(identity)
         self.on_accepted = on_accepted  # async fn() after every accepted (re)connect
         self.settings = settings  # HeartbeatInterval lives there when given
+        self.on_time_set = on_time_set  # fn(seconds the clock moved) after each setting
         self.heartbeat_s = DEFAULT_INTERVAL_S
         self.accepted_payload = None  # the content the central system accepted
 
@@ -102,7 +104,7 @@ class Registration:
         boot = self.boot
         interval = boot.interval_s or DEFAULT_INTERVAL_S
         if boot.current_time_s is not None:
-            self.board.set_time_s(boot.current_time_s)
+            self._set_time(boot.current_time_s)
         self.session.set_registration(boot.status)
         log.info("BootNotification", str(boot.status), "interval %d s" % interval)
         if boot.status == "Accepted":
@@ -112,9 +114,15 @@ class Registration:
                 self.settings.change("HeartbeatInterval", str(interval))
         return interval
 
+    def _set_time(self, s):
+        jump = s - self.board.time_s()
+        self.board.set_time_s(s)
+        if self.on_time_set is not None:
+            self.on_time_set(jump)
+
     def _set_clock(self, text):
         from ocppj import rfc3339
         try:
-            self.board.set_time_s(rfc3339.to_s2000(text))
+            self._set_time(rfc3339.to_s2000(text))
         except ValueError:
             log.warn("central system time not usable:", repr(text))

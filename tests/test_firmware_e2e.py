@@ -14,11 +14,15 @@ from cryptography.hazmat.primitives import serialization
 from ocpp.v16 import call
 
 from cpharness import Harness
+from simproc import micropython
 from tools import firmware_image, pki, sign_image
 from ota import bundle
 
 OLD = "0.1.0"  # what the simulated board runs before any update (config firmwareVersion)
 NEW = "0.2.0"
+INTERPRETERS = [pytest.param(None, id="cpython"),
+                pytest.param(micropython(), id="micropython", marks=pytest.mark.skipif(
+                    micropython() is None, reason="no micropython (unix port) on PATH"))]
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +111,8 @@ async def test_tc_044_1_update_installs_and_reports_installed(tmp_path, keys, fi
                for a, p in actions_after(h, "BootNotification")]
         assert seq.index(("StatusNotification", "Available")) < seq.index(
             "FirmwareStatusNotification")
-        event = await h.cs.wait_for("SecurityEventNotification", "CP_1")
+        event = await h.cs.wait_for("SecurityEventNotification", "CP_1",
+                                    lambda p: p["type"] == "FirmwareUpdated")
         assert event["type"] == "FirmwareUpdated"
         assert unavailable["connectorId"] == 1
         # the new image confirmed itself: a later reset keeps it
@@ -202,7 +207,8 @@ async def test_tc_081_invalid_signature_installs_nothing(tmp_path, keys, files):
         assert result.status == "Accepted"
         statuses = await fw_statuses(h, "SignedFirmwareStatusNotification", 3)
         assert statuses == ["Downloading", "Downloaded", "InvalidSignature"]
-        event = await h.cs.wait_for("SecurityEventNotification", "CP_1")
+        event = await h.cs.wait_for("SecurityEventNotification", "CP_1",
+                                    lambda p: p["type"] == "InvalidFirmwareSignature")
         assert event["type"] == "InvalidFirmwareSignature"
         await asyncio.sleep(1)
         assert [r.action for r in h.cs.received("CP_1")].count("BootNotification") == 1
@@ -217,7 +223,8 @@ async def expect_refused_certificate(h, server, certificate, image):
         "location": server.url("fw.bin"), "retrieveDateTime": now_iso(),
         "signingCertificate": certificate, "signature": base64.b64encode(b"x" * 256).decode()}))
     assert result.status == "InvalidCertificate"
-    event = await h.cs.wait_for("SecurityEventNotification", "CP_1")
+    event = await h.cs.wait_for("SecurityEventNotification", "CP_1",
+                                lambda p: p["type"] == "InvalidFirmwareSigningCertificate")
     assert event["type"] == "InvalidFirmwareSigningCertificate"
 
 
@@ -390,3 +397,59 @@ async def test_power_cut_while_installing_tells_the_truth(tmp_path, keys, files,
         # whatever the moment of the cut: Installed exactly when the new version runs
         assert (verdict == "Installed") == (running == NEW), (verdict, running)
         assert verdict in ("Installed", "InstallationFailed")
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+@pytest.mark.parametrize("failure", ["DownloadFailed", "InvalidSignature"])
+async def test_trigger_after_a_failure_repeats_the_last_status(tmp_path, keys, files, failure,
+                                                               interpreter):
+    folder, server = files
+    image = firmware_image.build(NEW, 40000)
+    (folder / "fw.bin").write_bytes(image)
+    other = firmware_image.build("6.6.6", 40000)
+    async with harness(tmp_path, keys, interpreter=interpreter) as h:
+        await h.cs.call("CP_1", call.SignedUpdateFirmware(request_id=12, firmware={
+            "location": server.url("fw.bin" if failure == "InvalidSignature" else "none.bin"),
+            "retrieveDateTime": now_iso(), "signingCertificate": cert_pem(keys),
+            "signature": signed(keys, other)}))
+        status = None
+        while status != failure:  # each note taken, up to the failure
+            status = (await h.cs.wait_for("SignedFirmwareStatusNotification", "CP_1",
+                                          timeout=30))["status"]
+        result = await h.cs.call("CP_1", call.ExtendedTriggerMessage(
+            requested_message="FirmwareStatusNotification"))
+        assert result.status == "Accepted"
+        # L01.FR.29: the last status sent, with its requestId; not Idle
+        assert await h.cs.wait_for("SignedFirmwareStatusNotification", "CP_1") == {
+            "status": failure, "requestId": 12}
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+@pytest.mark.parametrize("signature", ["of another file", "of this file"])
+async def test_the_signature_is_checked_before_the_image(tmp_path, keys, files, signature,
+                                                         interpreter):
+    folder, server = files
+    garbage = bytes(range(256)) * 160  # 40 KB, not an ESP32 image at all
+    (folder / "fw.bin").write_bytes(garbage)
+    signer = garbage if signature == "of this file" else firmware_image.build(NEW, 40000)
+    async with harness(tmp_path, keys, interpreter=interpreter) as h:
+        await h.cs.call("CP_1", call.SignedUpdateFirmware(request_id=13, firmware={
+            "location": server.url("fw.bin"), "retrieveDateTime": now_iso(),
+            "signingCertificate": cert_pem(keys), "signature": signed(keys, signer)}))
+        statuses = []
+        while not statuses or statuses[-1] in ("Downloading", "Downloaded", "SignatureVerified"):
+            note = await h.cs.wait_for("SignedFirmwareStatusNotification", "CP_1", timeout=30)
+            assert note["requestId"] == 13
+            statuses.append(note["status"])
+        events = [r.payload["type"] for r in h.cs.received("CP_1")
+                  if r.action == "SecurityEventNotification"]
+        if signature == "of another file":  # L01.FR.03/04: the signature decides first
+            assert statuses == ["Downloading", "Downloaded", "InvalidSignature"], statuses
+            await h.cs.wait_for("SecurityEventNotification", "CP_1",
+                                lambda p: p["type"] == "InvalidFirmwareSignature")
+        else:  # signed, but no image the bootloader takes
+            assert statuses == ["Downloading", "Downloaded", "SignatureVerified",
+                                "InstallVerificationFailed"], statuses
+            await asyncio.sleep(0.5)
+            assert "InvalidFirmwareSignature" not in events, events
+        assert [r.action for r in h.cs.received("CP_1")].count("BootNotification") == 1

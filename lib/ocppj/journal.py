@@ -104,7 +104,9 @@ _LOCAL = const(1)  # flags: tx is a local id
 _LOCAL_BIT = const(0x80)  # the same, in the index's kind byte
 _ASIDE_BIT = const(0x40)  # the index's kind byte: set aside
 _KIND_MASK = const(0x0F)  # the index's kind byte: the type
-_KINDS = {"start": _START, "stop": _STOP, "meter": _METER}
+# "message": a message of no transaction (a security event), kept as a stop record is: never
+# thinned, sent in order.
+_KINDS = {"start": _START, "stop": _STOP, "meter": _METER, "message": _STOP}
 _NAMES = (None, "start", "stop", "meter")
 _I32_MIN = -0x80000000  # not const(): no small int on a 32-bit port
 _I32_MAX = 0x7FFFFFFF
@@ -394,7 +396,8 @@ class Journal:
         return off
 
     def append(self, action, payload, kind):
-        """Store a message durably; its sequence number. kind: "start", "stop" or "meter".
+        """Store a message durably; its sequence number. kind: "start", "stop", "meter" or
+        "message" (one of no transaction).
         ValueError for an unknown kind or a record over max_record_bytes (nothing stored)."""
         typ = _KINDS.get(kind)
         if typ is None:
@@ -529,6 +532,8 @@ class Journal:
     def records(self):
         """Every live Record, oldest first, read one at a time (append, ack and the rest
         must wait until the iteration is over: they may rewrite the file)."""
+        if not self.live:
+            return  # perhaps no file yet
         with open(self.path, "rb") as f:
             for i in range(self._head, self._n):
                 if self._kinds[i]:

@@ -18,6 +18,9 @@ flash block of it, in a block buffer it is given (the firmware's lib/sharedblock
 - Every byte goes into a SHA-256 of the whole file (the digest the firmware signature is
   over) and into ota.image.ImageChecker (the bootloader's structure, checksum and appended
   hash checks), so a wrong file is refused at its first bad byte, not after the download.
+  With `strict=False` a bad image is not refused: the whole file is still taken and hashed
+  (a firmware update checks its signature before anything else, L01.FR.04), the first
+  ImageError is kept in `image_error` and finish() gives info None.
 - An image larger than the slot (`ioctl(4, 0)` blocks of 4096) is refused before anything
   past the slot's end would be written.
 - Resuming (`offset`, or `restart(offset)` when an HTTP Range request continues or a server
@@ -30,7 +33,7 @@ flash block of it, in a block buffer it is given (the firmware's lib/sharedblock
 
 import hashlib
 
-from ota.image import BLOCK, ImageChecker
+from ota.image import BLOCK, ImageChecker, ImageError
 
 
 class WriteError(Exception):
@@ -38,7 +41,7 @@ class WriteError(Exception):
 
 
 class PartitionWriter:
-    def __init__(self, partition, offset=0, check=True, buf=None):
+    def __init__(self, partition, offset=0, check=True, buf=None, strict=True):
         self.partition = partition
         blocks = partition.ioctl(4, 0)
         size = partition.ioctl(5, 0)
@@ -46,6 +49,7 @@ class PartitionWriter:
             raise WriteError("partition block size %d, expected %d" % (size, BLOCK))
         self.capacity = blocks * BLOCK  # bytes the slot holds
         self._check = check
+        self._strict = strict
         if buf is None:
             buf = bytearray(BLOCK)
         elif len(buf) != BLOCK:
@@ -68,6 +72,7 @@ class PartitionWriter:
                              % (offset, self.capacity))
         self._sha = hashlib.sha256()
         self.checker = ImageChecker(max_size=self.capacity) if self._check else None
+        self.image_error = None  # the first ImageError, when not strict
         self.size = 0  # bytes of the image taken so far
         self._block_no = 0  # the block _blk holds
         self._fill = 0  # bytes of _blk in use
@@ -86,8 +91,13 @@ class PartitionWriter:
 
     def _take(self, data):
         self._sha.update(data)
-        if self.checker is not None:
-            self.checker.feed(data)
+        if self.checker is not None and self.image_error is None:
+            try:
+                self.checker.feed(data)
+            except ImageError as e:
+                if self._strict:
+                    raise
+                self.image_error = e
 
     def space(self):
         """Where the next bytes go: a memoryview of the free part of the block being filled
@@ -148,7 +158,8 @@ class PartitionWriter:
 
     def finish(self):
         """Write the last block; (size, SHA-256 digest of the file, ImageInfo or None when
-        made with check=False). ImageError when the image is incomplete or invalid."""
+        made with check=False). ImageError when the image is incomplete or invalid (not
+        strict: info None, the reason in image_error)."""
         if self._fill:
             blk = self._blk
             for i in range(self._fill, BLOCK):
@@ -156,5 +167,12 @@ class PartitionWriter:
             self.partition.writeblocks(self._block_no, blk)
             self._block_no += 1
             self._fill = 0
-        info = self.checker.finish() if self.checker is not None else None
+        info = None
+        if self.checker is not None and self.image_error is None:
+            try:
+                info = self.checker.finish()
+            except ImageError as e:
+                if self._strict:
+                    raise
+                self.image_error = e
         return self.size, self._sha.digest(), info

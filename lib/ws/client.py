@@ -26,11 +26,9 @@ class WsClient(Link):
         self.subprotocols = tuple(subprotocols)
         self._path = path + "/" + percent_encode(charge_box_id)
         self._host = host_header(self.host, self.port, self.secure)
+        self._user = charge_box_id
         self._auth = None
-        if authorization_key:
-            logger.secret(authorization_key)
-            self._auth = basic_auth(charge_box_id, authorization_key)
-            logger.secret(self._auth[6:])  # the base64 form gives the key away too
+        self.set_authorization_key(authorization_key)
         self._ctx = None
         if self.secure:
             from ws.tls import client_context
@@ -50,6 +48,15 @@ class WsClient(Link):
     def _hint(self):
         # A TLS server that wants a client certificate just hangs up on one without.
         return " (wants a client certificate?)" if self.secure and not self._cert else ""
+
+    def set_authorization_key(self, key):
+        """The password of HTTP Basic auth (OCPP security profiles 1 and 2) from the next
+        handshake on; None or "": none sent."""
+        self._auth = None
+        if key:
+            logger.secret(key)
+            self._auth = basic_auth(self._user, key)
+            logger.secret(self._auth[6:])  # the base64 form gives the key away too
 
     def set_ping_interval(self, seconds):
         """WebSocketPingInterval: our pings every `seconds` (0 disables); takes effect now."""
@@ -75,7 +82,8 @@ class WsClient(Link):
         except ValueError as e:  # certificate verification (both ports raise a ValueError)
             if not self.secure:
                 raise
-            err = WsError("TLS: certificate of %s rejected: %s" % (where, describe(e)))
+            err = WsError("TLS: certificate of %s rejected: %s" % (where, describe(e)), None,
+                          "InvalidCentralSystemCertificate")
         except EOFError:
             err = WsError("%s closed the connection during the handshake%s" % (where, self._hint()))
         except OSError as e:

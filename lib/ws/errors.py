@@ -5,15 +5,19 @@
 holds a secret. `code` is the HTTP status of a refused handshake (401, 404, ...), the close
 code of a closed connection (1000, 1002, 1009, 4000, ...), 1006 for a link that dropped
 without a close frame (lost TCP, missed pong, idle timeout), or None (DNS, TCP, TLS, a bad
-configuration). `describe(exc)` makes the one-line text of a lower-level exception.
+configuration). `event` names the OCPP security event (1.6 security whitepaper 2.8) the failure
+is, for the charge point to report: "FailedToAuthenticationAtCentralSystem" (HTTP 401),
+"InvalidCentralSystemCertificate" (the server's certificate did not verify), or None.
+`describe(exc)` makes the one-line text of a lower-level exception.
 """
 
 
 class WsError(Exception):
-    def __init__(self, reason, code=None):
+    def __init__(self, reason, code=None, event=None):
         super().__init__(reason, code)
         self.reason = reason
         self.code = code
+        self.event = event
 
     def __str__(self):
         if self.code is None:

@@ -175,7 +175,8 @@ def refusal(status, reason, authorized, location=None):
         why = "redirect%s not followed" % (" to " + location if location else "")
     else:
         why = _REFUSED.get(status) or ("%s: WebSocket upgrade refused" % (reason or "refused"))
-    return WsError("HTTP %d: %s" % (status, why), status)
+    return WsError("HTTP %d: %s" % (status, why), status,
+                   "FailedToAuthenticationAtCentralSystem" if status == 401 else None)
 
 
 def _has_token(value, token):

@@ -74,13 +74,14 @@ async def _notify(fn, arg):
 
 class Reconnector:
     def __init__(self, client, session, min_ms=1000, max_ms=300000, stable_ms=30000,
-                 jitter_pct=50, on_connected=None, on_disconnected=None):
+                 jitter_pct=50, on_connected=None, on_disconnected=None, on_failed=None):
         self.client = client
         self.session = session
         self.backoff = Backoff(min_ms, max_ms, 2, jitter_pct)
         self.stable_ms = stable_ms
         self.on_connected = on_connected  # fn(subprotocol)
         self.on_disconnected = on_disconnected  # fn(WsError or None)
+        self.on_failed = on_failed  # fn(WsError) after an attempt that did not connect
         self.connected = asyncio.Event()  # set while the link is up
         self.last_error = None  # the WsError of the last failed attempt or dropped link
         self.attempts = 0  # connect attempts
@@ -98,6 +99,7 @@ class Reconnector:
                 proto = await self.client.connect()
             except WsError as e:
                 self.last_error = e
+                await _notify(self.on_failed, e)
             else:
                 await self._connected(proto)
             if self._stop:

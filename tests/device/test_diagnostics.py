@@ -5,22 +5,12 @@ import random
 
 import logger
 import logring
-from devtest import needs
-from firmware.diagnostics import Diagnostics, keep_lines
+from devtest import needs, tempdir
+from filelog import FileLog
+from firmware.diagnostics import Diagnostics
 from ocpppeer import connect
 from sharedblock import SharedBlock
 from ticks import sleep_ms
-
-
-def test_keep_lines_moves_the_matching_lines_to_the_front():
-    text = (b"1 INFO a: x\n2 WARN security: one\n3 INFO b: yy\n4 INFO b: zzzzzzzz\n"
-            b"5 WARN security: two, longer than the gap before it\n6 x\n7 WARN security: 3")
-    buf = bytearray(text + b"\x00" * 10)
-    n = keep_lines(buf, len(text), b" security:")
-    assert bytes(buf[:n]) == (b"2 WARN security: one\n5 WARN security: two, longer than the "
-                              b"gap before it\n7 WARN security: 3"), bytes(buf[:n])
-    buf = bytearray(b"a\nb\n")
-    assert keep_lines(buf, 4, b" security:") == 1 and buf[0] == 10, "an empty log: one LF"
 
 
 class Clock:
@@ -52,20 +42,22 @@ async def upload_server(bodies):
 
 
 @needs("socket")
-async def test_get_log_waits_for_the_block_then_sends_the_security_lines_from_it():
+async def test_get_log_waits_for_the_block_then_sends_the_security_log_from_it():
     logring.install(2048)
+    security_log = FileLog(tempdir() + "/securitylog")
     try:
+        expected = []
         for i in range(40):
             logger.get("app").info("ordinary line %d" % i)
             if i % 10 == 3:
-                logger.get("security").warn("event %d" % i)
-        expected = [ln for ln in logring.lines() if " security:" in ln]
+                expected.append("2026-01-01T00:00:00Z event %d" % i)
+                security_log.append(expected[-1])
         bodies = []
         server, port = await upload_server(bodies)
         block = SharedBlock()
         block.borrow("firmware download")
         peer, session = connect([None, [3, {}], [3, {}]], registration="Accepted")
-        diag = Diagnostics(Clock(), session, None, block)
+        diag = Diagnostics(Clock(), session, None, block, security_log)
         diag.register(session)
         await session.feed(json.dumps([2, "g1", "GetLog", {
             "logType": "SecurityLog", "requestId": 5,

@@ -48,7 +48,7 @@ async def test_the_applications_lazy_services_take_over_every_stand_in():
     cp = ChargePoint(board, settings, session, journal, Delivery(journal, session, lambda: 1,
                                                                  lambda: 1),
                      Authorizer(session, settings, cache, board.time_s), cache)
-    security = SecurityEvents(session, board)
+    security = SecurityEvents(session, board, Journal(board.state_dir + "/security"))
     cfg = {"firmware": {}}
     before = set(sys.modules)
     updater, diagnostics = app.firmware_management(cfg, board, session, settings, cp,

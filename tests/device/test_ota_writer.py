@@ -60,6 +60,23 @@ def test_invalid_image_refused_at_its_first_bad_byte():
     assert not part.writes and part.data[0] == 0xFF, "nothing reached the flash"
 
 
+def test_not_strict_takes_a_bad_image_whole_for_its_signature_check():
+    for damage in ("header", "truncated"):
+        img = make_image(data_len=9000)
+        if damage == "header":
+            img[0] = 0x7F
+        else:
+            img = img[:-40]
+        part = MemPartition(blocks=4)
+        w = PartitionWriter(part, strict=False)
+        stream(w, img, [1000])
+        size, digest, info = w.finish()
+        assert info is None and isinstance(w.image_error, ImageError), damage
+        assert size == len(img) and digest == hashlib.sha256(img).digest(), damage
+        w.restart(0)
+        assert w.image_error is None, "a download that starts over is checked again"
+
+
 def test_truncated_download_fails_at_finish():
     img = make_image(data_len=9000)
     w = PartitionWriter(MemPartition(blocks=4))

@@ -75,6 +75,7 @@ class CentralSystem:
         parent_tags=None,
         call_errors=None,
         answer_delays=None,
+        clock_offset_s: float = 0,
         echo: bool = True,
         call_timeout: float = 30,
         ping_interval: float | None = 20,
@@ -89,7 +90,9 @@ class CentralSystem:
         self.parent_tags = dict(parent_tags or {})  # idTag -> the parentIdTag its IdTagInfo carries
         # action -> OCPP-J error code: every CALL of that action is answered with this CALLERROR
         self.call_errors = dict(call_errors or {})
-        self.answer_delays = dict(answer_delays or {})  # action -> seconds to wait before answering
+        # action -> seconds to wait before answering, or fn(payload) -> seconds
+        self.answer_delays = dict(answer_delays or {})
+        self.clock_offset_s = clock_offset_s  # currentTime of Boot/Heartbeat answers: now + this
         self.echo = echo
         self.call_timeout = call_timeout
         # websockets' 20 s default, as from a real CSMS: the firmware must answer pings.
@@ -105,6 +108,8 @@ class CentralSystem:
         self._untaken: list[tuple[str, Received]] = []  # (cp_id, CALL) not yet returned by wait_for
         self._frames: list[Frame] = []
         self.closes: list[tuple[str, int | None]] = []  # (charge-point id, close code) per connection
+        # (charge-point id, its Authorization header or None) per accepted connection
+        self.authorizations: list[tuple[str, str | None]] = []
         self._changed = asyncio.Event()
         self._tasks: set[asyncio.Future] = set()
 
@@ -170,6 +175,7 @@ class CentralSystem:
             await ws.close(1008, "charge-point id missing from the URL path")
             return
 
+        self.authorizations.append((cp_id, ws.request.headers.get("Authorization")))
         session = ChargePointSession(self, cp_id, ws)
         stale = self._sessions.get(cp_id)
         self._sessions[cp_id] = session  # a reconnecting charge point replaces its half-open old link

@@ -8,7 +8,7 @@ CentralSystem, so a test can change it while charge points are connected.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from ocpp.exceptions import NotImplementedError as OcppNotImplementedError
@@ -24,9 +24,11 @@ if TYPE_CHECKING:
 OCPP16_ACTIONS = frozenset(action.value for action in Action)  # both directions, with the security whitepaper
 
 
-def utc_now() -> str:
-    """The current time as RFC 3339 UTC with milliseconds, e.g. 2024-05-01T12:00:00.123Z."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+def utc_now(offset_s: float = 0) -> str:
+    """The current time (plus `offset_s`) as RFC 3339 UTC with milliseconds, e.g.
+    2024-05-01T12:00:00.123Z."""
+    now = datetime.now(timezone.utc) + timedelta(seconds=offset_s)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 class FrameLoggingTransport:
@@ -74,6 +76,8 @@ class ChargePointSession(ChargePoint):
                 raise NotSupportedError("Requested Action is recognized but not supported by the receiver")
             raise OcppNotImplementedError("Requested Action is not known by receiver")
         delay = self.csms.answer_delays.get(msg.action)
+        if callable(delay):  # a test holding back one particular CALL: seconds for its payload
+            delay = delay(msg.payload)
         if delay:  # a slow central system: the charge point's next CALL waits for this answer
             await asyncio.sleep(delay)
         code = self.csms.call_errors.get(msg.action)
@@ -91,12 +95,12 @@ class ChargePointSession(ChargePoint):
     def on_boot_notification(self, **_):
         # Read at every boot so a test can switch Pending -> Accepted while running.
         return call_result.BootNotification(
-            current_time=utc_now(), interval=self.csms.heartbeat_interval, status=self.csms.boot_status
+            current_time=utc_now(self.csms.clock_offset_s), interval=self.csms.heartbeat_interval, status=self.csms.boot_status
         )
 
     @on(Action.heartbeat)
     def on_heartbeat(self, **_):
-        return call_result.Heartbeat(current_time=utc_now())
+        return call_result.Heartbeat(current_time=utc_now(self.csms.clock_offset_s))
 
     @on(Action.authorize)
     def on_authorize(self, id_tag, **_):
