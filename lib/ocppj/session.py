@@ -30,7 +30,8 @@ handler does not run, so a RemoteStartTransaction starts nothing, and no CALLERR
 either (a CALLERROR is an OCPP message, and a response all the same); a malformed frame gets
 none either. The central system, which SHOULD NOT initiate any, sees its request time out.
 Answers to our own CALLs are still taken (the next BootNotification, after `interval`, is the
-way out of Rejected). Before the first answer to a BootNotification (registration None) and
+way out of Rejected). The registration is the status of the BootNotification answer from the
+moment it is received (set_registration() too, for the caller's own decisions). Before the first answer to a BootNotification (registration None) and
 while Pending, CALLs are answered as usual (§4.2: while Pending "The Charge Point SHOULD
 respond"). WebSocket pings are still answered: they are not OCPP messages.
 """
@@ -251,6 +252,11 @@ class Session:
             self._result = validate(tables[1], payload)  # null for {}: OCPP-J 4.2.2
         except ValidationError as e:
             self._failure = errors.CallError(e.kind, "invalid answer: " + str(e))
+        else:
+            if self._waiting_action == "BootNotification":
+                # The registration changes with the answer, not when the caller resumes: a
+                # CALL right behind a Rejected answer already goes unanswered.
+                self.registration = self._result["status"]
         self._reply.set()
 
     def _incoming_error(self, msg_id, frame):

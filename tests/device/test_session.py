@@ -256,6 +256,24 @@ async def test_after_reply_runs_once_the_answer_is_out():
     await s.feed(json.dumps([3, wire.frames[1][1], {"currentTime": "2026-11-21T14:45:08Z"}]).encode())
 
 
+async def test_rejected_takes_effect_when_its_answer_arrives():
+    # The central system may send a CALL right behind its Rejected answer: it must already
+    # go unanswered, before the task that made the BootNotification has run again.
+    s, wire = session()
+    ran = []
+    s.handlers["GetConfiguration"] = lambda p: ran.append(p) or {"configurationKey": []}
+    boot = asyncio.create_task(s.call("BootNotification", {
+        "chargePointVendor": "V", "chargePointModel": "M"}))
+    await wire.sent.wait()
+    await s.feed(json.dumps([3, wire.last()[1], {
+        "status": "Rejected", "currentTime": "2026-11-21T14:45:08Z", "interval": 60}]).encode())
+    await s.feed(json.dumps([2, "g1", "GetConfiguration", {}]).encode())  # no turn between
+    assert (await boot)["status"] == "Rejected"
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert len(wire.frames) == 1 and ran == [], wire.frames  # only the BootNotification
+
+
 async def test_silent_while_rejected():
     # 1.6 §4.2: "While Rejected, the Charge Point SHALL NOT respond to any Central System
     # initiated message" and sends no OCPP message at all: no CALLRESULT, no CALLERROR, and
