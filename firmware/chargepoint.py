@@ -88,6 +88,7 @@ class ChargePoint:
         self.installing = False  # a firmware install waits: idle connectors Unavailable
         self.firmware = None  # the FirmwareUpdater, for TriggerMessage (lib/lazy.py)
         self.diagnostics = None  # Diagnostics, likewise
+        self.guard = None  # evse.Guard, the safety timer over the connectors (app.py starts it)
         self._alive_bit = watchdog.watch() if watchdog else 0
         self.available = True  # connector 0: the charge point as a whole
         self.scheduled_off = False  # connector 0 Inoperative once no transaction runs (§5.2)

@@ -70,8 +70,9 @@ FAULT_CLEARED = "fault_cleared"
 
 TICK_MS = const(100)
 # The safety timer's period. An EV that leaves C/D is seen after the pilot's release time
-# (50 ms) plus one period, so the relay opens within about 70 ms, busy loop or not.
-GUARD_MS = const(20)
+# (50 ms) plus up to one period, so the relay opens within about 60 ms, busy loop or not,
+# leaving room under the 100 ms bound for a late timer. Each period samples every pilot.
+GUARD_MS = const(10)
 GRACE_MS = const(3000)  # IEC 61851-1: the EV stops drawing within 3 s of the PWM going
 # Over-current must last longer than the 5 s an EV has to follow a lowered duty.
 OVERCURRENT_MS = const(6000)
