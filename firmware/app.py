@@ -19,7 +19,6 @@ from firmware.authcache import AuthCache
 from firmware.authorize import Authorizer
 from firmware.board import open_board
 from firmware.chargepoint import FEATURE_PROFILES, ChargePoint
-from firmware.evse import Guard
 from firmware import fwjob
 from firmware.security import SecurityEvents
 from lazy import LazyService
@@ -86,8 +85,7 @@ def start_ocpp(cfg, board, watchdog, client, encoder, ca):
     cp = ChargePoint(board, settings, session, journal, delivery, authorizer, cache,
                      max_deciamps=settings.get("MaxCurrentA") * 10, watchdog=watchdog,
                      close_link=client.close)  # a Reset closes the WebSocket cleanly first
-    # The relays' safety never waits for the loop: a hardware timer opens them meanwhile.
-    cp.guard = Guard(board, [c.evse for c in cp.connectors])
+    cp.guard_relays()  # the relays' safety never waits for the loop (evse.Guard)
     cp.recover()
     security = SecurityEvents(session, board)
     updater, diagnostics = firmware_management(cfg, board, session, settings, cp, security, ca)

@@ -47,6 +47,11 @@ _signal = None
 if _schedule is None and sys.implementation.name == "cpython":
     import signal as _signal  # pyright: ignore[reportMissingImports]
 
+    # By name: the ESP32 stubs' signal module (the type check's standard library) lacks them.
+    _SIG = getattr(_signal, "SIGUSR2")
+    _pthread_kill = getattr(_signal, "pthread_kill")
+    _siginterrupt = getattr(_signal, "siginterrupt")
+
 _timers = []  # the running timers (CPython: the signal handler looks here)
 _in_callback = [False]  # CPython: a callback is running (they never nest)
 _previous = [None]  # CPython: the signal's handler before the first Timer
@@ -79,8 +84,8 @@ class Timer:
             # Raises ValueError off the main thread, as signal.signal does: see above.
             self._main = _thread.get_ident()
             if not _timers:
-                _previous[0] = _signal.signal(_signal.SIGUSR2, _on_signal)
-                _signal.siginterrupt(_signal.SIGUSR2, False)  # reads restart; select wakes
+                _previous[0] = _signal.signal(_SIG, _on_signal)
+                _siginterrupt(_SIG, False)  # reads and writes restart; a select() wakes
         _timers.append(self)
         self._sched = self._scheduled  # made once: no bound method allocated per period
         _thread.start_new_thread(self._run, ())
@@ -91,7 +96,7 @@ class Timer:
         self._active = False
         _timers.remove(self)
         if _signal is not None and not _timers:
-            _signal.signal(_signal.SIGUSR2, _previous[0])
+            _signal.signal(_SIG, _previous[0])
 
     # -- the "hardware": a thread that fires every period_ms ----------------------------
     def _run(self):
@@ -111,7 +116,7 @@ class Timer:
                 # Still due (it fired while another callback ran): signalled again.
                 self._due = True
                 try:
-                    _signal.pthread_kill(self._main, _signal.SIGUSR2)
+                    _pthread_kill(self._main, _SIG)
                 except OSError:  # the main thread has gone: the process is ending
                     return
             elif not self._due:  # a pending one is not scheduled twice
