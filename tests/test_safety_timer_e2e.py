@@ -86,7 +86,6 @@ async def test_weld_while_the_loop_is_held(tmp_path, interpreter):
         result = await held(h, "cp 1 B")
         assert result["relayOpenMs"] is not None and result["relayOpenMs"] < BOUND_MS, result
         assert result["pwmOffMs"] is not None and (
-            result["relayOpenMs"] + 500 <= result["pwmOffMs"] < result["relayOpenMs"] + 500
-            + BOUND_MS), result
+            500 <= result["pwmOffMs"] < result["relayOpenMs"] + 500 + BOUND_MS), result
         faulted = await h.status("Faulted")
         assert faulted["errorCode"] == "PowerSwitchFailure", faulted

@@ -51,10 +51,13 @@ if _schedule is None and sys.implementation.name == "cpython":
     _SIG = getattr(_signal, "SIGUSR2")
     _pthread_kill = getattr(_signal, "pthread_kill")
     _siginterrupt = getattr(_signal, "siginterrupt")
+    _getswitch = getattr(sys, "getswitchinterval")
+    _setswitch = getattr(sys, "setswitchinterval")
 
 _timers = []  # the running timers (CPython: the signal handler looks here)
 _in_callback = [False]  # CPython: a callback is running (they never nest)
 _previous = [None]  # CPython: the signal's handler before the first Timer
+_interval = [0.005]  # CPython: the switch interval before the first Timer
 
 
 def _on_signal(signum, frame):
@@ -86,6 +89,11 @@ class Timer:
             if not _timers:
                 _previous[0] = _signal.signal(_SIG, _on_signal)
                 _siginterrupt(_SIG, False)  # reads and writes restart; a select() wakes
+                # The thread needs the GIL to fire, and a busy main thread lets it go every
+                # switch interval (5 ms): an artefact of the emulation (an ISR waits for no
+                # lock), kept short while a timer runs.
+                _interval[0] = _getswitch()
+                _setswitch(0.0005)
         _timers.append(self)
         self._sched = self._scheduled  # made once: no bound method allocated per period
         _thread.start_new_thread(self._run, ())
@@ -97,6 +105,7 @@ class Timer:
         _timers.remove(self)
         if _signal is not None and not _timers:
             _signal.signal(_SIG, _previous[0])
+            _setswitch(_interval[0])
 
     # -- the "hardware": a thread that fires every period_ms ----------------------------
     def _run(self):
