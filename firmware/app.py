@@ -86,6 +86,7 @@ def start_ocpp(cfg, board, watchdog, client, encoder, ca, boot_reason="Unknown")
     cp = ChargePoint(board, settings, session, journal, delivery, authorizer, cache,
                      max_deciamps=settings.get("MaxCurrentA") * 10, watchdog=watchdog,
                      close_link=client.close)  # a Reset closes the WebSocket cleanly first
+    cp.guard_relays()  # the relays' safety never waits for the loop (evse.Guard)
     cp.recover()
     security = SecurityEvents(session, board,
                               Journal(board.state_dir + "/security", max_record_bytes=512),

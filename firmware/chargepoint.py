@@ -53,6 +53,7 @@ import json
 import atomicfile
 import logger
 from firmware.connector import STOP_ALIGNED, Connector, meter_value, same_tag
+from firmware.evse import Guard
 from firmware.settings import handle_change_configuration, handle_get_configuration
 from firmware.status import StatusReporter, connector_status
 from ocppj import errors
@@ -88,6 +89,7 @@ class ChargePoint:
         self.installing = False  # a firmware install waits: idle connectors Unavailable
         self.firmware = None  # the FirmwareUpdater, for TriggerMessage (lib/lazy.py)
         self.diagnostics = None  # Diagnostics, likewise
+        self.guard = None  # evse.Guard over the connectors, once guard_relays() started it
         self._alive_bit = watchdog.watch() if watchdog else 0
         self.available = True  # connector 0: the charge point as a whole
         self.scheduled_off = False  # connector 0 Inoperative once no transaction runs (§5.2)
@@ -172,6 +174,12 @@ class ChargePoint:
             elif value and self.session.registration == "Accepted" and self.session.connected:
                 asyncio.create_task(self._send("MeterValues", {"connectorId": c.n,
                                                                "meterValue": [value]}))
+
+    def guard_relays(self):
+        """Start the safety timer (evse.Guard): from now on a relay opens when the rule says
+        so even while the loop is held. The application calls it once, at start-up."""
+        if self.guard is None:
+            self.guard = Guard(self.board, [c.evse for c in self.connectors])
 
     # -- the control loop ----------------------------------------------------------------------
     async def run(self):

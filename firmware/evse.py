@@ -27,6 +27,11 @@ constant +12 V. Unavailable is shown as +12 V as well, not as state F (-12 V): w
 line the EV cannot be seen, so plugging in and out would go unnoticed, and some EVs log an
 error on F; the OCPP status Unavailable says the rest.
 
+THE SAFETY TIMER (Guard, guard()): every GUARD_MS a periodic hardware timer samples the pilot
+and the feedback and applies the same decision in the opening direction only: it withdraws
+the PWM and opens the relay wherever tick() would, at once, even while Python code holds the
+asyncio loop. It never offers current and never closes; the next tick() emits the events.
+
 Inputs take effect at the next tick. Events go to on_event(evse, event) after the tick has
 switched the hardware (a failing listener is logged and cannot stop the tick): PLUGGED,
 EV_READY (pilot C/D), SUSPENDED (C/D -> B while plugged), OFFER (offered_deciamps changed),
@@ -64,6 +69,10 @@ FAULT = "fault"
 FAULT_CLEARED = "fault_cleared"
 
 TICK_MS = const(100)
+# The safety timer's period. An EV that leaves C/D is seen after the pilot's release time
+# (50 ms) plus up to one period, so the relay opens within about 60 ms, busy loop or not,
+# leaving room under the 100 ms bound for a late timer. Each period samples every pilot.
+GUARD_MS = const(10)
 GRACE_MS = const(3000)  # IEC 61851-1: the EV stops drawing within 3 s of the PWM going
 # Over-current must last longer than the 5 s an EV has to follow a lowered duty.
 OVERCURRENT_MS = const(6000)
@@ -77,6 +86,29 @@ def relay_may_close(pilot_state, authorized, available, fault):
     available, and there is no fault (None). Nothing else may close a relay."""
     return ((pilot_state == "C" or pilot_state == "D") and authorized is True
             and available is True and fault is None)
+
+
+class Guard:
+    """The safety path that does not wait for the loop: a periodic hardware timer
+    (board.start_timer, machine.Timer on the ESP32) calls every Evse's guard(). Its callback
+    runs between two bytecodes even while Python code holds the asyncio loop, so a relay is
+    opened (and the PWM withdrawn) when the rule says so, however busy the loop is.
+
+        guard = Guard(board, [c.evse for c in connectors])   # at start-up, before the loop
+        guard.stop()
+    """
+
+    def __init__(self, board, evses, period_ms=GUARD_MS):
+        self.evses = evses
+        self.timer = board.start_timer(period_ms, self._fire)  # one bound method, made once
+
+    def _fire(self, timer):
+        now = ticks_ms()
+        for evse in self.evses:
+            evse.guard(now)
+
+    def stop(self):
+        self.timer.deinit()
 
 
 class Evse:
@@ -118,6 +150,7 @@ class Evse:
         self._events = [None] * _MAX_EVENTS
         self._n_events = 0
         self._unplugged = False
+        self._busy = False  # tick() or guard() is switching (they never run inside each other)
 
     # -- inputs ---------------------------------------------------------------------------
     def authorize(self):
@@ -154,6 +187,7 @@ class Evse:
 
     def tick(self, now_ms):
         """Sample, decide, switch the hardware, then tell the listener. Every ~100 ms."""
+        self._busy = True  # guard() keeps out meanwhile: this tick decides on fresh samples
         try:
             fault = self._tick(now_ms)
         except Exception as e:  # a failing board call: leave everything safe, report it
@@ -162,6 +196,8 @@ class Evse:
             self._safe()
             if self.fault != INTERNAL_ERROR:
                 log.error("connector %d: %r" % (self.connector, e))
+        finally:
+            self._busy = False
         if fault != self.fault:
             self.fault = fault
             self._emit(FAULT if fault is not None else FAULT_CLEARED)
@@ -172,18 +208,48 @@ class Evse:
             self._emit(UNPLUGGED)
         self._publish()
 
-    def _tick(self, now_ms):
-        pilot = self.pilot
-        contactor = self.contactor
-        state = pilot.poll(now_ms)
-        switch = contactor.check(now_ms)
+    def guard(self, now_ms):
+        """The safety timer's step (Guard, every GUARD_MS, between two bytecodes of whatever
+        Python code runs): sample the pilot and the relay feedback, work out the faults, and
+        apply the decision of tick() in the opening direction only: withdraw the PWM and open
+        the relay where tick() would, never offer, raise an offer or close. No events: the
+        next tick() sees what changed and tells the listener (status, transaction, OCPP)."""
+        if self._busy:
+            return  # inside tick() (or a guard() already): that one decides
+        self._busy = True
+        try:
+            fault = self._assess(now_ms, False)  # polls the pilot: its state after this
+            self._switch(now_ms, self.pilot.state, fault, False)
+        except Exception:  # a failing board call: the safe state, reported by the next tick()
+            self._opening = False
+            try:
+                self.pilot.withdraw()
+            except Exception:
+                pass
+            try:
+                self.contactor.open()
+            except Exception:
+                pass
+        finally:
+            self._busy = False
 
-        # -- faults ------------------------------------------------------------------------
+    def _tick(self, now_ms):
+        fault = self._assess(now_ms, True)
+        state = self.pilot.state
+        offered = self._switch(now_ms, state, fault, True)
+        self._outputs(state, offered)
+        return fault
+
+    def _assess(self, now_ms, full):
+        """Sample pilot and feedback; the fault (None: none). The over-current check (a meter
+        reading, a plausibility check over seconds) only when `full`."""
+        state = self.pilot.poll(now_ms)
+        switch = self.contactor.check(now_ms)
         if state == "A":
             self._latched = None  # unplugged: a new EV gets a new chance
         if switch == STUCK_OPEN:
             self._latched = POWER_SWITCH_FAILURE
-        elif self._over_current(now_ms) and self._latched is None:
+        elif full and self._over_current(now_ms) and self._latched is None:
             self._latched = OVER_CURRENT_FAILURE
         if switch == WELDED or self._latched == POWER_SWITCH_FAILURE:
             fault = POWER_SWITCH_FAILURE
@@ -196,15 +262,24 @@ class Evse:
             fault = EV_COMMUNICATION_ERROR
         else:
             fault = None
+        return fault
 
+    def _switch(self, now_ms, state, fault, closing):
+        """Pilot and relay from the state and the fault; returns the current offered. Only
+        with `closing` (tick()) may it offer current or close the relay: guard() passes False."""
+        pilot = self.pilot
+        contactor = self.contactor
         # -- pilot: offer current only while charging is allowed and an EV is there ------------
         authorized = self.authorized
         available = self.available
         if fault is None and authorized and available and state in ("B", "C", "D"):
-            limit = self.max_deciamps
-            if self.limit_deciamps is not None and self.limit_deciamps < limit:
-                limit = self.limit_deciamps
-            offered = pilot.offer(limit)  # capped by the cable's PP rating
+            if closing:
+                limit = self.max_deciamps
+                if self.limit_deciamps is not None and self.limit_deciamps < limit:
+                    limit = self.limit_deciamps
+                offered = pilot.offer(limit)  # capped by the cable's PP rating
+            else:
+                offered = pilot.offered_deciamps
         else:
             pilot.withdraw()
             offered = 0
@@ -224,11 +299,14 @@ class Evse:
                 if ticks_diff(now_ms, self._opening_since) >= self.grace_ms:
                     self._opening = False
                     contactor.open()
-        elif charge and not contactor.mismatched and (pilot.raw == "C" or pilot.raw == "D"):
+        elif (closing and charge and not contactor.mismatched
+              and (pilot.raw == "C" or pilot.raw == "D")):
             # Never onto contacts that already read closed (welded before settle_ms is up), and
             # never on a sample that has just left C/D (the stable state lags it by release_ms).
             contactor.close()
+        return offered
 
+    def _outputs(self, state, offered):
         # -- outputs and events ----------------------------------------------------------------
         self.pilot_state = state
         plugged = state is not None and state != "A"
@@ -249,7 +327,6 @@ class Evse:
             self.offered_deciamps = offered
             self._emit(OFFER)
         self._relay_event()
-        return fault
 
     def _over_current(self, now_ms):
         """True once the meter has shown more power than the offered current allows (plus 10 %

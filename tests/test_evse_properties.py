@@ -17,11 +17,20 @@ model of the inputs:
   for settle_ms, is never commanded closed after it was seen welded, and PowerSwitchFailure
   means the relay is commanded open;
 - events are consistent with the outputs (relay_closed/relay_opened alternate with the command).
+
+The safety timer's path (Evse.guard(), run by evse.Guard from a hardware timer) is one more
+kind of step, at random times between ticks, and also fired at a random line inside a tick
+(the ESP32 runs the timer's callback between any two bytecodes). After each guard():
+- it never closed the relay and never raised the offered current;
+- the relay command is open once the EV has been out of C/D for the release time, and both
+  relay and PWM are off once the pilot shows E/F, or a weld has been seen for settle_ms;
+- no PWM while not authorized or unavailable, and the relay open after the grace period.
 """
 
 import ast
 import os
 import shutil
+import sys
 import tempfile
 
 from hypothesis import HealthCheck, given, settings
@@ -50,9 +59,13 @@ csms_event = st.one_of(
     st.tuples(st.just("limit"), st.one_of(st.none(), st.integers(0, 900), st.integers(0, 70))))
 fault_event = st.tuples(st.just("weld"), st.booleans())
 time_event = st.tuples(st.just("wait"), st.integers(1, 40), st.integers(10, 250))
-event = st.one_of(ev_event, card_event, csms_event, fault_event, time_event)
-# A step is an event followed by one tick after dt ms.
-step = st.tuples(event, st.integers(10, 250))
+# The safety timer: n guard() calls dt ms apart; or one fired at the k-th line of the next tick.
+guard_event = st.one_of(st.tuples(st.just("guard"), st.integers(1, 30), st.integers(1, 40)),
+                        st.tuples(st.just("guard_inside"), st.integers(1, 120)))
+event = st.one_of(ev_event, card_event, csms_event, fault_event, time_event, guard_event)
+# A step is an event followed by one tick after dt ms, with `guards` guard() calls (the safety
+# timer) spread over those dt ms.
+step = st.tuples(event, st.integers(10, 250), st.integers(0, 8))
 
 
 class Model:
@@ -71,6 +84,9 @@ class Model:
         self.weld_open_since = None  # first tick whose check saw a weld against an open command
         self.weld_seen_open = False
         self.relay_events = []
+        self.guard_inside = None  # fire guard() at this line of the next tick
+        self.fired_inside = False
+        self.bad_since = None  # first step that saw the pilot E/F (this stretch)
 
 
 def offer_limit(m, board):
@@ -107,21 +123,12 @@ def apply(m, board, evse, ev):
         evse.set_current_limit(ev[1])
     elif kind == "weld":
         sim.welded = ev[1]
+    elif kind == "guard_inside":
+        m.guard_inside = ev[1]
 
 
-def tick_and_check(m, board, evse, now):
-    sim = board.sim[0]
-    cmd_before = sim.relay_cmd
-    assert cmd_before == m.cmd, "the relay changed outside a tick"
-    # Weld seen against an open command by this tick's feedback check.
-    if sim.welded and not cmd_before:
-        m.weld_seen_open = True
-        if m.weld_open_since is None:
-            m.weld_open_since = now
-    else:
-        m.weld_open_since = None
-    if not sim.welded:
-        m.weld_seen_open = False
+def observe(m, sim, now):
+    """The model's view of the inputs at a tick or a guard() at `now`."""
     in_cd = sim.ev in ("C", "D")
     if in_cd:
         # Back in C/D: a stretch out of it shorter than the release time is a glitch the pilot
@@ -135,8 +142,94 @@ def tick_and_check(m, board, evse, now):
         m.out_last = now
         if m.left_cd_since is None:
             m.left_cd_since = now
+    if sim.ev in ("E", "F"):
+        if m.bad_since is None:
+            m.bad_since = now
+    else:
+        m.bad_since = None
 
-    evse.tick(now)
+
+def tick_with_guard_inside(evse, now, line):
+    """evse.tick(now) with evse.guard(now) fired at its `line`-th traced line (in evse.py and
+    the drivers it calls), as the ESP32's timer may fire between any two bytecodes."""
+    count = [0]
+    fired = [False]
+
+    def trace(frame, event, arg):
+        if event == "call":
+            name = frame.f_code.co_filename
+            return trace if name.endswith(("evse.py", "pilot.py", "contactor.py")) else None
+        if event == "line" and not fired[0]:
+            count[0] += 1
+            if count[0] == line:
+                fired[0] = True
+                evse.guard(now)
+        return trace
+
+    sys.settrace(trace)
+    try:
+        evse.tick(now)
+    finally:
+        sys.settrace(None)
+    return fired[0]
+
+
+def guard_and_check(m, board, evse, now):
+    sim = board.sim[0]
+    cmd_before = sim.relay_cmd
+    duty_before = sim.duty
+    assert cmd_before == m.cmd, "the relay changed outside a tick or guard()"
+    weld_seen(m, sim, now)
+    observe(m, sim, now)
+    evse.guard(now)
+    cmd = sim.relay_cmd
+    where = "guard t=%d ev=%s state=%s auth=%s avail=%s duty=%d->%d cmd=%s->%s" % (
+        now, sim.ev, evse.pilot.state, m.authorized, m.available, duty_before, sim.duty,
+        cmd_before, cmd)
+    assert not (cmd and not cmd_before), "guard() closed the relay: " + where
+    assert sim.duty in (duty_before, 1000), "guard() changed the offer: " + where
+    if cmd:
+        if m.left_cd_since is not None:
+            assert now - m.left_cd_since < RELEASE_MS, "EV out of C/D, relay closed: " + where
+        if not (m.authorized and m.available):
+            assert m.broken_since is None or now - m.broken_since < GRACE_MS, (
+                "grace period over: " + where)
+    if not (m.authorized and m.available):
+        assert sim.duty == 1000, "PWM while charging is not allowed: " + where
+    if m.bad_since is not None and now - m.bad_since >= RELEASE_MS:
+        assert not cmd and sim.duty == 1000, "pilot E/F, relay or PWM on: " + where
+    if m.weld_open_since is not None and now - m.weld_open_since >= SETTLE_MS:
+        assert not cmd and sim.duty == 1000, "welded, relay or PWM on: " + where
+    if cmd_before and not cmd:
+        m.broken_since = None
+    m.cmd = cmd
+
+
+def weld_seen(m, sim, now):
+    # Weld seen against an open command by this step's feedback check.
+    if sim.welded and not sim.relay_cmd:
+        m.weld_seen_open = True
+        if m.weld_open_since is None:
+            m.weld_open_since = now
+    else:
+        m.weld_open_since = None
+    if not sim.welded:
+        m.weld_seen_open = False
+
+
+def tick_and_check(m, board, evse, now):
+    sim = board.sim[0]
+    cmd_before = sim.relay_cmd
+    assert cmd_before == m.cmd, "the relay changed outside a tick or guard()"
+    weld_seen(m, sim, now)
+    observe(m, sim, now)
+    in_cd = sim.ev in ("C", "D")
+
+    if m.guard_inside is not None:
+        line, m.guard_inside = m.guard_inside, None
+        m.fired_inside = tick_with_guard_inside(evse, now, line) or m.fired_inside
+    else:
+        evse.tick(now)
 
     cmd = sim.relay_cmd
     state, fault = evse.pilot_state, evse.fault
@@ -208,12 +301,18 @@ def test_relay_and_pilot_safety_under_random_events(max_deciamps, steps):
                     debounce_ms=DEBOUNCE_MS, release_ms=RELEASE_MS, settle_ms=SETTLE_MS,
                     grace_ms=GRACE_MS)
         now = 1000
-        for ev, dt in steps:
+        for ev, dt, guards in steps:
             apply(m, board, evse, ev)
             if ev[0] == "wait":
                 for _ in range(ev[1]):
                     now += ev[2]
                     tick_and_check(m, board, evse, now)
+            elif ev[0] == "guard":
+                for _ in range(ev[1]):
+                    now += ev[2]
+                    guard_and_check(m, board, evse, now)
+            for i in range(guards):
+                guard_and_check(m, board, evse, now + dt * (i + 1) // (guards + 1))
             now += dt
             tick_and_check(m, board, evse, now)
         # Relay events alternate, starting with a close.

@@ -56,6 +56,14 @@ class Board:
     def deinit(self):
         """Stop the board's tasks and release its resources."""
 
+    # -- the safety timer --------------------------------------------------------------
+    def start_timer(self, period_ms, callback):
+        """Call callback(timer) every period_ms from a periodic hardware timer, as
+        machine.Timer does on the ESP32: on the main thread between two bytecodes of whatever
+        Python code runs (a busy asyncio loop included), never nested, held up only by a long
+        C call. Returns the timer (its deinit() stops it); the board's deinit() stops it too."""
+        raise NotImplementedError
+
     # -- relay (contactor) with feedback -------------------------------------------------
     def set_relay(self, connector, closed):
         """Command the relay of `connector` closed (True) or open (False)."""

@@ -87,6 +87,7 @@ class Esp32Board(base.Board):
 
         self._wdt = None
         self._wlan = None
+        self._timer = None
         self.state_dir = "/state"
         try:
             os.stat(self.state_dir)
@@ -131,9 +132,23 @@ class Esp32Board(base.Board):
     def deinit(self):
         # The PWM stays on at constant +12 V: a released pin would leave the pilot driver's
         # input floating.
+        if self._timer is not None:
+            self._timer.deinit()
+            self._timer = None
         self._safe_state()
         for pin in self._s0_pins:
             pin.irq(handler=None)
+
+    # -- the safety timer --------------------------------------------------------------
+    def start_timer(self, period_ms, callback):
+        # Soft, the only kind the ESP32 port has (hard=True raises ValueError in v1.28): the
+        # timer interrupt schedules the callback, which may allocate a little and runs between
+        # bytecodes even while Python code holds the loop. Hardware timer 0; one is enough.
+        if self._timer is not None:
+            self._timer.deinit()
+        self._timer = machine.Timer(0, mode=machine.Timer.PERIODIC, period=period_ms,
+                                    callback=callback)
+        return self._timer
 
     # -- relay (contactor) with feedback -------------------------------------------------
     def set_relay(self, connector, closed):

@@ -14,6 +14,7 @@ import atomicfile
 import logger
 from firmware.board import base, sim_control, sim_flash
 from firmware.board.sim_ev import SimConnector
+from firmware.board.sim_timer import Timer
 from ticks import sleep_ms, ticks_diff, ticks_ms
 
 RESET_EXIT_STATUS = 3
@@ -51,6 +52,7 @@ class SimBoard(base.Board):
         self._wdt_fed = 0
         self._server = None
         self._task = None
+        self._timers = []
         self._saved_wh = [c.meter_wh for c in self.sim]
         self._reset_cause = self._take_reset_cause()
         # The bootloader runs only after a hard start: a soft reset keeps the running image
@@ -91,6 +93,9 @@ class SimBoard(base.Board):
         self._task = asyncio.create_task(self._physics())
 
     def deinit(self):
+        for timer in self._timers:
+            timer.deinit()
+        self._timers = []
         if self._task:
             self._task.cancel()
         if self._server:
@@ -113,6 +118,12 @@ class SimBoard(base.Board):
             if self._wdt_timeout_ms and ticks_diff(now, self._wdt_fed) > self._wdt_timeout_ms:
                 log.error("watchdog expired")
                 self._restart(base.RESET_WATCHDOG)
+
+    # -- the safety timer (sim_timer: machine.Timer's semantics) --------------------------
+    def start_timer(self, period_ms, callback):
+        timer = Timer(period_ms, callback)
+        self._timers.append(timer)
+        return timer
 
     # -- relay, pilot, meter --------------------------------------------------------------
     def set_relay(self, connector, closed):

@@ -7,6 +7,11 @@
     swipe <idTag>     present an RFID card (1 to 20 printable characters)
     weld N on|off     weld the relay contacts of connector N (fault injection)
     reset             press the board's reset button (the process exits 3; the runner restarts)
+    stall MS [AT CMD] hold the asyncio loop for MS ms (at most 10000) in code that never yields;
+                      AT ms into it carry out CMD (plug, unplug, cp or weld, as above) and
+                      watch its connector: one JSON line, heldMs and, after a CMD, the ms
+                      from it to the relay command opening (relayOpenMs) and to the PWM
+                      withdrawal (pwmOffMs), null when they did not happen meanwhile
     state             one JSON line with every connector's state
     mem               one JSON line on the Python heap after a collection (MicroPython
                       only; null figures under CPython): bytes in use, bytes free, and the
@@ -21,9 +26,12 @@ import asyncio
 import gc
 import json
 
+from ticks import ticks_diff, ticks_ms
+
 MAX_LINE = 256
 HELP = ("commands: plug N, unplug N, cp N <A-F>, swipe <idTag>, weld N on|off, reset, state, "
-        "mem, help")
+        "mem, stall MS [AT CMD], help")
+MAX_STALL_MS = 10000
 
 
 def _connector(board, word):
@@ -59,6 +67,8 @@ def handle(board, line):
     if cmd == "reset":
         asyncio.create_task(board.press_reset())  # after this answer has gone out
         return "ok"
+    if cmd == "stall":
+        return stall(board, words)
     if cmd == "swipe":
         problem = _need(words, 2, "swipe <idTag>")
         if problem:
@@ -91,6 +101,56 @@ def handle(board, line):
             return "error: usage: " + usage
         conn.welded = words[2] == "on"
     return "ok"
+
+
+def stall(board, words):
+    """The `stall` command: the loop held, the EV side acting meanwhile. What opens the relay
+    then is the safety timer (firmware/evse.py, Guard), not the loop."""
+    usage = "error: usage: stall MS [AT plug|unplug|cp|weld ...]"
+    try:
+        hold_ms = int(words[1]) if len(words) > 1 else -1
+        at_ms = int(words[2]) if len(words) > 2 else None
+    except ValueError:
+        return usage
+    if not 0 <= hold_ms <= MAX_STALL_MS or (at_ms is None) != (len(words) <= 3):
+        return usage
+    conn = None
+    if at_ms is not None:
+        inner = words[3:]
+        if not 0 <= at_ms <= hold_ms or inner[0] not in ("plug", "unplug", "cp", "weld"):
+            return usage
+        if len(inner) < 2:
+            return "error: usage: " + inner[0] + " N ..."
+        conn, problem = _connector(board, inner[1])
+        if problem:
+            return "error: " + problem
+    start = ticks_ms()
+    acted = None
+    relay_open = pwm_off = None
+    answer = None
+    while True:  # never yields: only the timer's callback runs meanwhile, between bytecodes
+        now = ticks_ms()
+        t = ticks_diff(now, start)
+        if t >= hold_ms:
+            break
+        if conn is None:
+            continue
+        if acted is None:
+            if t >= at_ms:  # type: ignore
+                answer = handle(board, " ".join(words[3:]))
+                if answer != "ok":
+                    return answer
+                acted = now
+            continue
+        if relay_open is None and not conn.relay_cmd:
+            relay_open = ticks_diff(now, acted)
+        if pwm_off is None and conn.duty == 1000:
+            pwm_off = ticks_diff(now, acted)
+    held = {"heldMs": ticks_diff(ticks_ms(), start)}
+    if conn is not None:
+        held["relayOpenMs"] = relay_open
+        held["pwmOffMs"] = pwm_off
+    return json.dumps(held)
 
 
 def heap_figures():

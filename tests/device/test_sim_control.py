@@ -62,3 +62,19 @@ def test_help_lists_the_commands():
     text = sim_control.handle(board(), "help")
     for cmd in ("plug", "unplug", "cp", "swipe", "state", "reset"):
         assert cmd in text
+
+
+def test_stall_holds_the_caller_and_carries_out_its_command():
+    b = board()
+    assert sim_control.handle(b, "plug 1") == "ok"
+    b.set_relay(1, True)  # closed, as a charging session has it (no Evse here to open it)
+    answer = json.loads(sim_control.handle(b, "stall 60 20 unplug 1"))
+    assert answer["heldMs"] >= 60 and b.sim[0].ev == "A", answer
+    assert answer["relayOpenMs"] is None and answer["pwmOffMs"] == 0, answer  # never offered
+    assert json.loads(sim_control.handle(b, "stall 30"))["heldMs"] >= 30
+    for line in ("stall", "stall x", "stall -1", "stall 10001", "stall 50 20",
+                 "stall 50 60 unplug 1", "stall 50 10 swipe T", "stall 50 10 unplug",
+                 "stall 50 10 unplug 3", "stall 50 10 cp 1 G"):
+        answer = sim_control.handle(b, line)
+        assert answer.startswith("error: "), (line, answer)
+    assert "stall" in sim_control.handle(b, "help")
