@@ -36,8 +36,9 @@ def hash_data(cert):
 
 
 class CertStore:
-    def __init__(self, state_dir):
+    def __init__(self, state_dir, max_per_type=MAX_PER_TYPE):
         self.folder = state_dir + "/certs"
+        self.max_per_type = max_per_type
         for sub in TYPES.values():
             atomicfile.makedirs(self.folder + "/" + sub)
 
@@ -62,7 +63,8 @@ class CertStore:
         return certs
 
     def install(self, kind, pem):
-        """"Accepted", "Rejected" (not a valid CA certificate) or "Failed" (store full/error)."""
+        """"Accepted", "Rejected" (not a valid CA certificate, or no room: M05.FR.03) or
+        "Failed" (the flash failed)."""
         from ota.x509 import load_certificates
         try:
             certs = load_certificates(pem)
@@ -78,8 +80,8 @@ class CertStore:
         name = _hex(hashlib.sha256(der).digest())[:16] + ".der"
         if name in self._files(kind):
             return "Accepted"
-        if len(self._files(kind)) >= MAX_PER_TYPE:
-            return "Failed"
+        if len(self._files(kind)) >= self.max_per_type:
+            return "Rejected"  # M05.FR.03: no room (CertificateStoreMaxLength)
         try:
             atomicfile.write(self._dir(kind) + "/" + name, der)
         except OSError as e:
@@ -131,8 +133,8 @@ class CertStore:
         if found is None:
             return {"status": "NotFound"}
         kind, name = found
-        if kind == "ManufacturerRootCertificate" and len(self._files(kind)) == 1:
-            return {"status": "Failed"}  # the last manufacturer root: updates would be impossible
+        # The last ManufacturerRootCertificate may go (M04 allows it): signed updates are then
+        # refused until one is installed again, which the central system can do.
         try:
             os.remove(self._dir(kind) + "/" + name)
         except OSError:

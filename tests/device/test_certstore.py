@@ -1,0 +1,49 @@
+# Device tests of firmware/certstore.py: InstallCertificate, GetInstalledCertificateIds and
+# DeleteCertificate as the security whitepaper's M03-M05 ask.
+from devtest import tempdir
+from firmware.certstore import MAX_PER_TYPE, CertStore
+
+MANUFACTURER = "ManufacturerRootCertificate"
+CSMS = "CentralSystemRootCertificate"
+
+
+def _pem(stem):
+    here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+    with open(here + "/data/" + stem + ".pem") as f:
+        return f.read()
+
+
+def test_install_list_and_delete_a_root():
+    store = CertStore(tempdir())
+    assert store.get_ids({"certificateType": CSMS}) == {"status": "NotFound"}
+    assert store.install(CSMS, _pem("root-ec")) == "Accepted"
+    assert store.install(CSMS, _pem("root-ec")) == "Accepted"  # the same one: once
+    ids = store.get_ids({"certificateType": CSMS})
+    assert ids["status"] == "Accepted" and len(ids["certificateHashData"]) == 1
+    assert store.delete({"certificateHashData": ids["certificateHashData"][0]}) == {
+        "status": "Accepted"}
+    assert store.delete({"certificateHashData": ids["certificateHashData"][0]}) == {
+        "status": "NotFound"}
+
+
+def test_a_certificate_that_is_no_ca_is_rejected():
+    store = CertStore(tempdir())
+    assert store.install(CSMS, _pem("signer-ec")) == "Rejected"
+    assert store.install(CSMS, "not a certificate") == "Rejected"
+
+
+def test_a_full_store_rejects():
+    # M05.FR.03: no more space is Rejected (Failed is for an installation that failed)
+    store = CertStore(tempdir(), max_per_type=3)
+    answers = [store.install(MANUFACTURER, _pem(r))
+               for r in ("root-ec", "root-rsa", "root-other", "intermediate")]
+    assert answers == ["Accepted"] * 3 + ["Rejected"], answers
+    assert MAX_PER_TYPE >= 1
+
+
+def test_the_last_manufacturer_root_can_be_deleted():
+    store = CertStore(tempdir())
+    assert store.install(MANUFACTURER, _pem("root-rsa")) == "Accepted"
+    ids = store.get_ids({"certificateType": MANUFACTURER})["certificateHashData"]
+    assert store.delete({"certificateHashData": ids[0]}) == {"status": "Accepted"}
+    assert store.roots(MANUFACTURER) == []
