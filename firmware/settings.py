@@ -85,7 +85,7 @@ ROTATIONS = ("NotApplicable", "Unknown", "RST", "RTS", "SRT", "STR", "TRS", "TSR
 # 4096-byte frame buffer; tests/device/test_settings.py measures it: the whole answer is 2473
 # bytes with the defaults (1 connector), 2847 with every value at its longest (4 connectors,
 # all profiles), at most 3031 for a request naming 40 keys.
-MAX_KEYS = const(40)
+MAX_KEYS = const(48)
 
 # Kinds of value
 INT = const(0)   # a, b: lowest and highest value
@@ -150,6 +150,8 @@ TABLE = (
     ("UnlockConnectorOnEVSideDisconnect", BOOL, 0, 0, 0, True),
     ("WebSocketPingInterval", INT, 0, 0, 3600, 60),  # §9.1.34: negative values Rejected
     # Security whitepaper, chapter 7
+    # 7.1: false, the root store is not chained (firmware/certstore.py)
+    ("AdditionalRootCertificateCheck", FIXED, R, 0, 0, False),
     ("AuthorizationKey", STR, W, 16, 40, ""),  # "": none configured
     ("SecurityProfile", INT, 0, 0, 3, 0),  # 7.6: default 0
     # Firmware keys

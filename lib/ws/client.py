@@ -30,9 +30,9 @@ class WsClient(Link):
         self._auth = None
         self.set_authorization_key(authorization_key)
         self._ctx = None
+        self._own = (client_cert, client_key)  # kept: set_ca() makes a new context with them
         if self.secure:
-            from ws.tls import client_context
-            self._ctx = client_context(ca, client_cert, client_key)
+            self.set_ca(ca)
         elif client_cert is not None:
             raise WsError("a client certificate needs a wss:// URL")
         self._cert = client_cert is not None
@@ -48,6 +48,14 @@ class WsClient(Link):
     def _hint(self):
         # A TLS server that wants a client certificate just hangs up on one without.
         return " (wants a client certificate?)" if self.secure and not self._cert else ""
+
+    def set_ca(self, ca):
+        """Trust `ca` (PEM/DER, or a list of them) from the next handshake on (wss:// only).
+        WsError when it cannot be used: the context in use stays."""
+        if not self.secure:
+            return  # ws://: nothing to verify
+        from ws.tls import client_context
+        self._ctx = client_context(ca, self._own[0], self._own[1])
 
     def set_authorization_key(self, key):
         """The password of HTTP Basic auth (OCPP security profiles 1 and 2) from the next

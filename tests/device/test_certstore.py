@@ -47,3 +47,32 @@ def test_the_last_manufacturer_root_can_be_deleted():
     ids = store.get_ids({"certificateType": MANUFACTURER})["certificateHashData"]
     assert store.delete({"certificateHashData": ids[0]}) == {"status": "Accepted"}
     assert store.roots(MANUFACTURER) == []
+
+
+def test_the_ca_file_is_provisioned_once_per_content_and_changes_are_told():
+    from firmware.trust import Trust
+    folder = tempdir()
+    trust = Trust(folder)
+    assert trust.ders == []
+    trust.provision(_pem("root-ec").encode())
+    assert len(trust.ders) == 1
+    told = []
+    store = CertStore(folder, trust=trust, on_roots=told.append, secure_link=True)
+    ids = store.get_ids({"certificateType": CSMS})["certificateHashData"]
+    assert store.delete({"certificateHashData": ids[0]}) == {"status": "Failed"}, "in use"
+    assert store.install(CSMS, _pem("root-rsa")) == "Accepted"
+    assert len(told) == 1 and len(told[0]) == 2 and trust.ders == told[0]
+    assert store.delete({"certificateHashData": ids[0]}) == {"status": "Accepted"}
+    assert len(trust.ders) == 1
+    again = Trust(folder)
+    again.provision(_pem("root-ec").encode())  # the same file at the next start: not again
+    assert len(again.ders) == 1
+    again.provision(_pem("root-other").encode())  # a new file from the installer: added
+    assert len(again.ders) == 2
+
+
+def test_additional_root_certificate_check_is_reported_false():
+    from firmware.settings import Settings
+    conf = Settings(tempdir(), 1, "Core").get_configuration(["AdditionalRootCertificateCheck"])
+    assert conf["configurationKey"] == [{"key": "AdditionalRootCertificateCheck",
+                                         "readonly": True, "value": "false"}]
