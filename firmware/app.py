@@ -25,6 +25,7 @@ from firmware.security import SecurityEvents
 from firmware.trust import Trust
 from lazy import LazyService
 from firmware.link import Link, basic_auth_key, make_client, read_file
+from firmware.profile import ProfileSwitch
 from firmware.registration import Registration
 from firmware.settings import Settings
 from ocppj.delivery import Delivery
@@ -114,7 +115,9 @@ def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="Unknow
                                 settings=settings, on_time_set=security.time_set)
     cp.boot_trigger = registration.boot_triggered
     cp.register(session, updater, diagnostics)
-    link = Link(client, session, (registration.run, delivery.run), security.event)
+    switch = ProfileSwitch(settings, client, session, trust, csms, security)
+    link = Link(client, session, (registration.run, delivery.run), security.event,
+                switch.result)
     asyncio.create_task(cp.run())
     asyncio.create_task(link.run())
     asyncio.create_task(security.run())

@@ -255,3 +255,68 @@ async def test_an_installed_central_system_root_is_trusted(tmp_path, interpreter
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_raising_the_security_profile_reconnects_with_it(tmp_path, interpreter):
+    ca = TestCA(tmp_path)
+    tls_cs = CentralSystem(heartbeat_interval=60, tls=tls_server_context(ca),
+                           credentials=("CP_1", OLD_KEY))
+    tls_port = await tls_cs.start()
+    harness = Harness(tmp_path, interpreter=interpreter,
+                      csms={"tlsUrl": "wss://127.0.0.1:%d/ocpp" % tls_port})
+    try:
+        async with harness as h:
+            async def change(value):
+                return (await h.cs.call("CP_1", call.ChangeConfiguration(
+                    key="SecurityProfile", value=str(value)))).status
+            assert await change(0) == "Rejected"  # A05.FR.01: not higher
+            assert await change(1) == "Rejected"  # FR.02: no AuthorizationKey yet
+            await h.configure("AuthorizationKey", OLD_KEY)
+            assert await change(2) == "Rejected"  # FR.03: no CentralSystemRootCertificate
+            assert await change(1) == "Accepted"
+            # FR.06/07: it leaves and comes back with Basic auth
+            await h.cs.wait_for("SecurityEventNotification", "CP_1", lambda p: p["type"] ==
+                                "ReconfigurationOfSecurityParameters")
+            for _ in range(100):
+                if len(h.cs.authorizations) >= 2:
+                    break
+                await asyncio.sleep(0.1)
+            assert h.cs.authorizations[0] == ("CP_1", None)
+            assert h.cs.authorizations[-1][1].startswith("Basic "), h.cs.authorizations
+            assert await change(3) == "Rejected"  # FR.03/04: no root, no client certificate
+            installed = await h.cs.call("CP_1", call.InstallCertificate(
+                certificate_type="CentralSystemRootCertificate", certificate=ca.pem.decode()))
+            assert installed.status == "Accepted"
+            assert await change(2) == "Accepted"
+            await tls_cs.wait_connected("CP_1", timeout=30)  # on TLS now, csms.tlsUrl
+            assert tls_cs.authorizations[-1][1].startswith("Basic ")
+            conf = await tls_cs.call("CP_1", call.GetConfiguration(key=["SecurityProfile"]))
+            assert conf.configuration_key[0]["value"] == "2"
+            # and after a reboot too
+            h.fw.stop()
+            await asyncio.to_thread(h.fw.start)
+            await tls_cs.wait_for("BootNotification", "CP_1", timeout=30)
+    finally:
+        await tls_cs.stop()
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_a_security_profile_that_cannot_connect_falls_back(tmp_path, interpreter):
+    ca = TestCA(tmp_path)
+    harness = Harness(tmp_path, interpreter=interpreter,
+                      cs_options={"credentials": ("CP_1", OLD_KEY)},
+                      csms={"securityProfile": 1, "authorizationKey": OLD_KEY})
+    async with harness as h:  # nothing listens for TLS: url as wss:// on a ws:// server
+        installed = await h.cs.call("CP_1", call.InstallCertificate(
+            certificate_type="CentralSystemRootCertificate", certificate=ca.pem.decode()))
+        assert installed.status == "Accepted"
+        result = await h.cs.call("CP_1", call.ChangeConfiguration(key="SecurityProfile",
+                                                                  value="2"))
+        assert result.status == "Accepted"
+        back = await h.cs.wait_for("SecurityEventNotification", "CP_1",
+                                   lambda p: "back to 1" in p.get("techInfo", ""), timeout=60)
+        assert back["type"] == "ReconfigurationOfSecurityParameters"
+        conf = await h.cs.call("CP_1", call.GetConfiguration(key=["SecurityProfile"]))
+        assert conf.configuration_key[0]["value"] == "1"  # FR.08, stored
+        assert h.fw.log().count("connect failed") >= 3
