@@ -22,8 +22,10 @@ from firmware.chargepoint import FEATURE_PROFILES, ChargePoint
 from firmware import fwjob
 from filelog import FileLog
 from firmware.security import SecurityEvents
+from firmware.trust import Trust
 from lazy import LazyService
 from firmware.link import Link, basic_auth_key, make_client, read_file
+from firmware.profile import ProfileSwitch
 from firmware.registration import Registration
 from firmware.settings import Settings
 from ocppj.delivery import Delivery
@@ -59,18 +61,22 @@ def _stop(message):
     sys.exit(CONFIG_ERROR_EXIT_STATUS)
 
 
-def make_wire(csms):
+def make_wire(csms, state_dir):
     """The WebSocket client (its receive buffer), the frame encoder (its frame buffer) and the
-    CA certificates of csms.caFile (bytes or None): the largest long-lived buffers, made
-    together right after start-up's garbage has been collected, so they lie side by side and
-    are never looked for in a fragmented heap. The CA file is read here and nowhere else: the
-    WebSocket, firmware downloads and log uploads trust the same roots."""
+    Trust (firmware/trust.py: the central system's roots): the largest long-lived buffers,
+    made together right after start-up's garbage has been collected, so they lie side by side
+    and are never looked for in a fragmented heap. csms.caFile is read here and nowhere else,
+    into the certificate store while it holds no root: the WebSocket, firmware downloads and
+    log uploads trust the installed roots."""
     gc.collect()
-    ca = read_file(csms["caFile"]) if csms.get("caFile") else None
-    return make_client(csms, V16.subprotocol, ca), Encoder(csms["frameBufferBytes"]), ca
+    trust = Trust(state_dir)
+    if csms.get("caFile"):
+        trust.provision(read_file(csms["caFile"]))
+    ca = trust.ders or None
+    return make_client(csms, V16.subprotocol, ca), Encoder(csms["frameBufferBytes"]), trust
 
 
-def start_ocpp(cfg, board, watchdog, client, encoder, ca, boot_reason="Unknown"):
+def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="Unknown"):
     """Wire the RPC session, journal, charge point and registration to the client."""
     csms = cfg["csms"]
     settings = Settings(board.state_dir, board.connectors, FEATURE_PROFILES,
@@ -93,7 +99,8 @@ def start_ocpp(cfg, board, watchdog, client, encoder, ca, boot_reason="Unknown")
                               FileLog(board.state_dir + "/securitylog"))
     security.started(boot_reason)
     use_credentials(settings, client, security)
-    updater, diagnostics = firmware_management(cfg, board, session, settings, cp, security, ca)
+    updater, diagnostics = firmware_management(cfg, board, session, settings, cp, security,
+                                               client, trust)
 
     async def accepted():  # after every accepted (re)connect, in the order TC_044_3 shows
         await cp.report_all()
@@ -109,7 +116,9 @@ def start_ocpp(cfg, board, watchdog, client, encoder, ca, boot_reason="Unknown")
                                 settings=settings, on_time_set=security.time_set)
     cp.boot_trigger = registration.boot_triggered
     cp.register(session, updater, diagnostics)
-    link = Link(client, session, (registration.run, delivery.run), security.event)
+    switch = ProfileSwitch(settings, client, session, trust, csms, security)
+    link = Link(client, session, (registration.run, delivery.run), security.event,
+                switch.result)
     asyncio.create_task(cp.run())
     asyncio.create_task(link.run())
     asyncio.create_task(security.run())
@@ -138,14 +147,18 @@ def use_credentials(settings, client, security):
     settings.on_change("SecurityProfile", changed("SecurityProfile"))
 
 
-def firmware_management(cfg, board, session, settings, cp, security, ca_pem):
+def firmware_management(cfg, board, session, settings, cp, security, client, trust):
     """The certificate store, the firmware updater and diagnostics, each made at its first
     request (lib/lazy.py): a charging session never imports them."""
     root_file = (cfg.get("firmware") or {}).get("manufacturerRootFile")
 
+    def roots():  # what HTTPS trusts, as installed at the time of the request
+        return trust.ders or None
+
     def make_certs():
         from firmware.certstore import CertStore
-        store = CertStore(board.state_dir)
+        store = CertStore(board.state_dir, trust=trust, on_roots=client.set_ca,
+                          secure_link=client.secure)
         store.register(session)
         return store
 
@@ -154,14 +167,14 @@ def firmware_management(cfg, board, session, settings, cp, security, ca_pem):
         from firmware.fwupdate import FirmwareUpdater
         updater = FirmwareUpdater(board, session, settings, cp, lambda: certs.get().roots(),
                                   security, None)
-        updater.set_transfer(make_transfer(updater, ca_pem, board.block))
+        updater.set_transfer(make_transfer(updater, roots, board.block))
         updater.register(session)
         asyncio.create_task(updater.run())
         return updater
 
     def make_diagnostics():
         from firmware.diagnostics import Diagnostics
-        diagnostics = Diagnostics(board, session, ca_pem, board.block, security.log_file)
+        diagnostics = Diagnostics(board, session, roots, board.block, security.log_file)
         diagnostics.register(session)
         return diagnostics
 
@@ -200,7 +213,7 @@ def _read_text(path):
         return ""
 
 
-async def run(cfg, board, client, encoder, ca):
+async def run(cfg, board, client, encoder, trust):
     ident = cfg["identity"]
     log.info("%s %s firmware %s on the %s board, reset cause %s" % (
         ident["chargePointVendor"], ident["chargePointModel"],
@@ -219,7 +232,7 @@ async def run(cfg, board, client, encoder, ca):
     asyncio.create_task(led.run())
     if not await board.network_up(_WATCHDOG_MS // 2):
         log.error("network did not come up")
-    cp, session = start_ocpp(cfg, board, watchdog, client, encoder, ca, boot_reason)
+    cp, session = start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason)
     while True:
         watchdog.feed()  # only when every watched task has checked in
         led.set(led_pattern(cp, session))
@@ -265,13 +278,13 @@ def main():
     logger.secret(cfg["csms"].get("authorizationKey"))
     logger.secret((cfg.get("wifi") or {}).get("password"))
     try:
-        client, encoder, ca = make_wire(cfg["csms"])
+        client, encoder, trust = make_wire(cfg["csms"], board.state_dir)
     except WsError as e:
         board.deinit()
         _stop("config error: csms: " + str(e))
         return
     try:
-        asyncio.run(run(cfg, board, client, encoder, ca))
+        asyncio.run(run(cfg, board, client, encoder, trust))
     except KeyboardInterrupt:
         log.info("stopped")
     finally:

@@ -8,7 +8,17 @@
 
 Each certificate is one DER file under <state>/certs/<type>/, written power-loss safe; a
 certificate must be a CA (basicConstraints cA) to be installed as a root. At most
-MAX_PER_TYPE per type (CertificateStoreMaxLength).
+MAX_PER_TYPE per type (CertificateStoreMaxLength); one more is Rejected (M05.FR.03).
+
+The CentralSystemRootCertificates are what TLS trusts for the central system's servers: the
+WebSocket (from its next connection) and HTTPS downloads and uploads (from their next
+attempt), through a firmware/trust.Trust. config.json's csms.caFile holds the installer's
+roots: copied into the store whenever the file's content is new (Trust.provision), so
+GetInstalledCertificateIds lists them (M03) and the central system can replace them. Deleting the root in use is refused
+(M04.FR.06): with the link on TLS, the last CentralSystemRootCertificate is in use, whichever
+it is (which of several roots verified the server is not known here, so only the last one is
+protected). AdditionalRootCertificateCheck is false (read-only): roots are not chained to
+their predecessors.
 """
 
 import hashlib
@@ -16,8 +26,10 @@ import os
 
 import atomicfile
 import logger
+from firmware.trust import file_name
 
-TYPES = {"CentralSystemRootCertificate": "csms", "ManufacturerRootCertificate": "manufacturer"}
+CSMS = "CentralSystemRootCertificate"
+TYPES = {CSMS: "csms", "ManufacturerRootCertificate": "manufacturer"}  # trust.py: the same
 MAX_PER_TYPE = 4
 
 log = logger.get("certs")
@@ -36,8 +48,13 @@ def hash_data(cert):
 
 
 class CertStore:
-    def __init__(self, state_dir):
+    def __init__(self, state_dir, max_per_type=MAX_PER_TYPE, trust=None, on_roots=None,
+                 secure_link=False):
         self.folder = state_dir + "/certs"
+        self.max_per_type = max_per_type
+        self.trust = trust  # firmware.trust.Trust: re-read when the central system's roots change
+        self.on_roots = on_roots  # fn(ders) then: the WebSocket's next context
+        self.secure_link = secure_link  # the link is TLS: its last root is in use
         for sub in TYPES.values():
             atomicfile.makedirs(self.folder + "/" + sub)
 
@@ -62,7 +79,8 @@ class CertStore:
         return certs
 
     def install(self, kind, pem):
-        """"Accepted", "Rejected" (not a valid CA certificate) or "Failed" (store full/error)."""
+        """"Accepted", "Rejected" (not a valid CA certificate, or no room: M05.FR.03) or
+        "Failed" (the flash failed)."""
         from ota.x509 import load_certificates
         try:
             certs = load_certificates(pem)
@@ -75,17 +93,18 @@ class CertStore:
             return "Rejected"
         if not cert.ca:
             return "Rejected"
-        name = _hex(hashlib.sha256(der).digest())[:16] + ".der"
+        name = file_name(der)
         if name in self._files(kind):
             return "Accepted"
-        if len(self._files(kind)) >= MAX_PER_TYPE:
-            return "Failed"
+        if len(self._files(kind)) >= self.max_per_type:
+            return "Rejected"  # M05.FR.03: no room (CertificateStoreMaxLength)
         try:
             atomicfile.write(self._dir(kind) + "/" + name, der)
         except OSError as e:
             log.error("certificate store:", repr(e))
             return "Failed"
         log.info(kind, "installed:", cert.subject_cn)
+        self._changed(kind)
         return "Accepted"
 
     def provision(self, pem, kind="ManufacturerRootCertificate"):
@@ -131,13 +150,25 @@ class CertStore:
         if found is None:
             return {"status": "NotFound"}
         kind, name = found
-        if kind == "ManufacturerRootCertificate" and len(self._files(kind)) == 1:
-            return {"status": "Failed"}  # the last manufacturer root: updates would be impossible
+        # The last ManufacturerRootCertificate may go (M04 allows it): signed updates are then
+        # refused until one is installed again, which the central system can do.
+        if kind == CSMS and self.secure_link and len(self._files(kind)) == 1:
+            return {"status": "Failed"}  # M04.FR.06: in use for the connection
         try:
             os.remove(self._dir(kind) + "/" + name)
         except OSError:
             return {"status": "Failed"}
+        self._changed(kind)
         return {"status": "Accepted"}
+
+    def _changed(self, kind):
+        if kind == CSMS and self.trust is not None:
+            ders = self.trust.reread()
+            if self.on_roots is not None:
+                try:
+                    self.on_roots(ders)
+                except Exception as e:  # unusable roots: the context in use stays
+                    log.error("new roots not used for the WebSocket:", repr(e))
 
 
 def _normal(data):

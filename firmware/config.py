@@ -45,6 +45,7 @@ RULES = (
     ("csms.securityProfile", INT, False, None, None, 0),  # bounds: OCPP_KEYS below
     ("csms.authorizationKey", STR, False, None, None, None),
     ("csms.caFile", STR, False, 1, 128, None),
+    ("csms.tlsUrl", STR, False, 6, 512, None),  # profiles 2 and 3 (default: url as wss://)
     ("csms.clientCertFile", STR, False, 1, 128, None),
     ("csms.clientKeyFile", STR, False, 1, 128, None),
     ("csms.frameBufferBytes", INT, False, 512, 65536, 4096),
@@ -141,9 +142,13 @@ def _check(config):
     profile = config["csms"]["securityProfile"]
     if profile in (1, 2) and "authorizationKey" not in config["csms"]:
         raise ConfigError("csms.authorizationKey", "missing (security profile %d)" % profile)
-    if profile >= 2 and not url.startswith("wss://"):
-        raise ConfigError("csms.url", "security profile %d needs wss://" % profile)
-    if url.startswith("wss://") and "caFile" not in config["csms"]:
+    tls_url = config["csms"].get("tlsUrl")
+    if tls_url is not None and not tls_url.startswith("wss://"):
+        raise ConfigError("csms.tlsUrl", "must start with wss://")
+    if profile >= 2 and not url.startswith("wss://") and tls_url is None:
+        raise ConfigError("csms.url", "security profile %d needs wss:// (or csms.tlsUrl)"
+                          % profile)
+    if (url.startswith("wss://") or profile >= 2) and "caFile" not in config["csms"]:
         raise ConfigError("csms.caFile", "missing (wss:// always verifies the central system)")
     if profile == 3 and not ("clientCertFile" in config["csms"] and "clientKeyFile" in config["csms"]):
         raise ConfigError("csms.clientCertFile", "security profile 3 needs clientCertFile and "

@@ -1,5 +1,6 @@
 # GetDiagnostics (1.6 §5.9) and GetLog (security whitepaper N01): the log uploaded by HTTP(S).
-"""    diag = Diagnostics(board, session, ca_pem, block, security_log)
+"""    diag = Diagnostics(board, session, roots, block, security_log)
+    # roots: fn() -> the CA certificates HTTPS trusts (certstore.Trust.ders), or None
     # block: lib/sharedblock.SharedBlock; security_log: lib/filelog.FileLog
     diag.register(session)      # GetDiagnostics, GetLog
 
@@ -58,11 +59,11 @@ class _Upload:
 
 
 class Diagnostics:
-    def __init__(self, board, session, ca_pem, block=None, security_log=None):
+    def __init__(self, board, session, roots, block=None, security_log=None):
         self.board = board
         self.security_log = security_log  # FileLog: what GetLog SecurityLog uploads
         self.session = session
-        self.ca_pem = ca_pem
+        self.roots = roots  # fn() -> the trusted roots, read at each attempt: they may change
         self.block = block  # SharedBlock: the log snapshot goes there (None: one per attempt)
         # What TriggerMessage reports: the last status while an upload runs, else Idle (1.6
         # §4.4, whitepaper UploadLogStatusEnumType)
@@ -128,7 +129,8 @@ class Diagnostics:
                 n = self.security_log.copy_into(buf) if self.security_log else _empty(buf)
             else:
                 n = logring.copy_into(buf)
-            client = HttpClient(ca=self.ca_pem if url.startswith("https:") else None)
+            client = HttpClient(ca=self.roots() if self.roots and url.startswith("https:")
+                                else None)
             await client.upload(url, name, memoryview(buf)[:n])
             return n
         finally:

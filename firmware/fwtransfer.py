@@ -35,9 +35,9 @@ log = logger.get("firmware")
 BLOCK_WAIT_MS = 180000  # an upload ends within its HTTP time-outs
 
 
-def make_transfer(updater, ca_pem, block=None):
+def make_transfer(updater, roots, block=None):
     async def transfer(job, partition):
-        got = await _fetch(job, partition, ca_pem, block)
+        got = await _fetch(job, partition, roots, block)
         if isinstance(got, str):
             return got
         # The image is on flash: the transport's modules go before the signature math needs
@@ -51,7 +51,7 @@ def make_transfer(updater, ca_pem, block=None):
     return transfer
 
 
-async def _fetch(job, partition, ca_pem, block):
+async def _fetch(job, partition, roots, block):
     """The download into `partition`: (size, digest, image info or the ImageError that refused
     the image, bundle header or None), or the outcome when it failed."""
     # Imported for the first download, not at start-up: a charging session never needs the
@@ -72,7 +72,9 @@ async def _fetch(job, partition, ca_pem, block):
         reader = None if job.signed else BundleReader(writer)
         sink = writer if reader is None else reader  # both: space(), commit(n), restart
         try:
-            client = HttpClient(ca=ca_pem if job.location.startswith("https:") else None)
+            # the roots as they are now: the central system may have installed new ones
+            client = HttpClient(ca=roots() if roots and job.location.startswith("https:")
+                                else None)
             await client.get(job.location, sink, restart=sink.restart,
                              max_length=writer.capacity + (0 if job.signed else 16384))
             header = reader.finish() if reader is not None else None

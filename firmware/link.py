@@ -46,13 +46,14 @@ def basic_auth_key(profile, key):
 
 
 class Link:
-    def __init__(self, client, session, work, on_security_event=None):
+    def __init__(self, client, session, work, on_security_event=None, on_result=None):
         self.client = client
         self.session = session
         self.work = work  # coroutine functions started on every connect, cancelled on drop
         # fn(type, techInfo): a failed connect that is a security event (a rejected key, a
         # server certificate that does not verify), reported once per kind until connected
         self.on_security_event = on_security_event
+        self.on_result = on_result  # fn(WsError, or None when connected) per attempt
         self._reported = None
         self.reconnector = Reconnector(client, self._serve, min_ms=2000, max_ms=300000,
                                        on_connected=self._up, on_disconnected=self._down,
@@ -60,9 +61,13 @@ class Link:
 
     def _up(self, subprotocol):
         self._reported = None
+        if self.on_result is not None:
+            self.on_result(None)
         log.info("connected to the central system (%s)" % subprotocol)
 
     def _failed(self, error):
+        if self.on_result is not None:
+            self.on_result(error)
         kind = error.event
         if kind and kind != self._reported and self.on_security_event is not None:
             self._reported = kind  # not once per attempt: the queue would hold nothing else

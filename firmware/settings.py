@@ -39,7 +39,8 @@ registered with logger.secret() whenever it is loaded or set and no log line her
 Its value is kept as received: 16 to 40 printable ASCII characters (A00.FR.205: at least 16
 bytes; "up to 40 hexadecimal digits"), the same rule as config.json csms.authorizationKey.
 
-SecurityProfile (whitepaper 7.6) only goes up: a lower value is Rejected; 1 and 2 need an
+SecurityProfile (whitepaper 7.6, A05) only goes up: a lower or equal value is Rejected (the
+firmware itself may restore() a lower one when a new profile cannot connect); 1 and 2 need an
 AuthorizationKey; 2 and 3 need TLS material this module cannot see, so they are Rejected unless
 the application registered an on_validate check for SecurityProfile that approves them (an
 application that forgot cannot lock itself out of its central system).
@@ -85,7 +86,7 @@ ROTATIONS = ("NotApplicable", "Unknown", "RST", "RTS", "SRT", "STR", "TRS", "TSR
 # 4096-byte frame buffer; tests/device/test_settings.py measures it: the whole answer is 2473
 # bytes with the defaults (1 connector), 2847 with every value at its longest (4 connectors,
 # all profiles), at most 3031 for a request naming 40 keys.
-MAX_KEYS = const(40)
+MAX_KEYS = const(48)
 
 # Kinds of value
 INT = const(0)   # a, b: lowest and highest value
@@ -150,6 +151,8 @@ TABLE = (
     ("UnlockConnectorOnEVSideDisconnect", BOOL, 0, 0, 0, True),
     ("WebSocketPingInterval", INT, 0, 0, 3600, 60),  # §9.1.34: negative values Rejected
     # Security whitepaper, chapter 7
+    # 7.1: false, the root store is not chained (firmware/certstore.py)
+    ("AdditionalRootCertificateCheck", FIXED, R, 0, 0, False),
     ("AuthorizationKey", STR, W, 16, 40, ""),  # "": none configured
     ("SecurityProfile", INT, 0, 0, 3, 0),  # 7.6: default 0
     # Firmware keys
@@ -391,6 +394,8 @@ class Settings:
                      ("" if secret else " " + repr(value)[:60]))
             return "Rejected"
         if typed == self._values[name]:  # nothing to store; a pending reboot still pends
+            if name == "SecurityProfile":
+                return "Rejected"  # A05.FR.01: only a higher profile is a change
             return "RebootRequired" if e[2] & REBOOT else "Accepted"
         if not self._allowed(name, typed):
             log.info("ChangeConfiguration", name, "rejected: not allowed now")
@@ -407,6 +412,18 @@ class Settings:
         log.info("ChangeConfiguration", name, "changed" if secret else "= " + render(typed))
         self._notify(name, typed)
         return "RebootRequired" if e[2] & REBOOT else "Accepted"
+
+    def restore(self, name, typed):
+        """Set `name` back to `typed`, stored, listeners told, past the rules of change(): the
+        firmware's own fall-back (a SecurityProfile that could not connect, A05.FR.08), never
+        the central system's. OSError when it cannot be stored."""
+        stored = dict(self._stored)
+        stored[name] = render(typed)
+        self._save(stored)
+        self._stored = stored
+        self._values[name] = typed
+        log.warn(name, "restored to", render(typed))
+        self._notify(name, typed)
 
     def _find(self, key):
         """The table row of `key`, matched without regard to case (CiString50), or None."""

@@ -197,3 +197,126 @@ async def test_get_log_uploads_the_security_log_kept_on_flash(tmp_path, interpre
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def tls_server_context(ca):
+    srv = ca.server()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(srv.cert, srv.key)
+    return ctx
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_an_installed_central_system_root_is_trusted(tmp_path, interpreter):
+    from test_diagnostics_e2e import Collector, server
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = TestCA(tmp_path / "a"), TestCA(tmp_path / "b", name="Second Root CA")
+    harness = Harness(tmp_path, interpreter=interpreter,
+                      cs_options={"tls": tls_server_context(first)},
+                      csms={"securityProfile": 2, "caFile": first.path,
+                            "authorizationKey": OLD_KEY})
+    httpd = server()
+    httpd.socket = tls_server_context(second).wrap_socket(httpd.socket, server_side=True)
+    Collector.bodies = []
+    kind = "CentralSystemRootCertificate"
+    try:
+        async with harness as h:
+            # the installer's root is listed (M03), and in use: not deletable (M04.FR.06)
+            ids = await h.cs.call("CP_1", call.GetInstalledCertificateIds(certificate_type=kind))
+            assert ids.status == "Accepted" and len(ids.certificate_hash_data) == 1
+            assert int(ids.certificate_hash_data[0]["serial_number"], 16) == \
+                first.cert.serial_number
+            caf = ids.certificate_hash_data[0]
+            deleted = await h.cs.call("CP_1", call.DeleteCertificate(certificate_hash_data=caf))
+            assert deleted.status == "Failed"
+            installed = await h.cs.call("CP_1", call.InstallCertificate(
+                certificate_type=kind, certificate=second.pem.decode()))
+            assert installed.status == "Accepted"
+            # HTTPS trusts it at once: a log upload to a server of the second root
+            url = "https://localhost:%d/upload" % httpd.server_address[1]
+            await h.cs.call("CP_1", call.GetLog(log_type="SecurityLog", request_id=3,
+                                                log={"remoteLocation": url}))
+            notes = [await h.cs.wait_for("LogStatusNotification", "CP_1") for _ in range(2)]
+            assert notes[-1]["status"] == "Uploaded", notes
+            # the WebSocket from its next connection: a central system of the second root
+            port = h.port
+            await h.cs.stop()
+            h.cs = CentralSystem(heartbeat_interval=60, tls=tls_server_context(second),
+                                 credentials=("CP_1", OLD_KEY))
+            await h.cs.start(port=port)
+            await h.cs.wait_connected("CP_1", timeout=30)
+            # no longer the last root: the first may go
+            deleted = await h.cs.call("CP_1", call.DeleteCertificate(certificate_hash_data=caf))
+            assert deleted.status == "Accepted"
+            ids = await h.cs.call("CP_1", call.GetInstalledCertificateIds(certificate_type=kind))
+            assert [int(d["serial_number"], 16) for d in ids.certificate_hash_data] == [
+                second.cert.serial_number]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_raising_the_security_profile_reconnects_with_it(tmp_path, interpreter):
+    ca = TestCA(tmp_path)
+    tls_cs = CentralSystem(heartbeat_interval=60, tls=tls_server_context(ca),
+                           credentials=("CP_1", OLD_KEY))
+    tls_port = await tls_cs.start()
+    harness = Harness(tmp_path, interpreter=interpreter,
+                      csms={"tlsUrl": "wss://127.0.0.1:%d/ocpp" % tls_port})
+    try:
+        async with harness as h:
+            async def change(value):
+                return (await h.cs.call("CP_1", call.ChangeConfiguration(
+                    key="SecurityProfile", value=str(value)))).status
+            assert await change(0) == "Rejected"  # A05.FR.01: not higher
+            assert await change(1) == "Rejected"  # FR.02: no AuthorizationKey yet
+            await h.configure("AuthorizationKey", OLD_KEY)
+            assert await change(2) == "Rejected"  # FR.03: no CentralSystemRootCertificate
+            assert await change(1) == "Accepted"
+            # FR.06/07: it leaves and comes back with Basic auth
+            await h.cs.wait_for("SecurityEventNotification", "CP_1", lambda p: p["type"] ==
+                                "ReconfigurationOfSecurityParameters")
+            for _ in range(100):
+                if len(h.cs.authorizations) >= 2:
+                    break
+                await asyncio.sleep(0.1)
+            assert h.cs.authorizations[0] == ("CP_1", None)
+            assert h.cs.authorizations[-1][1].startswith("Basic "), h.cs.authorizations
+            assert await change(3) == "Rejected"  # FR.03/04: no root, no client certificate
+            installed = await h.cs.call("CP_1", call.InstallCertificate(
+                certificate_type="CentralSystemRootCertificate", certificate=ca.pem.decode()))
+            assert installed.status == "Accepted"
+            assert await change(2) == "Accepted"
+            await tls_cs.wait_connected("CP_1", timeout=30)  # on TLS now, csms.tlsUrl
+            assert tls_cs.authorizations[-1][1].startswith("Basic ")
+            conf = await tls_cs.call("CP_1", call.GetConfiguration(key=["SecurityProfile"]))
+            assert conf.configuration_key[0]["value"] == "2"
+            # and after a reboot too
+            h.fw.stop()
+            await asyncio.to_thread(h.fw.start)
+            await tls_cs.wait_for("BootNotification", "CP_1", timeout=30)
+    finally:
+        await tls_cs.stop()
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_a_security_profile_that_cannot_connect_falls_back(tmp_path, interpreter):
+    ca = TestCA(tmp_path)
+    harness = Harness(tmp_path, interpreter=interpreter,
+                      cs_options={"credentials": ("CP_1", OLD_KEY)},
+                      csms={"securityProfile": 1, "authorizationKey": OLD_KEY})
+    async with harness as h:  # nothing listens for TLS: url as wss:// on a ws:// server
+        installed = await h.cs.call("CP_1", call.InstallCertificate(
+            certificate_type="CentralSystemRootCertificate", certificate=ca.pem.decode()))
+        assert installed.status == "Accepted"
+        result = await h.cs.call("CP_1", call.ChangeConfiguration(key="SecurityProfile",
+                                                                  value="2"))
+        assert result.status == "Accepted"
+        back = await h.cs.wait_for("SecurityEventNotification", "CP_1",
+                                   lambda p: "back to 1" in p.get("techInfo", ""), timeout=60)
+        assert back["type"] == "ReconfigurationOfSecurityParameters"
+        conf = await h.cs.call("CP_1", call.GetConfiguration(key=["SecurityProfile"]))
+        assert conf.configuration_key[0]["value"] == "1"  # FR.08, stored
+        assert h.fw.log().count("connect failed") >= 3

@@ -546,5 +546,8 @@ def test_bad_configuration_is_refused_early():
     with pytest.raises(WsError) as e:
         WsClient("wss://127.0.0.1/ocpp", "CP_1")
     assert "unverified" in e.value.reason
-    with pytest.raises(WsError):
-        WsClient("ws://127.0.0.1/ocpp", "CP_1", client_cert=b"x", client_key=b"y")
+    # a client certificate on ws:// waits for a wss:// URL (a security profile change) ...
+    client = WsClient("ws://127.0.0.1/ocpp", "CP_1", client_cert=b"x", client_key=b"y")
+    with pytest.raises(WsError):  # ... where unusable material is refused, nothing changed
+        client.set_url("wss://127.0.0.1/ocpp", b"not a certificate")
+    assert not client.secure and client.host == "127.0.0.1"

@@ -22,20 +22,15 @@ class WsClient(Link):
                  ca=None, client_cert=None, client_key=None, max_message=16384,
                  fragment_size=0, handshake_timeout_ms=20000, idle_timeout_ms=0,
                  ping_interval_s=0, pong_timeout_ms=0, close_timeout_ms=3000, tx_chunk=1024):
-        self.secure, self.host, self.port, path = parse_url(url)
         self.subprotocols = tuple(subprotocols)
-        self._path = path + "/" + percent_encode(charge_box_id)
-        self._host = host_header(self.host, self.port, self.secure)
         self._user = charge_box_id
         self._auth = None
         self.set_authorization_key(authorization_key)
+        self._own = (client_cert, client_key)  # kept: set_ca() makes a new context with them
+        self._cert = client_cert is not None  # presented on wss:// only
+        self.secure = False
         self._ctx = None
-        if self.secure:
-            from ws.tls import client_context
-            self._ctx = client_context(ca, client_cert, client_key)
-        elif client_cert is not None:
-            raise WsError("a client certificate needs a wss:// URL")
-        self._cert = client_cert is not None
+        self.set_url(url, ca)
         super().__init__(max_message, fragment_size, close_timeout_ms, tx_chunk)
         self.handshake_timeout_ms = handshake_timeout_ms
         self.idle_timeout_ms = idle_timeout_ms
@@ -48,6 +43,27 @@ class WsClient(Link):
     def _hint(self):
         # A TLS server that wants a client certificate just hangs up on one without.
         return " (wants a client certificate?)" if self.secure and not self._cert else ""
+
+    def set_url(self, url, ca=None):
+        """Connect to `url` from the next handshake on (a security profile change), trusting
+        `ca` on wss://. WsError when it cannot be used: nothing changes then."""
+        secure, host, port, path = parse_url(url)
+        ctx = None
+        if secure:
+            from ws.tls import client_context
+            ctx = client_context(ca, self._own[0], self._own[1])
+        self.secure, self.host, self.port = secure, host, port
+        self._path = path + "/" + percent_encode(self._user)
+        self._host = host_header(host, port, secure)
+        self._ctx = ctx
+
+    def set_ca(self, ca):
+        """Trust `ca` (PEM/DER, or a list of them) from the next handshake on (wss:// only).
+        WsError when it cannot be used: the context in use stays."""
+        if not self.secure:
+            return  # ws://: nothing to verify
+        from ws.tls import client_context
+        self._ctx = client_context(ca, self._own[0], self._own[1])
 
     def set_authorization_key(self, key):
         """The password of HTTP Basic auth (OCPP security profiles 1 and 2) from the next

@@ -79,7 +79,7 @@ def test_url_and_security_rules():
     cfg = good()
     cfg["csms"]["securityProfile"] = 2
     cfg["csms"]["authorizationKey"] = "0123456789abcdef"
-    assert error_of(cfg) == "csms.url: security profile 2 needs wss://"
+    assert error_of(cfg) == "csms.url: security profile 2 needs wss:// (or csms.tlsUrl)"
     cfg["csms"]["url"] = "wss://csms.example.com/ocpp"
     assert error_of(cfg) == "csms.caFile: missing (wss:// always verifies the central system)"
     cfg["csms"]["caFile"] = "ca.pem"

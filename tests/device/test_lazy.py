@@ -11,7 +11,9 @@ from firmware.board.sim import SimBoard
 from firmware.chargepoint import ChargePoint
 from firmware.security import SecurityEvents
 from firmware.settings import Settings
+from firmware.trust import Trust
 from lazy import LazyService
+from ws.client import WsClient
 from ocppj.delivery import Delivery
 from ocppj.journal import Journal
 from ocpppeer import connect
@@ -52,7 +54,8 @@ async def test_the_applications_lazy_services_take_over_every_stand_in():
     cfg = {"firmware": {}}
     before = set(sys.modules)
     updater, diagnostics = app.firmware_management(cfg, board, session, settings, cp,
-                                                   security, None)
+                                                   security, WsClient("ws://127.0.0.1:1/ocpp", "CP_1"),
+                                                   Trust(board.state_dir))
     assert "firmware.fwupdate" not in sys.modules or "firmware.fwupdate" in before
     stand_ins = {a: session.handlers[a] for a in app.CERT_ACTIONS + app.UPDATE_ACTIONS
                  + app.DIAGNOSTICS_ACTIONS}

@@ -60,7 +60,7 @@ def test_get_configuration_lists_every_key_with_its_default():
         names = [e[0] for e in S.TABLE]
         assert sorted(got) == sorted(names), "missing or extra keys: %r" % (
             set(got) ^ set(names))
-        assert len(names) == 39, len(names)  # Core, security, firmware keys
+        assert len(names) == 40, len(names)  # Core, security, firmware keys
         assert got["HeartbeatInterval"] == (False, "300"), got["HeartbeatInterval"]
         assert got["AllowOfflineTxForUnknownId"] == (False, "false"), "bool is 'false'"
         assert got["NumberOfConnectors"] == (True, "2"), got["NumberOfConnectors"]
@@ -119,7 +119,7 @@ def test_readonly_keys_are_rejected_and_unchanged():
         s = make(d)
         ro = [e[0] for e in S.TABLE if e[2] & S.R]
         assert "NumberOfConnectors" in ro and "SupportedFeatureProfiles" in ro, ro
-        assert len(ro) == 10, ro
+        assert len(ro) == 11, ro
         before = listed(s)
         for name in ro:
             assert s.change(name, "2") == "Rejected", name
@@ -462,7 +462,7 @@ def test_security_profile_only_goes_up_with_its_prerequisites():
         assert s.change("SecurityProfile", "2") == "Accepted", "the application says yes"
         assert s.change("SecurityProfile", "1") == "Rejected", "never lowered (A00.FR.005)"
         assert s.change("SecurityProfile", "0") == "Rejected", "never lowered"
-        assert s.change("SecurityProfile", "2") == "Accepted", "same value is fine"
+        assert s.change("SecurityProfile", "2") == "Rejected", "the same value: A05.FR.01"
         assert make(d).get("SecurityProfile") == 2, "persisted"
     finally:
         rmtree(d)
@@ -583,5 +583,21 @@ def test_get_configuration_frame_fits_the_default_buffer():
         # the real encoder in a 4096-byte buffer takes them
         enc = Encoder(budget)
         assert enc.result("x" * 36, s.get_configuration()) == full, "encodes in 4096"
+    finally:
+        rmtree(d)
+
+
+def test_the_firmware_may_restore_a_lower_security_profile():
+    # A05.FR.08: a new profile that cannot connect falls back; only the firmware can do that
+    d = tempdir()
+    try:
+        s = make(d)
+        told = []
+        s.on_change("SecurityProfile", told.append)
+        assert s.change("AuthorizationKey", KEY) == "Accepted"
+        assert s.change("SecurityProfile", "1") == "Accepted"
+        s.restore("SecurityProfile", 0)
+        assert s.get("SecurityProfile") == 0 and told == [1, 0]
+        assert make(d).get("SecurityProfile") == 0, "persisted"
     finally:
         rmtree(d)
