@@ -37,14 +37,18 @@ async def held(h, command):
     took_ms = (time.monotonic() - started) * 1000
     assert answer.startswith("{"), answer
     result = json.loads(answer)
-    print("%s: relay open after %s ms, PWM off after %s ms (held %s ms)" % (
-        command, result["relayOpenMs"], result["pwmOffMs"], result["heldMs"]))
+    print("%s: relay open after %s ms, PWM off after %s ms (held %s ms, off the CPU %s ms)" % (
+        command, result["relayOpenMs"], result["pwmOffMs"], result["heldMs"],
+        result.get("offCpuMs")))
     assert result["heldMs"] >= HOLD_MS and took_ms >= HOLD_MS - 5, (result, took_ms)
     return result
 
 
 def opened_in_time(result):
-    assert result["relayOpenMs"] is not None and result["relayOpenMs"] < BOUND_MS, result
+    # Time the host kept the whole process off the CPU (a loaded test machine; a board has no
+    # such thing) is not the firmware's: it is measured and left out.
+    assert result["relayOpenMs"] is not None, result
+    assert result["relayOpenMs"] - result["offCpuMs"] < BOUND_MS, result
     assert result["pwmOffMs"] is not None and result["pwmOffMs"] <= result["relayOpenMs"], result
 
 

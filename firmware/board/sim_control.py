@@ -11,7 +11,9 @@
                       AT ms into it carry out CMD (plug, unplug, cp or weld, as above) and
                       watch its connector: one JSON line, heldMs and, after a CMD, the ms
                       from it to the relay command opening (relayOpenMs) and to the PWM
-                      withdrawal (pwmOffMs), null when they did not happen meanwhile
+                      withdrawal (pwmOffMs), null when they did not happen meanwhile, and
+                      the ms the host kept the process off the CPU until the relay opened
+                      (offCpuMs: pauses of the polling over OFF_CPU_MS)
     state             one JSON line with every connector's state
     mem               one JSON line on the Python heap after a collection (MicroPython
                       only; null figures under CPython): bytes in use, bytes free, and the
@@ -103,6 +105,11 @@ def handle(board, line):
     return "ok"
 
 
+# A pause of the polling loop longer than this is the host scheduling the process out, not the
+# timer's callback (which runs in well under 5 ms here).
+OFF_CPU_MS = 20
+
+
 def stall(board, words):
     """The `stall` command: the loop held, the EV side acting meanwhile. What opens the relay
     then is the safety timer (firmware/evse.py, Guard), not the loop."""
@@ -124,12 +131,17 @@ def stall(board, words):
         conn, problem = _connector(board, inner[1])
         if problem:
             return "error: " + problem
-    start = ticks_ms()
+    start = last = ticks_ms()
     acted = None
     relay_open = pwm_off = None
     answer = None
+    off_cpu = 0  # ms the host took this process off the CPU while the relay was to open
     while True:  # never yields: only the timer's callback runs meanwhile, between bytecodes
         now = ticks_ms()
+        gap = ticks_diff(now, last)
+        last = now
+        if acted is not None and relay_open is None and gap > OFF_CPU_MS:
+            off_cpu += gap  # no code of ours ran: not the firmware's delay (no OS on a board)
         t = ticks_diff(now, start)
         if t >= hold_ms:
             break
@@ -150,6 +162,7 @@ def stall(board, words):
     if conn is not None:
         held["relayOpenMs"] = relay_open
         held["pwmOffMs"] = pwm_off
+        held["offCpuMs"] = off_cpu
     return json.dumps(held)
 
 
