@@ -82,7 +82,9 @@ def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="Unknow
     settings = Settings(board.state_dir, board.connectors, FEATURE_PROFILES,
                         overrides=cfg["ocpp"])  # config.json's OCPP keys
     settings.on_change("WebSocketPingInterval", client.set_ping_interval)
-    session = Session(V16, encoder, client.send, timeout_ms=csms["callTimeoutS"] * 1000)
+    # InvalidMessages: the security events (made below, with the session) hear of them
+    session = Session(V16, encoder, client.send, timeout_ms=csms["callTimeoutS"] * 1000,
+                      on_invalid=lambda what: security.event("InvalidMessages", what))
     journal = Journal(board.state_dir + "/journal",
                       max_record_bytes=csms["frameBufferBytes"] - 256)
     delivery = Delivery(journal, session, lambda: settings.get("TransactionMessageAttempts"),
