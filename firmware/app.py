@@ -59,15 +59,17 @@ def _stop(message):
     sys.exit(CONFIG_ERROR_EXIT_STATUS)
 
 
-def make_wire(csms):
+def make_wire(csms, state_dir=None):
     """The WebSocket client (its receive buffer), the frame encoder (its frame buffer) and the
     CA certificates of csms.caFile (bytes or None): the largest long-lived buffers, made
     together right after start-up's garbage has been collected, so they lie side by side and
     are never looked for in a fragmented heap. The CA file is read here and nowhere else: the
-    WebSocket, firmware downloads and log uploads trust the same roots."""
+    WebSocket, firmware downloads, log uploads and the check of a renewed charge point
+    certificate trust the same roots."""
     gc.collect()
     ca = read_file(csms["caFile"]) if csms.get("caFile") else None
-    return make_client(csms, V16.subprotocol, ca), Encoder(csms["frameBufferBytes"]), ca
+    return (make_client(csms, V16.subprotocol, ca, state_dir), Encoder(csms["frameBufferBytes"]),
+            ca)
 
 
 def start_ocpp(cfg, board, watchdog, client, encoder, ca, boot_reason="Unknown"):
@@ -92,7 +94,8 @@ def start_ocpp(cfg, board, watchdog, client, encoder, ca, boot_reason="Unknown")
                               FileLog(board.state_dir + "/securitylog"))
     security.started(boot_reason)
     use_credentials(settings, client, security)
-    updater, diagnostics = firmware_management(cfg, board, session, settings, cp, security, ca)
+    updater, diagnostics, renewal = firmware_management(cfg, board, session, settings, cp,
+                                                        security, ca, client)
 
     async def accepted():  # after every accepted (re)connect, in the order TC_044_3 shows
         await cp.report_all()
@@ -107,7 +110,7 @@ def start_ocpp(cfg, board, watchdog, client, encoder, ca, boot_reason="Unknown")
     registration = Registration(session, board, identity, on_accepted=accepted,
                                 settings=settings, on_time_set=security.time_set)
     cp.boot_trigger = registration.boot_triggered
-    cp.register(session, updater, diagnostics)
+    cp.register(session, updater, diagnostics, renewal)
     link = Link(client, session, (registration.run, delivery.run), security.event)
     asyncio.create_task(cp.run())
     asyncio.create_task(link.run())
@@ -137,9 +140,10 @@ def use_credentials(settings, client, security):
     settings.on_change("SecurityProfile", changed("SecurityProfile"))
 
 
-def firmware_management(cfg, board, session, settings, cp, security, ca_pem):
-    """The certificate store, the firmware updater and diagnostics, each made at its first
-    request (lib/lazy.py): a charging session never imports them."""
+def firmware_management(cfg, board, session, settings, cp, security, ca_pem, client=None):
+    """The certificate store, the firmware updater, diagnostics and the renewal of the charge
+    point certificate, each made at its first request (lib/lazy.py): a charging session never
+    imports them."""
     root_file = (cfg.get("firmware") or {}).get("manufacturerRootFile")
 
     def make_certs():
@@ -164,18 +168,32 @@ def firmware_management(cfg, board, session, settings, cp, security, ca_pem):
         diagnostics.register(session)
         return diagnostics
 
+    def cpo_roots():  # the CPO hierarchy (whitepaper 2.6.2): caFile and installed CSMS roots
+        from ota.x509 import load_certificates
+        roots = load_certificates(ca_pem) if ca_pem else []
+        return roots + certs.get().roots("CentralSystemRootCertificate")
+
+    def make_renewal():
+        from firmware.cpcert import CertificateRenewal
+        renewal = CertificateRenewal(board, session, settings, client, cfg["csms"]["chargeBoxId"],
+                                     security, cpo_roots)
+        renewal.register(session)
+        return renewal
+
     certs = LazyService(session, CERT_ACTIONS, make_certs)
     if root_file:
         certs.get().provision(_read_text(root_file))
     updater = LazyService(session, UPDATE_ACTIONS, make_updater)
     diagnostics = LazyService(session, DIAGNOSTICS_ACTIONS, make_diagnostics)
-    return updater, diagnostics
+    renewal = LazyService(session, RENEWAL_ACTIONS, make_renewal)
+    return updater, diagnostics, renewal
 
 
 # What each lazy service registers for itself once made (tests/device/test_lazy.py checks)
 CERT_ACTIONS = ("InstallCertificate", "GetInstalledCertificateIds", "DeleteCertificate")
 UPDATE_ACTIONS = ("UpdateFirmware", "SignedUpdateFirmware")
 DIAGNOSTICS_ACTIONS = ("GetDiagnostics", "GetLog")
+RENEWAL_ACTIONS = ("CertificateSigned",)
 
 
 async def confirm_or_roll_back(board, registration):
@@ -264,7 +282,7 @@ def main():
     logger.secret(cfg["csms"].get("authorizationKey"))
     logger.secret((cfg.get("wifi") or {}).get("password"))
     try:
-        client, encoder, ca = make_wire(cfg["csms"])
+        client, encoder, ca = make_wire(cfg["csms"], board.state_dir)
     except WsError as e:
         board.deinit()
         _stop("config error: csms: " + str(e))

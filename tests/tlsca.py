@@ -112,3 +112,21 @@ class TestCA:
     def client(self, cn="CP_1"):
         """A client certificate (security profile 3: CN = the charge box id)."""
         return self.issue(cn, server=False, tag="client_" + cn)
+
+    def sign_csr(self, csr, days=30, client_auth=True, cn=None):
+        """The PEM certificate this CA issues for `csr` (a cryptography CSR): the CSR's subject
+        (or CN = `cn`) and public key, clientAuth, valid from a day ago for `days` days."""
+        now = _now()
+        subject = _name(cn) if cn else csr.subject
+        usage = ExtendedKeyUsageOID.CLIENT_AUTH if client_auth else ExtendedKeyUsageOID.SERVER_AUTH
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject).issuer_name(self.name)
+            .public_key(csr.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - DAY).not_valid_after(now + days * DAY)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+            .sign(self.key, hashes.SHA256())
+        )
+        return cert.public_bytes(serialization.Encoding.PEM)

@@ -189,13 +189,15 @@ def _wnaf(k, w):
 
 
 def _mul2(u1, u2, qx, qy):
-    """u1 * G + u2 * Q as Jacobian (x, y, z); z == 0 is the point at infinity."""
+    """u1 * G + u2 * Q as Jacobian (x, y, z); z == 0 is the point at infinity. u2 == 0
+    leaves Q unused (None will do)."""
     if not _G_TABLE:
         # kept for later calls: re-made with from_bytes, each int takes 48 bytes, not 96
         for v in _odd_multiples(GX, GY, 1 << (W_G - 2)):
             _G_TABLE.append(int.from_bytes(v.to_bytes(32, "big"), "big"))
     gtab = _G_TABLE
-    qtab = _odd_multiples(qx, qy, 1 << (W_Q - 2))
+    # u2 = 0 (k * G alone, for key generation and signing): no digits, so no table for Q
+    qtab = _odd_multiples(qx, qy, 1 << (W_Q - 2)) if u2 else None
     a, la = _wnaf(u1, W_G)
     b, lb = _wnaf(u2, W_Q)
     p = P
@@ -217,6 +219,15 @@ def _mul2(u1, u2, qx, qy):
         if d:
             x, y, z, _ = _add(x, y, z, qtab, d)
     return x, y, z
+
+
+def mul_g(k):
+    """k * G as affine (x, y), 0 < k < N. Not constant-time: used once per key generation
+    and per signature on the device, never on a value an attacker can ask for repeatedly."""
+    x, y, z = _mul2(k, 0, None, None)
+    zi = inverse(z, P)
+    zi2 = zi * zi % P
+    return x * zi2 % P, y * zi2 * zi % P
 
 
 def _signature_candidates(sig):

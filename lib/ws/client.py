@@ -30,9 +30,9 @@ class WsClient(Link):
         self._auth = None
         self.set_authorization_key(authorization_key)
         self._ctx = None
+        self._ca = ca if self.secure else None  # kept for a new client certificate's context
         if self.secure:
-            from ws.tls import client_context
-            self._ctx = client_context(ca, client_cert, client_key)
+            self._ctx = self.make_context(client_cert, client_key)
         elif client_cert is not None:
             raise WsError("a client certificate needs a wss:// URL")
         self._cert = client_cert is not None
@@ -57,6 +57,21 @@ class WsClient(Link):
             logger.secret(key)
             self._auth = basic_auth(self._user, key)
             logger.secret(self._auth[6:])  # the base64 form gives the key away too
+
+    def make_context(self, client_cert, client_key):
+        """The TLS context for wss:// with this client certificate and key (None: without);
+        None for ws://. Raises WsError when they cannot be loaded."""
+        if not self.secure:
+            return None
+        from ws.tls import client_context
+        return client_context(self._ca, client_cert, client_key)
+
+    def use_context(self, ctx):
+        """Connect with `ctx` (from make_context) from the next connection on; the one that
+        is up keeps its session. None (ws://) changes nothing."""
+        if ctx is not None:
+            self._ctx = ctx
+            self._cert = True
 
     def set_ping_interval(self, seconds):
         """WebSocketPingInterval: our pings every `seconds` (0 disables); takes effect now."""
