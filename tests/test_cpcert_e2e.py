@@ -115,7 +115,7 @@ async def test_a_chain_for_another_key_is_rejected_and_the_old_pair_stays(tmp_pa
     ca, client, harness = profile_3(tmp_path, interpreter)
     async with harness as h:
         old = x509.load_pem_x509_certificate(client.cert_pem)
-        await renew(h)
+        csr = await renew(h)
         # issued by the right CA, but for a key the device lacks
         other = ca.issue("CP_1", server=False, tag="other")
         result = await h.cs.call("CP_1", call.CertificateSigned(
@@ -124,6 +124,15 @@ async def test_a_chain_for_another_key_is_rejected_and_the_old_pair_stays(tmp_pa
         event = await h.cs.wait_for("SecurityEventNotification", "CP_1",
                                     lambda p: p["type"] == "InvalidChargePointCertificate")
         assert "match" in event["techInfo"]
+        # the right key, but not issued under a CPO root the charge point trusts
+        (tmp_path / "stranger").mkdir()
+        stranger = TestCA(tmp_path / "stranger", name="Stranger CA")
+        result = await h.cs.call("CP_1", call.CertificateSigned(
+            certificate_chain=stranger.sign_csr(csr).decode()))
+        assert result.status == "Rejected"
+        event = await h.cs.wait_for("SecurityEventNotification", "CP_1",
+                                    lambda p: p["type"] == "InvalidChargePointCertificate")
+        assert "root" in event["techInfo"]
         await reconnect(h)
         assert peer(h).serial_number == old.serial_number
         assert not os.path.exists(os.path.join(h.fw.state_dir, "cpcert"))
