@@ -35,18 +35,23 @@ ESP32), in two halves with the event loop run in between; `make bench` line
 csr.keygen-sign-p256.
 """
 
+import gc
 import os
 
 import atomicfile
 import logger
+import unload
 from ocppj import errors
 from ocppj.session import CallTimeout, NotConnected
 from firmware.link import CLIENT_PAIR
 from ticks import sleep_ms
+from ws.errors import WsError
 
 PENDING = "/cpcert.key"  # under the state folder: the key of the last CSR, PKCS#8 DER
 _OID_CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"
 _EVENT = "InvalidChargePointCertificate"
+# imported for a renewal and forgotten after each step (lib/unload.py): nothing else keeps them
+_MODULES = ("ota.csr", "ota.x509", "ota.ecdsa", "ota.rsa", "ota.der")
 
 log = logger.get("cpcert")
 
@@ -91,11 +96,14 @@ class CertificateRenewal:
             atomicfile.write(self.pending, key)
             del key
             pem = csr.pem("CERTIFICATE REQUEST", request)
+            csr = None  # the frame would keep the module (and G's table) alive while waiting
         except (OSError, ValueError) as e:
             log.error("no certificate signing request:", repr(e))
             return False
         finally:
             self.busy = False
+            # the curve code and its 1.5 KB table of G until the certificate comes: not kept
+            unload.forget(*_MODULES)
         log.info("certificate signing request made for", self.charge_box_id)
         try:
             result = await self.session.call("SignCertificate", {"csr": pem}, triggered=True)
@@ -109,36 +117,55 @@ class CertificateRenewal:
 
     # -- CertificateSigned ------------------------------------------------------------------
     def certificate_signed(self, p):
-        from ota.x509 import CertificateError, load_certificates
         key = atomicfile.read(self.pending)
+        checked = self._checked(p["certificateChain"], key)
+        # The TLS context is the largest allocation (1.7 KB in one piece): made only once the
+        # check's modules (kept alive by its frame until it returned) and garbage are gone.
+        # Frozen 32-bit build at 100 KiB of heap: the largest free block before it was 5.6 KB
+        # with the modules kept, and the context did not fit.
+        unload.forget(*_MODULES)
+        gc.collect()
+        if checked is None:
+            return {"status": "Rejected"}
+        serial, cert_pem, pair = checked
         try:
-            if key is None:
-                raise CertificateError("no certificate signing request is waiting")
-            chain = load_certificates(p["certificateChain"])
-            if not chain:
-                raise CertificateError("empty certificate chain")
-            self._check(chain, key)
-        except CertificateError as e:
+            ctx = self.client.make_context(cert_pem, key)  # the TLS stack must load the pair
+        except WsError as e:  # mbedTLS or OpenSSL cannot use it: as invalid as a bad chain
             log.warn("CertificateSigned rejected:", str(e))
             self.security.event(_EVENT, str(e))
             return {"status": "Rejected"}
-        from ota.csr import pem
-        cert_pem = "".join([pem("CERTIFICATE", c.der) for c in chain])
         try:
-            ctx = self.client.make_context(cert_pem, key)  # the TLS stack must load the pair
-            atomicfile.write(self.store, pem("PRIVATE KEY", key) + cert_pem)
-        except Exception as e:  # WsError or OSError: the old pair stays in use
-            log.error("new charge point certificate not installed:", repr(e))
-            self.security.event(_EVENT, "not installed: " + str(e))
+            atomicfile.write(self.store, pair)
+        except OSError as e:  # the flash: not the certificate's fault, the old pair stays
+            log.error("new charge point certificate not stored:", repr(e))
             return {"status": "Rejected"}
         self.client.use_context(ctx)
         try:
             os.remove(self.pending)
         except OSError:
             pass
-        self.security.record("charge point certificate installed, serial %x" % chain[0].serial)
+        self.security.record("charge point certificate installed, serial %x" % serial)
         log.info("charge point certificate installed, used from the next connection")
         return {"status": "Accepted"}
+
+    def _checked(self, text, key):
+        """(serial, chain PEM, key and chain PEM) of an acceptable chain for `key`; None
+        (logged, and the security event raised) for any other."""
+        from ota.csr import pem
+        from ota.x509 import CertificateError, load_certificates
+        try:
+            if key is None:
+                raise CertificateError("no certificate signing request is waiting")
+            chain = load_certificates(text)
+            if not chain:
+                raise CertificateError("empty certificate chain")
+            self._check(chain, key)
+        except CertificateError as e:
+            log.warn("CertificateSigned rejected:", str(e))
+            self.security.event(_EVENT, str(e))
+            return None
+        cert_pem = "".join([pem("CERTIFICATE", c.der) for c in chain])
+        return chain[0].serial, cert_pem, pem("PRIVATE KEY", key) + cert_pem
 
     def _check(self, chain, key):
         from ota.csr import public_point
