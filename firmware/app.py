@@ -102,6 +102,8 @@ def start_ocpp(cfg, board, watchdog, client, encoder, ca, boot_reason="Unknown")
         await cp.flush_status()
         if updater.made is not None:
             await updater.made.after_boot()
+        if client.has_client_certificate():  # A03: a certificate about to expire is renewed
+            renewal.get().renew_if_expiring()
 
     identity = dict(cfg["identity"])
     running = board.running_image()
@@ -176,7 +178,7 @@ def firmware_management(cfg, board, session, settings, cp, security, ca_pem, cli
     def make_renewal():
         from firmware.cpcert import CertificateRenewal
         renewal = CertificateRenewal(board, session, settings, client, cfg["csms"]["chargeBoxId"],
-                                     security, cpo_roots)
+                                     security, cpo_roots, cfg["csms"].get("clientCertFile"))
         renewal.register(session)
         return renewal
 

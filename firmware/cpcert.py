@@ -4,6 +4,7 @@
                                  roots)                 # roots() -> [ota.x509.Certificate]
     renewal.register(session)                           # CertificateSigned
     renewal.trigger()                                   # ExtendedTriggerMessage: the answer
+    renewal.renew_if_expiring()                         # A03, after each accepted connect
 
 A02: ExtendedTriggerMessage(SignChargePointCertificate) is answered first (A02.FR.02: "after
 sending ExtendedTriggerMessage.conf"), then a new P-256 key pair is made (ota/csr.py) and its
@@ -11,6 +12,9 @@ CSR sent in SignCertificate.req: subject O = CpoName (A02.FR.13; without a CpoNa
 trigger is Rejected, as the whitepaper makes it a prerequisite), CN = the charge box id
 (A00.FR.511). The new private key waits on flash in PENDING (atomicfile) until its certificate
 comes; a later request replaces it, and a certificate for an older CSR no longer matches.
+
+A03: after a connection is accepted, the certificate in use is read once per start; when it
+expires within 30 days (and the clock is set and CpoName known) the same renewal starts.
 
 CertificateSigned.req: the chain is Accepted only if the first certificate carries the pending
 key and the CN asked for, is no CA, may authenticate a TLS client (keyUsage digitalSignature,
@@ -35,6 +39,7 @@ ESP32), in two halves with the event loop run in between; `make bench` line
 csr.keygen-sign-p256.
 """
 
+import asyncio
 import gc
 import os
 
@@ -43,13 +48,14 @@ import logger
 import unload
 from ocppj import errors
 from ocppj.session import CallTimeout, NotConnected
-from firmware.link import CLIENT_PAIR
+from firmware.link import CLIENT_PAIR, read_file, stored_credentials
 from ticks import sleep_ms
 from ws.errors import WsError
 
 PENDING = "/cpcert.key"  # under the state folder: the key of the last CSR, PKCS#8 DER
 _OID_CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"
 _EVENT = "InvalidChargePointCertificate"
+RENEW_BEFORE_S = 30 * 86400  # A03.FR.02: "will expire in one month"
 # imported for a renewal and forgotten after each step (lib/unload.py): nothing else keeps them
 _MODULES = ("ota.csr", "ota.x509", "ota.ecdsa", "ota.rsa", "ota.der")
 
@@ -57,7 +63,8 @@ log = logger.get("cpcert")
 
 
 class CertificateRenewal:
-    def __init__(self, board, session, settings, client, charge_box_id, security, roots):
+    def __init__(self, board, session, settings, client, charge_box_id, security, roots,
+                 factory_cert=None):
         self.board = board
         self.session = session
         self.settings = settings
@@ -68,6 +75,33 @@ class CertificateRenewal:
         self.store = board.state_dir + CLIENT_PAIR
         self.pending = board.state_dir + PENDING
         self.busy = False
+        self.factory_cert = factory_cert  # csms.clientCertFile: in use while none is stored
+        self.checked = False  # A03's look at the expiry date, once per start
+
+    def renew_if_expiring(self):
+        """A03: after a connection was accepted, renew once per start if the certificate in
+        use expires within RENEW_BEFORE_S (the clock set, a CpoName known). Not retried
+        until the next start: the whitepaper advises against retrying a CSR by itself."""
+        if self.checked or not self.board.clock_set() or not self.settings.get("CpoName"):
+            return False
+        self.checked = True
+        try:
+            from ota.x509 import load_certificates
+            pair = stored_credentials(self.store)
+            cert = pair[0] if pair is not None else read_file(self.factory_cert)
+            not_after = load_certificates(cert)[0].not_after
+        except Exception as e:  # WsError, CertificateError: the connection works, keep it
+            log.warn("charge point certificate not readable:", repr(e))
+            return False
+        finally:
+            unload.forget(*_MODULES)
+        if not_after - self.board.time_s() >= RENEW_BEFORE_S:
+            return False
+        log.info("charge point certificate expires within 30 days: renewing it")
+        if not self.busy:
+            self.busy = True
+            asyncio.create_task(self.renew())
+        return True
 
     def register(self, session):
         session.handlers["CertificateSigned"] = self.certificate_signed

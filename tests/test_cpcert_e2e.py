@@ -27,16 +27,19 @@ INTERPRETERS = [pytest.param(None, id="cpython"),
 CPO = "Example CPO"
 
 
-def profile_3(tmp_path, interpreter, ca=None):
-    ca = ca or TestCA(tmp_path)
-    server, client = ca.server(), ca.client("CP_1")
+def profile_3(tmp_path, interpreter, days=365, **csms):
+    """A TLS central system that wants client certificates, and the firmware with a factory
+    pair from its CA valid for `days` more days (A03 renews one that expires within 30)."""
+    ca = TestCA(tmp_path)
+    server, client = ca.server(), ca.client("CP_1", days=days)
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(server.cert, server.key)
     tls.verify_mode = ssl.CERT_REQUIRED  # profile 3: the client certificate authenticates
     tls.load_verify_locations(ca.path)
     harness = Harness(tmp_path, interpreter=interpreter, cs_options={"tls": tls},
-                      csms={"securityProfile": 3, "caFile": ca.path,
-                            "clientCertFile": client.cert, "clientKeyFile": client.key})
+                      csms=dict({"securityProfile": 3, "caFile": ca.path,
+                                 "clientCertFile": client.cert, "clientKeyFile": client.key},
+                                **csms))
     return ca, client, harness
 
 
@@ -117,7 +120,7 @@ async def test_a_chain_for_another_key_is_rejected_and_the_old_pair_stays(tmp_pa
         old = x509.load_pem_x509_certificate(client.cert_pem)
         csr = await renew(h)
         # issued by the right CA, but for a key the device lacks
-        other = ca.issue("CP_1", server=False, tag="other")
+        other = ca.issue("CP_1", server=False, tag="other", days=365)
         result = await h.cs.call("CP_1", call.CertificateSigned(
             certificate_chain=other.cert_pem.decode()))
         assert result.status == "Rejected"
@@ -143,7 +146,7 @@ async def test_a_chain_for_another_key_is_rejected_and_the_old_pair_stays(tmp_pa
 async def test_a_torn_write_of_the_pair_leaves_a_working_one(tmp_path, interpreter):
     ca, client, harness = profile_3(tmp_path, interpreter)
     # stands for a pair installed by an earlier renewal (its own files: not the factory pair's)
-    renewed = ca.issue("CP_1", server=False, tag="renewed")
+    renewed = ca.issue("CP_1", server=False, tag="renewed", days=365)
     factory = x509.load_pem_x509_certificate(client.cert_pem)
     installed = x509.load_pem_x509_certificate(renewed.cert_pem)
     state = os.path.join(str(tmp_path), "state")
@@ -160,3 +163,32 @@ async def test_a_torn_write_of_the_pair_leaves_a_working_one(tmp_path, interpret
         await asyncio.to_thread(h.fw.start)
         await h.cs.wait_for("BootNotification", "CP_1", timeout=30)
         assert peer(h).serial_number == factory.serial_number  # never a torn key: the factory pair
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_a_certificate_that_expires_within_a_month_is_renewed_unasked(tmp_path,
+                                                                           interpreter):
+    ca, client, harness = profile_3(tmp_path, interpreter, days=20, cpoName=CPO)
+    async with harness as h:
+        sign = await h.cs.wait_for("SignCertificate", "CP_1", timeout=30)  # A03: no trigger
+        csr = x509.load_pem_x509_csr(sign["csr"].encode())
+        assert csr.is_signature_valid
+        assert csr.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == CPO
+        assert not [f for f in h.cs.frames("CP_1") if "ExtendedTriggerMessage" in f.text]
+        result = await h.cs.call("CP_1", call.CertificateSigned(
+            certificate_chain=ca.sign_csr(csr, days=365).decode()))
+        assert result.status == "Accepted"
+        await reconnect(h)
+        assert public_der(peer(h).public_key()) == public_der(csr.public_key())
+        await asyncio.sleep(1)  # the new one is good for a year: no second request
+        assert len([r for r in h.cs.received("CP_1") if r.action == "SignCertificate"]) == 1
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS[:1])
+async def test_a_certificate_good_for_longer_is_left_alone(tmp_path, interpreter):
+    _, _, harness = profile_3(tmp_path, interpreter, days=40, cpoName=CPO)
+    async with harness as h:
+        await h.cs.call("CP_1", call.TriggerMessage(requested_message="Heartbeat"))
+        await h.cs.wait_for("Heartbeat", "CP_1")
+        await asyncio.sleep(0.5)
+        assert not [r for r in h.cs.received("CP_1") if r.action == "SignCertificate"]

@@ -72,13 +72,13 @@ class TestCA:
             f.write(data)
         return path
 
-    def issue(self, cn, dns=(), ips=(), server=True, expired=False, tag=None):
+    def issue(self, cn, dns=(), ips=(), server=True, expired=False, tag=None, days=30):
         key = ec.generate_private_key(ec.SECP256R1())
         now = _now()
         if expired:
             start, end = now - 30 * DAY, now - 2 * DAY
         else:
-            start, end = now - DAY, now + 30 * DAY
+            start, end = now - DAY, now + days * DAY
         sans = [x509.DNSName(d) for d in dns]
         sans += [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
         usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
@@ -109,11 +109,11 @@ class TestCA:
         return self.issue(cn, dns, ips, server=True, expired=expired,
                           tag=tag or ("server_expired" if expired else "server"))
 
-    def client(self, cn="CP_1"):
+    def client(self, cn="CP_1", days=30):
         """A client certificate (security profile 3: CN = the charge box id)."""
-        return self.issue(cn, server=False, tag="client_" + cn)
+        return self.issue(cn, server=False, tag="client_" + cn, days=days)
 
-    def sign_csr(self, csr, days=30, client_auth=True, cn=None):
+    def sign_csr(self, csr, days=365, client_auth=True, cn=None):
         """The PEM certificate this CA issues for `csr` (a cryptography CSR): the CSR's subject
         (or CN = `cn`) and public key, clientAuth, valid from a day ago for `days` days."""
         now = _now()

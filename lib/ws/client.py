@@ -66,6 +66,9 @@ class WsClient(Link):
         from ws.tls import client_context
         return client_context(self._ca, client_cert, client_key)
 
+    def has_client_certificate(self):
+        return self._cert
+
     def use_context(self, ctx):
         """Connect with `ctx` (from make_context) from the next connection on; the one that
         is up keeps its session. None (ws://) changes nothing."""
