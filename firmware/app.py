@@ -172,8 +172,13 @@ def firmware_management(cfg, board, session, settings, cp, security, ca_pem, cli
 
     def cpo_roots():  # the CPO hierarchy (whitepaper 2.6.2): caFile and installed CSMS roots
         from ota.x509 import load_certificates
-        roots = load_certificates(ca_pem) if ca_pem else []
-        return roots + certs.get().roots("CentralSystemRootCertificate")
+        if ca_pem:
+            for root in load_certificates(ca_pem):
+                yield root
+        # only when caFile's did not do: the store and its module cost 1.7 KB, and the check
+        # runs next to a TLS connection and an ECDSA verification
+        for root in certs.get().roots("CentralSystemRootCertificate"):
+            yield root
 
     def make_renewal():
         from firmware.cpcert import CertificateRenewal

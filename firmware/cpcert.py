@@ -1,7 +1,7 @@
 # The charge point's own certificate (security profile 3), renewed through the central system
 # (1.6 security whitepaper A02/A03): key pair and CSR made here, the signed chain checked here.
 """    renewal = CertificateRenewal(board, session, settings, client, charge_box_id, security,
-                                 roots)                 # roots() -> [ota.x509.Certificate]
+                                 roots)       # roots() -> iterable of ota.x509.Certificate
     renewal.register(session)                           # CertificateSigned
     renewal.trigger()                                   # ExtendedTriggerMessage: the answer
     renewal.renew_if_expiring()                         # A03, after each accepted connect
@@ -121,7 +121,7 @@ class CertificateRenewal:
     async def renew(self):
         """Make a key pair, keep the key on flash, send its CSR in SignCertificate.req.
         True when the central system accepted it."""
-        from ota import csr
+        from ota import csr, der
         self.busy = True
         try:
             key = csr.new_key()
@@ -129,8 +129,8 @@ class CertificateRenewal:
             request = csr.request(key, self.charge_box_id, self.settings.get("CpoName"))
             atomicfile.write(self.pending, key)
             del key
-            pem = csr.pem("CERTIFICATE REQUEST", request)
-            csr = None  # the frame would keep the module (and G's table) alive while waiting
+            pem = der.pem("CERTIFICATE REQUEST", request)
+            csr = der = None  # the frame would keep the modules (and G's table) alive
         except (OSError, ValueError) as e:
             log.error("no certificate signing request:", repr(e))
             return False
@@ -185,7 +185,6 @@ class CertificateRenewal:
     def _checked(self, text, key):
         """(serial, chain PEM, key and chain PEM) of an acceptable chain for `key`; None
         (logged, and the security event raised) for any other."""
-        from ota.csr import pem
         from ota.x509 import CertificateError, load_certificates
         try:
             if key is None:
@@ -198,6 +197,10 @@ class CertificateRenewal:
             log.warn("CertificateSigned rejected:", str(e))
             self.security.event(_EVENT, str(e))
             return None
+        # the curve code and G's table (some 4 KB) are done with: gone before the PEM is made
+        unload.forget("ota.csr", "ota.ecdsa", "ota.rsa")
+        gc.collect()
+        from ota.der import pem
         cert_pem = "".join([pem("CERTIFICATE", c.der) for c in chain])
         return chain[0].serial, cert_pem, pem("PRIVATE KEY", key) + cert_pem
 
@@ -218,18 +221,19 @@ class CertificateRenewal:
         now = self.board.time_s() if self.board.clock_set() else None
         if now is not None and now > leaf.not_after:
             raise CertificateError("certificate expired")
-        _check_hierarchy(chain, self.roots(), now)
+        _check_hierarchy(chain, self.roots, now)
 
 
 def _check_hierarchy(chain, roots, now):
-    """CertificateError unless chain[0] chains to one of `roots` through chain[1:]."""
+    """CertificateError unless chain[0] chains to one of `roots()` (an iterable, made anew
+    for each certificate of the chain) through chain[1:]."""
     from ota.x509 import KU_KEY_CERT_SIGN, CertificateError
     for cert in chain:
         if cert.unknown_critical:
             raise CertificateError("unsupported critical extension " + cert.unknown_critical[0])
     for i in range(len(chain)):
         cert = chain[i]
-        for root in roots:
+        for root in roots():
             if root.der == cert.der:
                 return  # a root sent along with the chain: trusted as it is
             if root.subject == cert.issuer and _signed(cert, root):

@@ -1,7 +1,7 @@
 # A P-256 key pair made on the device and its certificate signing request (whitepaper A02/A03).
 """    key = new_key()                       # PKCS#8 DER of a fresh P-256 key (os.urandom)
     csr = request(key, "CP_1", "Example CPO")   # PKCS#10 DER, signed with that key
-    pem("CERTIFICATE REQUEST", csr)       # what SignCertificate.req carries
+    der.pem("CERTIFICATE REQUEST", csr)   # what SignCertificate.req carries
     public_point(key)                     # (x, y): compared with a certificate's key
 
 The key is kept as PKCS#8 DER (RFC 5208, with the SEC 1 ECPrivateKey and its public key
@@ -15,7 +15,6 @@ ota.ecdsa's (one copy of the curve code); it is not constant-time, which is acce
 key generation and one signature per renewal, nothing an attacker can repeat and time.
 """
 
-import binascii
 import hashlib
 import os
 
@@ -156,13 +155,3 @@ def request(key, common_name, organization=None):
     algorithm = tlv(der.SEQUENCE, _OID_ECDSA_SHA256)
     signature = tlv(der.BIT_STRING, b"\x00" + tlv(der.SEQUENCE, _uint(r) + _uint(s)))
     return tlv(der.SEQUENCE, info + algorithm + signature)
-
-
-def pem(label, data):
-    """PEM text of DER `data`, 64 characters a line (RFC 7468)."""
-    b64 = binascii.b2a_base64(data).replace(b"\n", b"")
-    lines = ["-----BEGIN " + label + "-----"]
-    for i in range(0, len(b64), 64):
-        lines.append(b64[i:i + 64].decode())
-    lines.append("-----END " + label + "-----\n")
-    return "\n".join(lines)
