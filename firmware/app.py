@@ -102,7 +102,9 @@ def start_ocpp(cfg, board, watchdog, client, encoder, ca, boot_reason="Unknown")
         await cp.flush_status()
         if updater.made is not None:
             await updater.made.after_boot()
-        if client.has_client_certificate():  # A03: a certificate about to expire is renewed
+        # A03: a certificate about to expire is renewed; the renewal (its module and service)
+        # is made for the look at the date only where a renewal could follow
+        if client.has_client_certificate() and settings.get("CpoName") and board.clock_set():
             renewal.get().renew_if_expiring()
 
     identity = dict(cfg["identity"])
