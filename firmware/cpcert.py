@@ -1,7 +1,8 @@
 # The charge point's own certificate (security profile 3), renewed through the central system
 # (1.6 security whitepaper A02/A03): key pair and CSR made here, the signed chain checked here.
 """    renewal = CertificateRenewal(board, session, settings, client, charge_box_id, security,
-                                 roots)       # roots() -> iterable of ota.x509.Certificate
+                                 roots,       # roots() -> iterable of ota.x509.Certificate
+                                 factory_cert)  # csms.clientCertFile (A03's date)
     renewal.register(session)                           # CertificateSigned
     renewal.trigger()                                   # ExtendedTriggerMessage: the answer
     renewal.renew_if_expiring()                         # A03, after each accepted connect
@@ -14,7 +15,9 @@ trigger is Rejected, as the whitepaper makes it a prerequisite), CN = the charge
 comes; a later request replaces it, and a certificate for an older CSR no longer matches.
 
 A03: after a connection is accepted, the certificate in use is read once per start; when it
-expires within 30 days (and the clock is set and CpoName known) the same renewal starts.
+expires within 30 days (and the clock is set and CpoName known) the same renewal starts. The
+application makes this service for that look only under a client certificate with a CpoName
+(about 1 KB of heap kept, frozen 32-bit build); otherwise at the first request.
 
 CertificateSigned.req: the chain is Accepted only if the first certificate carries the pending
 key and the CN asked for, is no CA, may authenticate a TLS client (keyUsage digitalSignature,
@@ -29,7 +32,7 @@ atomicfile, CLIENT_PAIR (the PKCS#8 key, then the chain, as PEM), so key and cer
 replaced together or not at all: a power cut at any point leaves either the old pair or the
 new one, never a key without its certificate. It takes precedence over csms.clientCertFile
 / clientKeyFile (firmware/link.py stored_credentials), which stay untouched as the installer's
-factory credentials, used again if it is deleted. The WebSocket client takes the new pair
+factory credentials, used again if it is deleted or torn. The WebSocket client takes the new pair
 from its next connection on: the connection that is up stays up (A02.FR.08's "switch" happens
 at the next connect; a notBefore in the future is not waited for).
 
