@@ -276,9 +276,9 @@ async def test_raising_the_security_profile_reconnects_with_it(tmp_path, interpr
             assert await change(2) == "Rejected"  # FR.03: no CentralSystemRootCertificate
             assert await change(1) == "Accepted"
             # FR.06/07: it leaves and comes back with Basic auth
-            await h.cs.wait_for("SecurityEventNotification", "CP_1", lambda p: p["type"] ==
-                                "ReconfigurationOfSecurityParameters")
-            for _ in range(100):
+            await h.cs.wait_for("SecurityEventNotification", "CP_1", lambda p: p.get(
+                "techInfo") == "SecurityProfile changed", timeout=30)
+            for _ in range(300):  # the reconnect follows the link's back-off (2 s and up)
                 if len(h.cs.authorizations) >= 2:
                     break
                 await asyncio.sleep(0.1)
