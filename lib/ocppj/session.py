@@ -155,7 +155,13 @@ class Session:
                     n = self.encoder.call(msg_id, action, payload)
                     if log_frames:
                         _log_sent(self.encoder.buf, n)
-                    await self._send(self.encoder.buf, n)
+                    try:
+                        await self._send(self.encoder.buf, n)
+                    except MemoryError:
+                        raise
+                    except Exception as e:  # the link closing under us (ws.WsError, OSError):
+                        # callers handle NotConnected; anything else would end their task
+                        raise NotConnected("not sent: " + str(e))
                 ms = timeout_ms or self.timeout_ms
                 try:
                     await asyncio.wait_for(self._reply.wait(), ms / 1000)

@@ -369,3 +369,23 @@ async def test_invalid_messages_are_told_once_per_connection():
     s.opened()
     await s.feed(json.dumps([2, "r3", "Reset", {"type": "Sideways"}]).encode())
     assert len(told) == 2 and told[1].startswith("Reset against its schema"), told
+
+
+async def test_a_link_that_fails_under_a_call_is_not_connected():
+    # The link may close between the connected check and the send: its error (ws.WsError)
+    # reaches the caller as NotConnected, which every caller handles, not as a task-ending
+    # exception (seen: the security events' sender died when a profile change closed the link)
+    from ocppj.session import NotConnected
+    from ws.errors import WsError
+
+    async def closing(buf, n):
+        raise WsError("not connected")
+    s = Session(V16, Encoder(2048), closing)
+    s.opened()
+    s.set_registration("Accepted")
+    try:
+        await s.call("Heartbeat", {})
+    except NotConnected as e:
+        assert "not connected" in str(e), e
+    else:
+        raise AssertionError("no NotConnected")
