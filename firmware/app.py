@@ -66,14 +66,15 @@ def make_wire(csms, state_dir):
     Trust (firmware/trust.py: the central system's roots): the largest long-lived buffers,
     made together right after start-up's garbage has been collected, so they lie side by side
     and are never looked for in a fragmented heap. csms.caFile is read here and nowhere else,
-    into the certificate store while it holds no root: the WebSocket, firmware downloads and
-    log uploads trust the installed roots."""
+    into the certificate store when its content is new: the WebSocket, firmware downloads, log
+    uploads and the check of a renewed charge point certificate trust the installed roots."""
     gc.collect()
     trust = Trust(state_dir)
     if csms.get("caFile"):
         trust.provision(read_file(csms["caFile"]))
     ca = trust.ders or None
-    return make_client(csms, V16.subprotocol, ca), Encoder(csms["frameBufferBytes"]), trust
+    return (make_client(csms, V16.subprotocol, ca, state_dir), Encoder(csms["frameBufferBytes"]),
+            trust)
 
 
 def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="Unknown"):
@@ -82,7 +83,9 @@ def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="Unknow
     settings = Settings(board.state_dir, board.connectors, FEATURE_PROFILES,
                         overrides=cfg["ocpp"])  # config.json's OCPP keys
     settings.on_change("WebSocketPingInterval", client.set_ping_interval)
-    session = Session(V16, encoder, client.send, timeout_ms=csms["callTimeoutS"] * 1000)
+    # InvalidMessages: the security events (made below, with the session) hear of them
+    session = Session(V16, encoder, client.send, timeout_ms=csms["callTimeoutS"] * 1000,
+                      on_invalid=lambda what: security.event("InvalidMessages", what))
     journal = Journal(board.state_dir + "/journal",
                       max_record_bytes=csms["frameBufferBytes"] - 256)
     delivery = Delivery(journal, session, lambda: settings.get("TransactionMessageAttempts"),
@@ -99,14 +102,18 @@ def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="Unknow
                               FileLog(board.state_dir + "/securitylog"))
     security.started(boot_reason)
     use_credentials(settings, client, security)
-    updater, diagnostics = firmware_management(cfg, board, session, settings, cp, security,
-                                               client, trust)
+    updater, diagnostics, renewal = firmware_management(cfg, board, session, settings, cp,
+                                                        security, client, trust)
 
     async def accepted():  # after every accepted (re)connect, in the order TC_044_3 shows
         await cp.report_all()
         await cp.flush_status()
         if updater.made is not None:
             await updater.made.after_boot()
+        # A03: a certificate about to expire is renewed; the renewal (its module and service)
+        # is made for the look at the date only where a renewal could follow
+        if client.has_client_certificate() and settings.get("CpoName") and board.clock_set():
+            renewal.get().renew_if_expiring()
 
     identity = dict(cfg["identity"])
     running = board.running_image()
@@ -115,7 +122,7 @@ def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="Unknow
     registration = Registration(session, board, identity, on_accepted=accepted,
                                 settings=settings, on_time_set=security.time_set)
     cp.boot_trigger = registration.boot_triggered
-    cp.register(session, updater, diagnostics)
+    cp.register(session, updater, diagnostics, renewal)
     switch = ProfileSwitch(settings, client, session, trust, csms, security)
     link = Link(client, session, (registration.run, delivery.run), security.event,
                 switch.result)
@@ -148,8 +155,9 @@ def use_credentials(settings, client, security):
 
 
 def firmware_management(cfg, board, session, settings, cp, security, client, trust):
-    """The certificate store, the firmware updater and diagnostics, each made at its first
-    request (lib/lazy.py): a charging session never imports them."""
+    """The certificate store, the firmware updater, diagnostics and the renewal of the charge
+    point certificate, each made at its first request (lib/lazy.py): a charging session never
+    imports them."""
     root_file = (cfg.get("firmware") or {}).get("manufacturerRootFile")
 
     def roots():  # what HTTPS trusts, as installed at the time of the request
@@ -178,18 +186,32 @@ def firmware_management(cfg, board, session, settings, cp, security, client, tru
         diagnostics.register(session)
         return diagnostics
 
+    def cpo_roots():  # the CPO hierarchy (whitepaper 2.6.2): the installed CSMS roots, parsed
+        from ota.x509 import Certificate  # from the Trust's DER: no certificate store needed
+        for der in trust.ders:
+            yield Certificate(der)
+
+    def make_renewal():
+        from firmware.cpcert import CertificateRenewal
+        renewal = CertificateRenewal(board, session, settings, client, cfg["csms"]["chargeBoxId"],
+                                     security, cpo_roots, cfg["csms"].get("clientCertFile"))
+        renewal.register(session)
+        return renewal
+
     certs = LazyService(session, CERT_ACTIONS, make_certs)
     if root_file:
         certs.get().provision(_read_text(root_file))
     updater = LazyService(session, UPDATE_ACTIONS, make_updater)
     diagnostics = LazyService(session, DIAGNOSTICS_ACTIONS, make_diagnostics)
-    return updater, diagnostics
+    renewal = LazyService(session, RENEWAL_ACTIONS, make_renewal)
+    return updater, diagnostics, renewal
 
 
 # What each lazy service registers for itself once made (tests/device/test_lazy.py checks)
 CERT_ACTIONS = ("InstallCertificate", "GetInstalledCertificateIds", "DeleteCertificate")
 UPDATE_ACTIONS = ("UpdateFirmware", "SignedUpdateFirmware")
 DIAGNOSTICS_ACTIONS = ("GetDiagnostics", "GetLog")
+RENEWAL_ACTIONS = ("CertificateSigned",)
 
 
 async def confirm_or_roll_back(board, registration):

@@ -90,6 +90,7 @@ class ChargePoint:
         self.firmware = None  # the FirmwareUpdater, for TriggerMessage (lib/lazy.py)
         self.diagnostics = None  # Diagnostics, likewise
         self.guard = None  # evse.Guard over the connectors, once guard_relays() started it
+        self.renewal = None  # CertificateRenewal (firmware/cpcert.py), likewise
         self._alive_bit = watchdog.watch() if watchdog else 0
         self.available = True  # connector 0: the charge point as a whole
         self.scheduled_off = False  # connector 0 Inoperative once no transaction runs (§5.2)
@@ -403,12 +404,14 @@ class ChargePoint:
                     self._status_wake.set()
 
     # -- the central system's requests -----------------------------------------------------------
-    def register(self, session, firmware=None, diagnostics=None):
+    def register(self, session, firmware=None, diagnostics=None, renewal=None):
         """Answer the central system's requests; `firmware` (the FirmwareUpdater) and
-        `diagnostics` answer the TriggerMessages for their status notifications: each a
+        `diagnostics` answer the TriggerMessages for their status notifications, `renewal`
+        (firmware/cpcert.py) ExtendedTriggerMessage SignChargePointCertificate: each a
         lib/lazy.py LazyService, made by the trigger if it was not yet."""
         self.firmware = firmware
         self.diagnostics = diagnostics
+        self.renewal = renewal
         h = session.handlers
         h["GetConfiguration"] = lambda p: handle_get_configuration(self.settings, p)
         h["ChangeConfiguration"] = lambda p: handle_change_configuration(self.settings, p)
@@ -588,9 +591,11 @@ class ChargePoint:
             self.session.after_reply(lambda: self._send("LogStatusNotification", payload,
                                                         triggered=True))
             return {"status": "Accepted"}
+        if what == "SignChargePointCertificate" and self.renewal is not None:
+            return self.renewal.get().trigger()  # whitepaper A02
         if what in ("BootNotification", "Heartbeat", "MeterValues", "StatusNotification"):
             return self.trigger_message(p)
-        return {"status": "NotImplemented"}  # SignChargePointCertificate: not built
+        return {"status": "NotImplemented"}
 
     async def triggered_meter_values(self, n):
         for c in self.connectors:

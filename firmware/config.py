@@ -44,6 +44,7 @@ RULES = (
     ("csms.chargeBoxId", STR, True, 1, 48, None),
     ("csms.securityProfile", INT, False, None, None, 0),  # bounds: OCPP_KEYS below
     ("csms.authorizationKey", STR, False, None, None, None),
+    ("csms.cpoName", STR, False, None, None, None),
     ("csms.caFile", STR, False, 1, 128, None),
     ("csms.tlsUrl", STR, False, 6, 512, None),  # profiles 2 and 3 (default: url as wss://)
     ("csms.clientCertFile", STR, False, 1, 128, None),
@@ -75,6 +76,7 @@ LOG_LEVELS = const(("debug", "info", "warn", "error"))
 # config["ocpp"], key by OCPP name.
 OCPP_KEYS = const((("csms.securityProfile", "SecurityProfile"),
                    ("csms.authorizationKey", "AuthorizationKey"),
+                   ("csms.cpoName", "CpoName"),
                    ("csms.pingIntervalS", "WebSocketPingInterval")))
 
 

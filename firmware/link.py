@@ -16,6 +16,10 @@ from ws.reconnect import Reconnector
 
 log = logger.get("link")
 
+# Under the state folder: the client key and certificate chain installed by CertificateSigned
+# (firmware/cpcert.py writes it, make_client reads it), PEM, one atomicfile.
+CLIENT_PAIR = "/cpcert"
+
 
 def read_file(path):
     """The bytes of a configured file (a certificate, a key); WsError naming it if unreadable."""
@@ -26,13 +30,34 @@ def read_file(path):
         raise WsError("cannot read " + path)
 
 
-def make_client(csms, subprotocol, ca=None):
+def stored_credentials(path):
+    """(certificate chain PEM, private key PEM) of the pair a CertificateSigned.req installed
+    (firmware/cpcert.py: one atomicfile, the key first), or None when there is none or it is
+    torn."""
+    import atomicfile
+    data = atomicfile.read(path)
+    if data is None:
+        return None
+    i = data.find(b"-----BEGIN CERTIFICATE-----")
+    if i <= 0:
+        return None
+    return data[i:], data[:i]
+
+
+def make_client(csms, subprotocol, ca=None, state_dir=None):
     """WsClient for the `csms` section of the configuration; `ca`: the bytes of its caFile,
     read once by the application, which trusts the same roots for downloads and uploads. The
     Basic auth password is the application's to set (set_authorization_key) from the OCPP
-    keys AuthorizationKey and SecurityProfile, which the central system may change."""
-    cert = read_file(csms["clientCertFile"]) if csms.get("clientCertFile") else None
-    key = read_file(csms["clientKeyFile"]) if csms.get("clientKeyFile") else None
+    keys AuthorizationKey and SecurityProfile, which the central system may change. The
+    client certificate: the pair installed by a certificate renewal under `state_dir`
+    (firmware/cpcert.py) if there is one, else csms.clientCertFile / clientKeyFile."""
+    pair = stored_credentials(state_dir + CLIENT_PAIR) if state_dir is not None else None
+    if pair is not None:
+        cert, key = pair
+        log.info("client certificate: the one installed by CertificateSigned")
+    else:
+        cert = read_file(csms["clientCertFile"]) if csms.get("clientCertFile") else None
+        key = read_file(csms["clientKeyFile"]) if csms.get("clientKeyFile") else None
     return WsClient(csms["url"], csms["chargeBoxId"], subprotocols=(subprotocol,), tx_chunk=512,
                     ca=ca, client_cert=cert, client_key=key,
                     max_message=csms["maxMessageBytes"], ping_interval_s=csms["pingIntervalS"])

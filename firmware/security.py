@@ -24,7 +24,13 @@ What this charge point reports of the whitepaper's list, and when:
 - ReconfigurationOfSecurityParameters when the central system changed AuthorizationKey or
   SecurityProfile (never with the key itself);
 - FailedToAuthenticationAtCentralSystem and InvalidCentralSystemCertificate from the link;
+- InvalidMessages from the session (a received message that is not valid OCPP), once per
+  connection;
 - InvalidFirmwareSignature and the others the firmware updater raises.
+Not reported: InvalidTLSVersion and InvalidTLSCipherSuite (both TLS stacks refuse below TLS 1.2
+and weak suites inside the handshake, which then fails like a lost connection: measured, a
+TLS 1.1-only server gives a connection reset; nothing tells it apart), TamperDetectionActivated
+(no sensor), SecurityLogWasCleared (the log is never cleared, only rolled).
 
 An event that happens while the clock is not set (at start on a board without a battery
 clock) waits in RAM (at most MAX_UNDATED) until the clock is set, and is then dated by the

@@ -155,6 +155,8 @@ TABLE = (
     ("AdditionalRootCertificateCheck", FIXED, R, 0, 0, False),
     ("AuthorizationKey", STR, W, 16, 40, ""),  # "": none configured
     ("SecurityProfile", INT, 0, 0, 3, 0),  # 7.6: default 0
+    # 7.5: the O of the charge point certificate's CSR (A02.FR.13); 64: X.520's upper bound
+    ("CpoName", STR, 0, 0, 64, ""),
     # Firmware keys
     ("MaxCurrentA", INT, 0, 6, 80, 16),  # IEC 61851 PWM range; 16 A: safe on most supplies
     # true: plain UpdateFirmware answers CALLERROR NotSupported (whitepaper L01.FR.20); false

@@ -231,6 +231,20 @@ async def test_get_diagnostics_uploads(tmp_path, runtime):
         httpd.server_close()
 
 
+# -- certificate renewal ----------------------------------------------------------------------
+async def test_certificate_renewal_under_profile_3(tmp_path, runtime):
+    from test_cpcert_e2e import peer, profile_3, reconnect, renew
+    ca, _, harness = profile_3(tmp_path, runtime)
+    async with harness as h:
+        csr = await renew(h)  # a key pair and its CSR made on the device, TLS up meanwhile
+        result = await h.cs.call("CP_1", call.CertificateSigned(
+            certificate_chain=ca.sign_csr(csr).decode()))
+        assert result.status == "Accepted"
+        await reconnect(h)  # a second TLS session, with the new pair
+        assert peer(h).public_key().public_numbers() == csr.public_key().public_numbers()
+        assert_clean(h)
+
+
 # -- hostile frames ---------------------------------------------------------------------------
 def hostile_frames(count, seed=1):
     """`count` frames a broken or malicious central system might send, none of which may

@@ -276,9 +276,9 @@ async def test_raising_the_security_profile_reconnects_with_it(tmp_path, interpr
             assert await change(2) == "Rejected"  # FR.03: no CentralSystemRootCertificate
             assert await change(1) == "Accepted"
             # FR.06/07: it leaves and comes back with Basic auth
-            await h.cs.wait_for("SecurityEventNotification", "CP_1", lambda p: p["type"] ==
-                                "ReconfigurationOfSecurityParameters")
-            for _ in range(100):
+            await h.cs.wait_for("SecurityEventNotification", "CP_1", lambda p: p.get(
+                "techInfo") == "SecurityProfile changed", timeout=30)
+            for _ in range(300):  # the reconnect follows the link's back-off (2 s and up)
                 if len(h.cs.authorizations) >= 2:
                     break
                 await asyncio.sleep(0.1)
@@ -320,3 +320,15 @@ async def test_a_security_profile_that_cannot_connect_falls_back(tmp_path, inter
         conf = await h.cs.call("CP_1", call.GetConfiguration(key=["SecurityProfile"]))
         assert conf.configuration_key[0]["value"] == "1"  # FR.08, stored
         assert h.fw.log().count("connect failed") >= 3
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_invalid_messages_are_a_security_event(tmp_path, interpreter):
+    async with Harness(tmp_path, interpreter=interpreter) as h:
+        await h.cs.send_raw("CP_1", '[2,"x1","Reset",{"type":"Sideways"}]')
+        await h.cs.send_raw("CP_1", '[2,"x2","Reset",{"type":"Sideways"}]')
+        event = await h.cs.wait_for("SecurityEventNotification", "CP_1",
+                                    lambda p: p["type"] == "InvalidMessages")
+        assert "Reset" in event["techInfo"]
+        await asyncio.sleep(0.5)
+        assert len(events(h, "InvalidMessages")) == 1  # once per connection, not per frame

@@ -683,3 +683,35 @@ def test_small_public_exponent_is_accepted_and_verified():
     assert verify_file_signature(cert, digest, sign(key, digest, "pkcs1")) is None
     with pytest.raises(SignatureError, match="does not match"):
         verify_file_signature(cert, digest, sign(key, hashlib.sha256(b"x").digest(), "pkcs1"))
+
+
+def test_the_device_csr_is_valid():
+    # the bytes tests/device/test_csr.py expects from the device: a CSR OpenSSL accepts
+    import os
+    from ota import csr
+    path = os.path.join(os.path.dirname(__file__), "device", "data", "csr-rfc6979.der")
+    with open(path, "rb") as f:
+        data = f.read()
+    request = cx509.load_der_x509_csr(data)
+    assert request.is_signature_valid
+    assert request.signature_hash_algorithm.name == "sha256"
+    assert request.public_key().curve.name == "secp256r1"
+    assert request.subject.rfc4514_string() == "CN=CP_1,O=Example CPO"
+    d = 0xC9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721
+    key = serialization.load_der_private_key(csr.pkcs8(d), None)
+    assert key.private_numbers().private_value == d
+    assert key.public_key().public_numbers().x == request.public_key().public_numbers().x
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.binary(min_size=32, max_size=32), st.text(alphabet=st.characters(
+    min_codepoint=32, max_codepoint=126), min_size=1, max_size=64))
+def test_csrs_of_random_keys_and_names_verify_with_openssl(seed, name):
+    from ota import csr
+    draws = [seed, bytes(31) + b"\x01"]  # a seed of 0 or >= n is drawn again
+    key = csr.new_key(lambda n: draws.pop(0))
+    request = cx509.load_der_x509_csr(csr.request(key, "CP_1", name))
+    assert request.is_signature_valid
+    assert request.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == name
+    private = serialization.load_der_private_key(key, None)
+    assert private.public_key().public_numbers() == request.public_key().public_numbers()

@@ -72,13 +72,13 @@ class TestCA:
             f.write(data)
         return path
 
-    def issue(self, cn, dns=(), ips=(), server=True, expired=False, tag=None):
+    def issue(self, cn, dns=(), ips=(), server=True, expired=False, tag=None, days=30):
         key = ec.generate_private_key(ec.SECP256R1())
         now = _now()
         if expired:
             start, end = now - 30 * DAY, now - 2 * DAY
         else:
-            start, end = now - DAY, now + 30 * DAY
+            start, end = now - DAY, now + days * DAY
         sans = [x509.DNSName(d) for d in dns]
         sans += [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
         usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
@@ -109,6 +109,24 @@ class TestCA:
         return self.issue(cn, dns, ips, server=True, expired=expired,
                           tag=tag or ("server_expired" if expired else "server"))
 
-    def client(self, cn="CP_1"):
+    def client(self, cn="CP_1", days=30):
         """A client certificate (security profile 3: CN = the charge box id)."""
-        return self.issue(cn, server=False, tag="client_" + cn)
+        return self.issue(cn, server=False, tag="client_" + cn, days=days)
+
+    def sign_csr(self, csr, days=365, client_auth=True, cn=None):
+        """The PEM certificate this CA issues for `csr` (a cryptography CSR): the CSR's subject
+        (or CN = `cn`) and public key, clientAuth, valid from a day ago for `days` days."""
+        now = _now()
+        subject = _name(cn) if cn else csr.subject
+        usage = ExtendedKeyUsageOID.CLIENT_AUTH if client_auth else ExtendedKeyUsageOID.SERVER_AUTH
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject).issuer_name(self.name)
+            .public_key(csr.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - DAY).not_valid_after(now + days * DAY)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+            .sign(self.key, hashes.SHA256())
+        )
+        return cert.public_bytes(serialization.Encoding.PEM)

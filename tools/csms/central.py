@@ -110,6 +110,8 @@ class CentralSystem:
         self.closes: list[tuple[str, int | None]] = []  # (charge-point id, close code) per connection
         # (charge-point id, its Authorization header or None) per accepted connection
         self.authorizations: list[tuple[str, str | None]] = []
+        # (charge-point id, the DER of its TLS client certificate or None) per accepted connection
+        self.peer_certificates: list[tuple[str, bytes | None]] = []
         self._changed = asyncio.Event()
         self._tasks: set[asyncio.Future] = set()
 
@@ -176,6 +178,8 @@ class CentralSystem:
             return
 
         self.authorizations.append((cp_id, ws.request.headers.get("Authorization")))
+        tls = ws.transport.get_extra_info("ssl_object")
+        self.peer_certificates.append((cp_id, tls.getpeercert(binary_form=True) if tls else None))
         session = ChargePointSession(self, cp_id, ws)
         stale = self._sessions.get(cp_id)
         self._sessions[cp_id] = session  # a reconnecting charge point replaces its half-open old link
@@ -293,6 +297,14 @@ class CentralSystem:
     async def wait_disconnected(self, cp_id: str, timeout: float = 10) -> None:
         is_gone = lambda: None if self.connected(cp_id) else True  # noqa: E731
         await self._wait_until(is_gone, timeout, lambda: f"{cp_id} still connected")
+
+    async def disconnect(self, cp_id: str, code: int = 1001, reason: str = "going away") -> None:
+        """Close cp_id's connection (the server stays up: the charge point reconnects)."""
+        session = self._sessions.get(cp_id)
+        if session is None:
+            raise ConnectionError(f"{cp_id} is not connected")
+        await session.ws.close(code, reason)
+        await self.wait_disconnected(cp_id)
 
     # -- central-system requests ------------------------------------------------------------
 
