@@ -24,6 +24,7 @@ from filelog import FileLog
 from firmware.security import SecurityEvents
 from firmware.trust import Trust
 from lazy import LazyService
+from looplag import LoopLag
 from firmware.link import Link, basic_auth_key, make_client, read_file
 from firmware.profile import ProfileSwitch
 from firmware.registration import Registration
@@ -77,7 +78,7 @@ def make_wire(csms, state_dir):
             trust)
 
 
-def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="Unknown"):
+def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="Unknown", lag=None):
     """Wire the RPC session, journal, charge point and registration to the client."""
     csms = cfg["csms"]
     settings = Settings(board.state_dir, board.connectors, FEATURE_PROFILES,
@@ -103,7 +104,7 @@ def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="Unknow
     security.started(boot_reason)
     use_credentials(settings, client, security)
     updater, diagnostics, renewal = firmware_management(cfg, board, session, settings, cp,
-                                                        security, client, trust)
+                                                        security, client, trust, lag)
 
     async def accepted():  # after every accepted (re)connect, in the order TC_044_3 shows
         await cp.report_all()
@@ -154,7 +155,7 @@ def use_credentials(settings, client, security):
     settings.on_change("SecurityProfile", changed("SecurityProfile"))
 
 
-def firmware_management(cfg, board, session, settings, cp, security, client, trust):
+def firmware_management(cfg, board, session, settings, cp, security, client, trust, lag=None):
     """The certificate store, the firmware updater, diagnostics and the renewal of the charge
     point certificate, each made at its first request (lib/lazy.py): a charging session never
     imports them."""
@@ -182,7 +183,7 @@ def firmware_management(cfg, board, session, settings, cp, security, client, tru
 
     def make_diagnostics():
         from firmware.diagnostics import Diagnostics
-        diagnostics = Diagnostics(board, session, roots, board.block, security.log_file)
+        diagnostics = Diagnostics(board, session, roots, board.block, security.log_file, lag)
         diagnostics.register(session)
         return diagnostics
 
@@ -254,7 +255,9 @@ async def run(cfg, board, client, encoder, trust):
     asyncio.create_task(led.run())
     if not await board.network_up(_WATCHDOG_MS // 2):
         log.error("network did not come up")
-    cp, session = start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason)
+    lag = LoopLag()  # how long code held the loop: in every diagnostics upload
+    asyncio.create_task(lag.run())
+    cp, session = start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason, lag)
     while True:
         watchdog.feed()  # only when every watched task has checked in
         led.set(led_pattern(cp, session))

@@ -59,8 +59,9 @@ class _Upload:
 
 
 class Diagnostics:
-    def __init__(self, board, session, roots, block=None, security_log=None):
+    def __init__(self, board, session, roots, block=None, security_log=None, lag=None):
         self.board = board
+        self.lag = lag  # lib/looplag.LoopLag: its worst figure goes into every diagnostics log
         self.security_log = security_log  # FileLog: what GetLog SecurityLog uploads
         self.session = session
         self.roots = roots  # fn() -> the trusted roots, read at each attempt: they may change
@@ -128,6 +129,8 @@ class Diagnostics:
             if security:
                 n = self.security_log.copy_into(buf) if self.security_log else _empty(buf)
             else:
+                if self.lag is not None:
+                    log.info(self.lag.summary())  # into the log ring, so into this upload
                 n = logring.copy_into(buf)
             client = HttpClient(ca=self.roots() if self.roots and url.startswith("https:")
                                 else None)

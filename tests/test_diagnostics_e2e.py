@@ -132,3 +132,27 @@ async def test_a_new_get_log_cancels_the_running_upload(tmp_path, interpreter):
         Collector.release.set()
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_the_worst_loop_lag_is_in_the_diagnostics(tmp_path, interpreter):
+    # issue 12: the firmware watches how long code held its loop and says so in the upload
+    import json
+    import re
+    httpd = server()
+    url = "http://127.0.0.1:%d/upload" % httpd.server_address[1]
+    Collector.bodies = []
+    try:
+        async with Harness(tmp_path, interpreter=interpreter) as h:
+            held = json.loads(await h.ctl("stall 1500"))  # code that never yields, 1.5 s
+            assert held["heldMs"] >= 1500, held
+            await h.cs.call("CP_1", call.GetDiagnostics(location=url))
+            statuses = [(await h.cs.wait_for("DiagnosticsStatusNotification", "CP_1"))["status"]
+                        for _ in range(2)]
+            assert statuses == ["Uploading", "Uploaded"]
+            found = re.findall(rb"loop lag: worst (\d+) ms", Collector.bodies[-1])
+            assert found and int(found[-1]) >= 1400, found
+            assert "the loop was held" in h.fw.log()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
