@@ -221,15 +221,7 @@ class Evse:
             fault = self._assess(now_ms, False)  # polls the pilot: its state after this
             self._switch(now_ms, self.pilot.state, fault, False)
         except Exception:  # a failing board call: the safe state, reported by the next tick()
-            self._opening = False
-            try:
-                self.pilot.withdraw()
-            except Exception:
-                pass
-            try:
-                self.contactor.open()
-            except Exception:
-                pass
+            self._force_open()
         finally:
             self._busy = False
 
@@ -346,8 +338,9 @@ class Evse:
             self._over_since = now_ms
         return ticks_diff(now_ms, self._over_since) >= self.overcurrent_ms
 
-    def _safe(self):
-        """PWM off, then relay open, each attempted even if the other fails."""
+    def _force_open(self):
+        """PWM off, then relay open, each attempted even if the other fails; no event (the
+        timer's guard() calls it too, and events are the loop's)."""
         self._opening = False
         try:
             self.pilot.withdraw()
@@ -357,6 +350,10 @@ class Evse:
             self.contactor.open()
         except Exception:
             pass
+
+    def _safe(self):
+        """The safe state: _force_open(), and the withdrawn offer told."""
+        self._force_open()
         if self.offered_deciamps:
             self.offered_deciamps = 0
             self._emit(OFFER)
