@@ -23,14 +23,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCHES = ("tools/bench/ocpp_bench.py", "tools/bench/signature_bench.py",
            "tools/bench/ota_bench.py")
 
-# name pattern -> (interpreters it applies to, maximum bytes per operation)
+# name pattern -> (interpreters it applies to, maximum bytes per operation, maximum
+# microseconds per operation, or the figure whose time this one may take at most twice;
+# None where there is no such bound)
 UNIX = ("micropython-wasm", "micropython-unix", "micropython-unix32")
 TARGETS = (
-    (r"^encode\.", UNIX, 0),
+    (r"^encode\.", UNIX, 0, None),
     # one bound for both image sizes: heap growth must not depend on the image size. The
     # download (writer, image check; the shared block made at start-up): 4.3 KB on 32 bits,
     # 6.2 KB on 64, so one more 4 KiB buffer anywhere misses the bound
-    (r"^ota\.(download|write)\.(100KiB|1536KiB)$", UNIX, 8192),
+    (r"^ota\.(download|write)\.(100KiB|1536KiB)$", UNIX, 8192, None),
 )
 
 
@@ -57,10 +59,33 @@ def runners():
 
 
 def target_for(name, interpreter):
-    for pattern, where, max_bytes in TARGETS:
+    """(max bytes, max us or the name of the figure to be within twice of) or None."""
+    for pattern, where, max_bytes, max_time in TARGETS:
         if re.search(pattern, name) and interpreter in where:
-            return max_bytes
+            if isinstance(max_time, str):
+                max_time = re.sub(pattern, max_time, name)
+            return max_bytes, max_time
     return None
+
+
+def check(name, interpreter, nbytes, us, times):
+    """(target text, "yes"/"NO"/"") for one figure."""
+    target = target_for(name, interpreter)
+    if target is None:
+        return "", ""
+    max_bytes, max_time = target
+    texts, ok = [], True
+    if max_bytes is not None:
+        texts.append("%d B" % max_bytes)
+        ok = ok and nbytes <= max_bytes
+    if isinstance(max_time, str):  # within twice the time of another figure of the same run
+        other = times.get((max_time, interpreter))
+        texts.append("2x %s" % ("?" if other is None else "%.1f" % other))
+        ok = ok and other is not None and us <= 2 * other
+    elif max_time is not None:
+        texts.append("%d us" % max_time)
+        ok = ok and us <= max_time
+    return ", ".join(texts), "yes" if ok else "NO"
 
 
 def main():
@@ -77,14 +102,13 @@ def main():
                     _, name, nbytes, us = line.split()
                     rows.append((name, interpreter, int(nbytes), float(us)))
     missed = 0
-    print("%-44s %-17s %10s %10s %8s %s" % ("benchmark", "interpreter", "bytes/op", "us/op",
-                                            "target", "met"))
+    times = {(name, interpreter): us for name, interpreter, _, us in rows}
+    print("%-44s %-17s %10s %10s %16s %s" % ("benchmark", "interpreter", "bytes/op", "us/op",
+                                             "target", "met"))
     for name, interpreter, nbytes, us in rows:
-        target = target_for(name, interpreter)
-        met = "" if target is None else ("yes" if nbytes <= target else "NO")
+        target, met = check(name, interpreter, nbytes, us, times)
         missed += met == "NO"
-        print("%-44s %-17s %10d %10.1f %8s %s" % (name, interpreter, nbytes, us,
-                                                  "" if target is None else "%d B" % target, met))
+        print("%-44s %-17s %10d %10.1f %16s %s" % (name, interpreter, nbytes, us, target, met))
     print("bench: %d figures, %d targets missed" % (len(rows), missed))
     floors = 0
     if "--no-floors" not in sys.argv:
