@@ -78,8 +78,11 @@ def make_wire(csms, state_dir):
             trust)
 
 
-def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="Unknown", lag=None):
-    """Wire the RPC session, journal, charge point and registration to the client."""
+async def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="Unknown",
+                     lag=None):
+    """Wire the RPC session, journal, charge point and registration to the client. The loop
+    gets a turn between the parts: each reads flash, and the control channel, the LED and the
+    timers are running already (200-300 times slower on an ESP32 than here)."""
     csms = cfg["csms"]
     settings = Settings(board.state_dir, board.connectors, FEATURE_PROFILES,
                         overrides=cfg["ocpp"])  # config.json's OCPP keys
@@ -91,18 +94,22 @@ def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="Unknow
                       max_record_bytes=csms["frameBufferBytes"] - 256)
     delivery = Delivery(journal, session, lambda: settings.get("TransactionMessageAttempts"),
                         lambda: settings.get("TransactionMessageRetryInterval"))
+    await sleep_ms(0)
     cache = AuthCache(board.state_dir)
     authorizer = Authorizer(session, settings, cache, board.time_s)
     cp = ChargePoint(board, settings, session, journal, delivery, authorizer, cache,
                      max_deciamps=settings.get("MaxCurrentA") * 10, watchdog=watchdog,
                      close_link=client.close)  # a Reset closes the WebSocket cleanly first
     cp.guard_relays()  # the relays' safety never waits for the loop (evse.Guard)
+    await sleep_ms(0)
     cp.recover()
+    await sleep_ms(0)
     security = SecurityEvents(session, board,
                               Journal(board.state_dir + "/security", max_record_bytes=512),
                               FileLog(board.state_dir + "/securitylog"))
     security.started(boot_reason)
     use_credentials(settings, client, security)
+    await sleep_ms(0)
     updater, diagnostics, renewal = firmware_management(cfg, board, session, settings, cp,
                                                         security, client, trust, lag)
 
@@ -120,6 +127,7 @@ def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="Unknow
     running = board.running_image()
     if running and running[0]:
         identity["firmwareVersion"] = running[0]  # what actually runs, not what was configured
+    await sleep_ms(0)
     registration = Registration(session, board, identity, on_accepted=accepted,
                                 settings=settings, on_time_set=security.time_set)
     cp.boot_trigger = registration.boot_triggered
@@ -257,7 +265,8 @@ async def run(cfg, board, client, encoder, trust):
         log.error("network did not come up")
     lag = LoopLag()  # how long code held the loop: in every diagnostics upload
     asyncio.create_task(lag.run())
-    cp, session = start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason, lag)
+    cp, session = await start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason,
+                                   lag)
     while True:
         watchdog.feed()  # only when every watched task has checked in
         led.set(led_pattern(cp, session))

@@ -191,7 +191,8 @@ class ChargePoint:
                 now = ticks_ms()
                 for c in self.connectors:
                     c.evse.tick(now)
-                    c.tick(now)
+                    c.tick(now)  # may start or stop a transaction: journal writes
+                    await sleep_ms(0)  # the next connector's work in a turn of its own
                 card = self.board.take_card()
                 if card:
                     asyncio.create_task(self.on_card(card))

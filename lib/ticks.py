@@ -1,5 +1,5 @@
 # Millisecond ticks and async sleeps that work the same on MicroPython and CPython.
-"""`ticks_ms`, `ticks_diff`, `ticks_add` and `sleep_ms` with MicroPython semantics everywhere.
+"""`ticks_ms`, `ticks_us`, `ticks_diff`, `ticks_add` and `sleep_ms` with MicroPython semantics everywhere.
 
 MicroPython has them in `time` and `asyncio`; CPython does not, so host runs use the
 fallbacks below. Always compare ticks with ticks_diff: they wrap on the board.
@@ -18,6 +18,10 @@ def _host_ticks_ms():
     return int((_monotonic() - _start) * 1000)
 
 
+def _host_ticks_us():
+    return int((_monotonic() - _start) * 1000000)
+
+
 def _host_ticks_diff(a, b):
     return a - b
 
@@ -32,6 +36,7 @@ def _host_sleep_ms(ms):
 
 _MP = hasattr(time, "ticks_ms")
 ticks_ms = time.ticks_ms if _MP else _host_ticks_ms
+ticks_us = time.ticks_us if _MP else _host_ticks_us  # for measurements; same wrap rules
 _diff = time.ticks_diff if _MP else _host_ticks_diff
 _add = time.ticks_add if _MP else _host_ticks_add
 sleep_ms = asyncio.sleep_ms if hasattr(asyncio, "sleep_ms") else _host_sleep_ms

@@ -139,3 +139,28 @@ def test_runner_restarts_after_reset_and_the_meter_survives(tmp_path):
         assert fw.proc.wait(15) == 3
     finally:
         fw.stop()
+
+
+@pytest.mark.parametrize("kind", ["cpython", "frozen32"])
+def test_the_stall_meter_sees_a_held_loop(tmp_path, monkeypatch, kind):
+    """make bench's stall meter (firmware/board/sim_stall.py): the loop held 300 ms by the
+    `stall` command shows as a worst turn of at least that, in CPU time on the frozen build
+    (its simclock module) and in wall time under CPython; short turns stay short."""
+    import mp32
+    if kind == "frozen32" and mp32.skip_reason():
+        pytest.skip(mp32.skip_reason())
+    path = tmp_path / "stalls.txt"
+    monkeypatch.setenv("CP_STALL_METER", str(path))
+    fw = Firmware(tmp_path, interpreter=mp32.frozen_runtime() if kind == "frozen32" else None,
+                  connectors=1).start()
+    try:
+        ctl = fw.control()
+        assert ctl.cmd("state").startswith("{")
+        before = [int(line.split()[0]) for line in path.read_text().split("\n") if line]
+        assert before and max(before) < 200000  # start-up: nothing near the stall below
+        assert json.loads(ctl.cmd("stall 300"))["heldMs"] >= 300
+        assert ctl.cmd("state").startswith("{")  # a turn of the loop after the stall
+        cpu, wall = [int(x) for x in path.read_text().split("\n")[-2].split()[:2]]
+        assert 290000 <= cpu <= wall  # ticks_ms bounds the stall: up to a tick short
+    finally:
+        fw.stop()

@@ -2,14 +2,16 @@
 # `make bench`: run the benchmarks on each interpreter and compare the figures with targets.
 """Runs tools/bench/*_bench.py under CPython, the MicroPython unix port, the 32-bit unix port
 of tools/build_micropython.py and the MicroPython WebAssembly port (both 32-bit, like the
-ESP32), prints one table, then the heap floors of the memory gate's scenarios
+ESP32), prints one table, then the worst event-loop stalls of a charging session, a
+GetConfiguration of every key and a signed update (tools/bench/loop_stall.py, frozen 32-bit
+build, target 2 ms), then the heap floors of the memory gate's scenarios
 (tools/bench/heap_floor.py: the smallest heap each passes with, frozen and as .mpy files, and
 the frozen code size), and exits 1 when a figure misses its target. Bytes are allocated bytes
 per operation (gc.mem_alloc with the GC off on MicroPython; the peak of one call on CPython);
 times are microseconds per operation on this machine (an ESP32 is some 200 to 300 times
 slower).
 
-    python tools/bench.py [--no-floors]
+    python tools/bench.py [--no-stalls] [--no-floors]
 """
 
 import json
@@ -110,11 +112,14 @@ def main():
         missed += met == "NO"
         print("%-44s %-17s %10d %10.1f %16s %s" % (name, interpreter, nbytes, us, target, met))
     print("bench: %d figures, %d targets missed" % (len(rows), missed))
-    floors = 0
+    stalls = floors = 0
+    if "--no-stalls" not in sys.argv:
+        print(flush=True)
+        stalls = subprocess.call([sys.executable, "tools/bench/loop_stall.py"], cwd=ROOT)
     if "--no-floors" not in sys.argv:
         print(flush=True)
         floors = subprocess.call([sys.executable, "tools/bench/heap_floor.py"], cwd=ROOT)
-    return 1 if missed or floors else 0
+    return 1 if missed or stalls or floors else 0
 
 
 if __name__ == "__main__":

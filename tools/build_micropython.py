@@ -46,6 +46,9 @@ MANIFESTS = os.path.join(ROOT, "tools", "manifests")
 MAKE_FLAGS = ["VARIANT=standard", "CFLAGS_EXTRA=-m32", "LDFLAGS_EXTRA=-m32",
               "MICROPY_PY_FFI=0", "MICROPY_PY_BTREE=0"]
 VARIANTS = {"plain": "unix_plain.py", "frozen": "unix_frozen.py"}
+# C modules of the frozen build only (the host twin of the board): simclock, the CPU-time
+# clock of the simulated board's stall meter (firmware/board/sim_stall.py)
+USERMODS = os.path.join(ROOT, "tools", "usermods")
 
 
 def say(*args):
@@ -108,6 +111,8 @@ def inputs_hash(tree_id, variant):
     paths += [os.path.join(ROOT, "manifest.py"), os.path.join(ROOT, "tools", "devicefiles.py")]
     if variant == "frozen":
         paths += [os.path.join(ROOT, rel) for rel in devicefiles.frozen(sim=True)]
+        paths += [os.path.join(folder, name) for folder, _, names in sorted(os.walk(USERMODS))
+                  for name in sorted(names)]
     for path in paths:
         h.update(os.path.relpath(path, ROOT).encode() + b"\0")
         h.update(file_hash(path).encode())
@@ -181,8 +186,10 @@ def build_variant(tree, tree_id, variant):
             pass
     os.makedirs(OUT, exist_ok=True)
     say("building the %s interpreter (%s)" % (variant, key))
+    extra = ["USER_C_MODULES=" + USERMODS] if variant == "frozen" else []
     run_make(["-C", os.path.join(tree, "ports", "unix"), "BUILD=" + objects,
-              "FROZEN_MANIFEST=" + os.path.join(MANIFESTS, VARIANTS[variant])] + MAKE_FLAGS,
+              "FROZEN_MANIFEST=" + os.path.join(MANIFESTS, VARIANTS[variant])] + MAKE_FLAGS
+             + extra,
              os.path.join(OUT, "build-%s.log" % variant))
     for old in os.listdir(OUT):  # one cached binary per variant
         if old.startswith(variant + "-"):

@@ -52,6 +52,7 @@ class SimBoard(base.Board):
         self._wdt_fed = 0
         self._server = None
         self._task = None
+        self._meter = None
         self._timers = []
         self._saved_wh = [c.meter_wh for c in self.sim]
         self._reset_cause = self._take_reset_cause()
@@ -91,6 +92,10 @@ class SimBoard(base.Board):
                           "sim control port %d unavailable" % self.control_port)
         log.info("control channel on 127.0.0.1:%d" % self.control_port)
         self._task = asyncio.create_task(self._physics())
+        stall_file = _env("CP_STALL_METER", None)
+        if stall_file:  # make bench: the worst turn of the loop (tools/bench/loop_stall.py)
+            from firmware.board.sim_stall import StallMeter
+            self._meter = asyncio.create_task(StallMeter(stall_file).run())
 
     def deinit(self):
         for timer in self._timers:
@@ -98,6 +103,8 @@ class SimBoard(base.Board):
         self._timers = []
         if self._task:
             self._task.cancel()
+        if self._meter:
+            self._meter.cancel()
         if self._server:
             self._server.close()
         self._save_meters()

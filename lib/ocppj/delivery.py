@@ -124,6 +124,10 @@ class Delivery:
                 continue
             if outcome == _STOPPED:
                 return  # not connected, or retired
+            # One record per turn of the loop: its answer was taken in (journal written,
+            # callbacks run) in this step; the next one's read, encoding and sending go after
+            # the other tasks have had their turn.
+            await sleep_ms(0)
             if outcome == _REFUSED:
                 self.journal.set_aside(rec.seq)
                 log.error(rec.action, "#%d" % rec.seq, "refused by the central system"
