@@ -87,16 +87,19 @@ async def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="
     settings = Settings(board.state_dir, board.connectors, FEATURE_PROFILES,
                         overrides=cfg["ocpp"])  # config.json's OCPP keys
     settings.on_change("WebSocketPingInterval", client.set_ping_interval)
+    await sleep_ms(0)
     # InvalidMessages: the security events (made below, with the session) hear of them
     session = Session(V16, encoder, client.send, timeout_ms=csms["callTimeoutS"] * 1000,
                       on_invalid=lambda what: security.event("InvalidMessages", what))
     journal = Journal(board.state_dir + "/journal",
                       max_record_bytes=csms["frameBufferBytes"] - 256)
+    await sleep_ms(0)
     delivery = Delivery(journal, session, lambda: settings.get("TransactionMessageAttempts"),
                         lambda: settings.get("TransactionMessageRetryInterval"))
     await sleep_ms(0)
     cache = AuthCache(board.state_dir)
     authorizer = Authorizer(session, settings, cache, board.time_s)
+    await sleep_ms(0)
     cp = ChargePoint(board, settings, session, journal, delivery, authorizer, cache,
                      max_deciamps=settings.get("MaxCurrentA") * 10, watchdog=watchdog,
                      close_link=client.close)  # a Reset closes the WebSocket cleanly first
@@ -112,6 +115,7 @@ async def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="
     await sleep_ms(0)
     updater, diagnostics, renewal = firmware_management(cfg, board, session, settings, cp,
                                                         security, client, trust, lag)
+    await sleep_ms(0)
 
     async def accepted():  # after every accepted (re)connect, in the order TC_044_3 shows
         await cp.report_all()
@@ -132,12 +136,14 @@ async def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="
                                 settings=settings, on_time_set=security.time_set)
     cp.boot_trigger = registration.boot_triggered
     cp.register(session, updater, diagnostics, renewal)
+    await sleep_ms(0)
     switch = ProfileSwitch(settings, client, session, trust, csms, security)
     link = Link(client, session, (registration.run, delivery.run), security.event,
                 switch.result)
     asyncio.create_task(cp.run())
     asyncio.create_task(link.run())
     asyncio.create_task(security.run())
+    await sleep_ms(0)
     if fwjob.pending(board.state_dir):  # an update to resume, or to report on after its reboot
         job = updater.get().job
         if job is not None and job.phase == "rebooting":
@@ -254,6 +260,7 @@ async def run(cfg, board, client, encoder, trust):
     boot_reason = bootreason.take(board.state_dir, board.reset_cause())
     log.info("boot reason", boot_reason)
     unload.forget("firmware.bootreason")  # start-up only; a reset imports it to record why
+    await sleep_ms(0)
     try:
         await board.start()
     except OSError as e:
@@ -263,6 +270,7 @@ async def run(cfg, board, client, encoder, trust):
     asyncio.create_task(led.run())
     if not await board.network_up(_WATCHDOG_MS // 2):
         log.error("network did not come up")
+    await sleep_ms(0)
     lag = LoopLag()  # how long code held the loop: in every diagnostics upload
     asyncio.create_task(lag.run())
     cp, session = await start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason,

@@ -61,6 +61,9 @@ class SimBoard(base.Board):
         self._running = sim_flash.running_partition(
             self.state_dir + "/ota", bootloader=self._reset_cause != base.RESET_SOFT, block=block)
         self._image = None  # running_image(), read once
+        # The bootloader checked the image before it started it: the whole image is hashed
+        # here, before the loop runs, as on the board; running_image() only reads the result.
+        self.running_image()
 
     # -- persistence of the simulated hardware (the meter keeps its count) ---------------
     def _load_meters(self):

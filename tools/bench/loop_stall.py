@@ -11,7 +11,7 @@ an ESP32, which runs Python 200 to 300 times slower).
 --profile finds what holds the loop: the scenarios run with an instrumented copy of
 MicroPython's asyncio first on the module path (MICROPYPATH), which times every step of every
 task, and the slowest steps are printed with the task they belong to (the coroutine's name
-and the order in which tasks were created).
+and the order in which tasks were created), in CPU time.
 
 The figure is CPU time of the thread that runs the loop (the simclock module of the frozen
 build): a shared host takes the process off the CPU now and then, for milliseconds, which no
@@ -44,11 +44,11 @@ SCENARIOS = (
 
 PROFILE_US = 500  # steps longer than this are recorded by --profile
 _TIMED_STEP = """
-                _t0 = time.ticks_us()
+                _t0 = _cpu_us()
                 try:
                     t.coro.send(None)
                 finally:
-                    _dt = time.ticks_diff(time.ticks_us(), _t0)
+                    _dt = time.ticks_diff(_cpu_us(), _t0)
                     if _dt > %d:
                         _prof("%%d %%d %%s" %% (_dt, _names.get(id(t), 0), t.coro))
 """ % PROFILE_US
@@ -59,6 +59,7 @@ _NAMED_TASK = """
 """
 _RECORDER = """
 import os as _os
+from simclock import thread_cpu_us as _cpu_us
 _names = {}
 def _prof(line):
     with open(_os.getenv("CP_STALL_PROFILE"), "a") as f:
