@@ -8,7 +8,7 @@ coordinates, the doubling for a = -3, mixed additions of affine table points, u1
 together from width-w NAF digits (ota.ecdsa._wnaf), the odd multiples of a point made affine
 with one inversion by way of an isomorphic curve (see ota.ecdsa._odd_multiples).
 
-Memory: one workspace array of 99 slots (3.2 KB) holds the intermediate values, the table of G
+Memory: one workspace array of 100 slots (3.2 KB) holds the intermediate values, the table of G
 (16 points, made at its first use and kept with the workspace) and that of Q (8 points). A
 verification takes the free workspace or, when another verification holds it (two step-wise
 checks on the loop at once), makes its own; nothing else is allocated per operation.
@@ -20,9 +20,9 @@ from array import array
 from micropython import const
 
 from ota import p256v
-from ota.p256v import ADD, BAILZ, COPY, MUL, SQR, SUB, run
+from ota.p256v import ADD, BAILZ, COPY, LADDER, MUL, SQR, SUB, run
 
-# Slots (16 limbs each) of the workspace. 2 and 3 are p256v.PRODUCT.
+# Slots (16 limbs each) of the workspace. 2 and 3 are p256v.PRODUCT, 26 p256v.LADDER.
 _ZERO = const(0)
 _ONE = const(1)
 _X = const(4)  # the running point, Jacobian
@@ -47,10 +47,10 @@ _HHH = const(22)
 _V = const(23)
 _T3 = const(24)
 _ZI = const(25)  # the number inverted
-_RS = const(26)  # r of the signature
-_GTAB = const(27)  # 16 points of 3 slots (x, y, and the h of table building)
-_QTAB = const(75)  # 8 points of 3 slots
-_SLOTS = const(99)
+_RS = const(27)  # r of the signature
+_GTAB = const(28)  # 16 points of 3 slots (x, y, and the h of table building)
+_QTAB = const(76)  # 8 points of 3 slots
+_SLOTS = const(100)
 # the inversion's temporaries (only the doubling's are free then)
 _I2 = const(9)
 _I4 = const(10)
@@ -131,6 +131,11 @@ _CHECK_X = bytes((SQR, _ZZ, _Z, 1, MUL, _T1, _RS, _ZZ, SUB, _T1, _T1, _X, 0))
 _AFFINE = bytes((COPY, _ZI, _Z, 0) + tuple(_INVERT[:-1]) + (
     SQR, _T1, _ZI, 1, MUL, _X, _X, _T1, MUL, _T1, _T1, _ZI, MUL, _Y, _Y, _T1, 0))
 
+# The ladder's programs in one piece (p256v.ladder), and where each starts
+_PROGS = _DBL + _MADD[0] + _MADD[1] + _LOAD[0] + _LOAD[1]
+_OFFSETS = (0, len(_DBL), len(_DBL) + len(_MADD[0]), len(_DBL) + 2 * len(_MADD[0]),
+            len(_DBL) + 2 * len(_MADD[0]) + len(_LOAD[0]))
+
 _free = []  # a workspace whose G table is made, while no verification holds it
 
 
@@ -149,19 +154,19 @@ def _table_steps(ws, x, y, base, count):
     slot `base` (3 slots a point). As ota.ecdsa._odd_multiples, with one inversion."""
     _put(ws, _TX, x)
     _put(ws, _TY, y)
-    run(ws, _TABLE_START, base)
+    run(ws, _TABLE_START, 0, base)
     madd = _MADD[0]
     for i in range(1, count):
         # h is never 0 (iT = +-2T needs an order below 2 * count + 2: it is a large prime)
-        if run(ws, madd, _TX):
+        if run(ws, madd, 0, _TX):
             raise ValueError("EC point of small order")
-        run(ws, _TABLE_SAVE, base + 3 * i)
-    run(ws, _TABLE_LAST_Z, base)
+        run(ws, _TABLE_SAVE, 0, base + 3 * i)
+    run(ws, _TABLE_LAST_Z, 0, base)
     yield
-    run(ws, _INVERT, 0)
+    run(ws, _INVERT, 0, 0)
     yield
     for i in range(count - 1, -1, -1):
-        run(ws, _TABLE_AFFINE, base + 3 * i)
+        run(ws, _TABLE_AFFINE, 0, base + 3 * i)
 
 
 def _take():
@@ -170,6 +175,13 @@ def _take():
         return _free.pop(), True
     ws = array("H", bytes(_SLOTS * 32))
     ws[_ONE * 16] = 1
+    st = LADDER * 16
+    ws[st + p256v.L_CHUNK] = _YIELD_EVERY
+    ws[st + p256v.L_TABLE] = _GTAB
+    ws[st + p256v.L_TABLE + 1] = _QTAB
+    ws[st + p256v.L_R] = _R
+    for i in range(5):  # doubling, addition +/-, load +/-
+        ws[st + p256v.L_DBL + i] = _OFFSETS[i]
     return ws, False
 
 
@@ -181,41 +193,18 @@ def _give(ws):
 
 
 def _ladder_steps(ws, u1, u2):
-    """(X, Y, Z) = u1 G + u2 Q from the tables; returns False, or True for the point at
-    infinity (Z is not kept 0 there)."""
+    """(X, Y, Z) = u1 G + u2 Q from the tables (p256v.ladder, _YIELD_EVERY digits a step);
+    returns False, or True for the point at infinity (Z is not kept 0 there)."""
     from ota.ecdsa import _wnaf
 
     a, la = _wnaf(u1, W_G)
     b, lb = _wnaf(u2, W_Q)
-    inf = True
-    for i in range(max(la, lb) - 1, -1, -1):
-        if not inf:
-            run(ws, _DBL, 0)
-        d = a[i]
-        if d:
-            inf = _add(ws, inf, _GTAB, d)
-        d = b[i]
-        if d:
-            inf = _add(ws, inf, _QTAB, d)
-        if not i % _YIELD_EVERY:
-            yield
-    return inf
-
-
-def _add(ws, inf, table, d):
-    """(X, Y, Z) += d T (d an odd NAF digit as a two's complement byte, T the table's point);
-    True when the sum is the point at infinity."""
-    neg = d > 127
-    if neg:
-        d = 256 - d
-    base = table + 3 * (d >> 1)  # dT, d odd, is entry (d - 1) / 2
-    if inf:
-        run(ws, _LOAD[neg], base)
-    elif run(ws, _MADD[neg], base):  # the same x: the same point (double it) or its negative
-        if not p256v.is_zero(ws, _R):
-            return True
-        run(ws, _DBL, 0)
-    return False
+    st = LADDER * 16
+    ws[st + p256v.L_LEFT] = max(la, lb)
+    ws[st + p256v.L_INF] = 1
+    while p256v.ladder(ws, _PROGS, a, b):
+        yield
+    return ws[st + p256v.L_INF] == 1
 
 
 def _with_g_steps(ws, ready):
@@ -239,7 +228,7 @@ def check_steps(u1, u2, qx, qy, r):
         for x in (r, r + N):
             if x < P:
                 _put(ws, _RS, x)
-                run(ws, _CHECK_X, 0)
+                run(ws, _CHECK_X, 0, 0)
                 if p256v.is_zero(ws, _T1):
                     ok = True
                     break
@@ -256,7 +245,7 @@ def mul2_steps(u1, u2, qx, qy):
         yield from _table_steps(ws, qx, qy, _QTAB, _QCOUNT)
     point = None
     if not (yield from _ladder_steps(ws, u1, u2)):
-        run(ws, _AFFINE, 0)
+        run(ws, _AFFINE, 0, 0)
         point = _get(ws, _X), _get(ws, _Y)
     _give(ws)
     return point

@@ -1,5 +1,6 @@
 # P-256 field arithmetic in viper: native code, no allocation per operation.
-"""    run(ws, prog, base)   # executes field operations on the slots of `ws`; 1 if BAILZ hit
+"""    run(ws, prog, pc, base)   # executes field operations on the slots of `ws`; 1 if BAILZ hit
+    ladder(ws, progs, da, db)  # a chunk of u1 G + u2 Q's doublings and additions
     put(ws, slot, be32)   # a slot from 32 big-endian bytes (a value below 2^256)
     get(ws, slot, out32)  # 32 big-endian bytes of a slot, fully reduced (below p)
     is_zero(ws, slot)     # 1 when the slot is 0 mod p
@@ -15,9 +16,12 @@ product fits a viper uint (32 bits), and a column of them is summed in two halve
 overflows. The product is reduced with the NIST special form of p (FIPS 186-4 D.2.3): 2^256 =
 2^224 - 2^192 - 2^96 + 1 (mod p), additions and subtractions of limbs, no division.
 
+Every function takes its buffers as plain objects and makes pointers of them inside (a
+pointer passed on to another viper function would be boxed as an int, allocated above 2^30).
+
 A program is bytes of 4-byte instructions (op, d, a, b) ending with END; operands below 128 are
 slot numbers, 128 + k means slot `base + k` (a point in a table, chosen per call). One call runs
-a whole point doubling or addition: a call from Python costs about as much as a multiplication.
+a whole point doubling or addition: a call costs about a third of a multiplication.
 """
 
 import micropython
@@ -31,14 +35,14 @@ SUB = const(4)  # d = a - b
 COPY = const(5)  # d = a
 BAILZ = const(6)  # stop, returning 1, when a is 0 mod p (d, b unused)
 
-LIMBS = const(16)
 PRODUCT = const(2)  # slots 2 and 3 hold the 32 limbs of a product (slots 0, 1: 0 and 1)
+LADDER = const(26)  # the slot of ladder()'s state
 
 
 @micropython.viper
-def _is_zero(ws: ptr16, a: int) -> int:
+def _is_zero(ws, a: int) -> int:
     """1 when slot a is 0 or p (the two values below 2^256 that are 0 mod p)."""
-    x = ptr16(int(ws) + a * 32)
+    x = ptr16(int(ptr16(ws)) + a * 32)
     z = 0
     q = 0
     for i in range(16):
@@ -55,14 +59,15 @@ def _is_zero(ws: ptr16, a: int) -> int:
 
 
 @micropython.viper
-def run(ws: ptr16, prog: ptr8, base: int) -> int:
-    """Executes `prog` on the workspace `ws`; 0 at END, 1 when a BAILZ operand is 0 mod p.
+def run(ws, program, pc: int, base: int) -> int:
+    """Executes `prog` from byte `pc` on the workspace `ws`; 0 at END, 1 when a BAILZ operand
+    is 0 mod p.
     A destination may be a source: every result is written after its operands are read. The
     multiplication, squaring and reduction are written out here, not called: a call between
     viper functions costs a third of a multiplication."""
-    w = int(ws)
+    w = int(ptr16(ws))
+    prog = ptr8(program)
     t = ptr16(w + PRODUCT * 32)
-    pc = 0
     while True:
         op = prog[pc]
         if op == END:
@@ -236,23 +241,74 @@ def run(ws: ptr16, prog: ptr8, base: int) -> int:
             x = r
 
 
-@micropython.viper
-def is_zero(ws: ptr16, a: int) -> int:
-    return int(_is_zero(ws, a))
+# The ladder's state: 16 limbs of one slot (LADDER), set by the caller.
+L_LEFT = const(0)  # digits left to do (the next one is at LEFT - 1)
+L_INF = const(1)  # 1 while the running point is the point at infinity
+L_CHUNK = const(2)  # digits to do per call
+L_TABLE = const(3)  # the first slot of G's table (3 slots a point), then that of Q's
+L_R = const(5)  # the slot of the addition's R (looked at when it stopped at H = 0)
+L_DBL = const(6)  # where the programs start in `progs`: the doubling,
+L_MADD = const(7)  # the addition of a table point and of its negative,
+L_LOAD = const(9)  # the load of a table point and of its negative (from infinity)
 
 
 @micropython.viper
-def put(ws: ptr16, a: int, src: ptr8):
-    """Slot a = the 32 big-endian bytes at src (a value below 2^256)."""
-    r = ptr16(int(ws) + a * 32)
+def ladder(ws, progs, digits_g, digits_q) -> int:
+    """Up to CHUNK digits of the double-scalar ladder (ota.ecfast._ladder_steps, the Python
+    loop it replaces: a viper loop costs nothing next to the 2 us a Python iteration took):
+    double, then add the table points of digit `da[i]` of G's table and `db[i]` of Q's.
+    Returns the digits left."""
+    st = ptr16(int(ptr16(ws)) + LADDER * 32)
+    da = ptr8(digits_g)
+    db = ptr8(digits_q)
+    i = st[L_LEFT]
+    inf = st[L_INF]
+    n = st[L_CHUNK]
+    while n > 0 and i > 0:
+        i -= 1
+        n -= 1
+        if not inf:
+            run(ws, progs, st[L_DBL], 0)
+        for t in range(2):
+            d = da[i]
+            if t:
+                d = db[i]
+            if d:
+                neg = 0
+                if d > 127:
+                    neg = 1
+                    d = 256 - d
+                base = st[L_TABLE + t] + 3 * (d >> 1)  # dT, d odd, is entry (d - 1) / 2
+                if inf:
+                    run(ws, progs, st[L_LOAD + neg], base)
+                    inf = 0
+                elif run(ws, progs, st[L_MADD + neg], base):  # the same x:
+                    if _is_zero(ws, st[L_R]):  # the same point: doubled
+                        run(ws, progs, st[L_DBL], 0)
+                    else:  # its negative: the sum is infinity
+                        inf = 1
+    st[L_LEFT] = i
+    st[L_INF] = inf
+    return i
+
+
+is_zero = _is_zero
+
+
+@micropython.viper
+def put(ws, a: int, data):
+    """Slot a = the 32 big-endian bytes of `data` (a value below 2^256)."""
+    r = ptr16(int(ptr16(ws)) + a * 32)
+    src = ptr8(data)
     for i in range(16):
         r[i] = src[31 - 2 * i] | (src[30 - 2 * i] << 8)
 
 
 @micropython.viper
-def get(ws: ptr16, a: int, out: ptr8):
-    """out[0:32] = slot a fully reduced (below p: p is subtracted once if needed), big-endian."""
-    x = ptr16(int(ws) + a * 32)
+def get(ws, a: int, buf):
+    """buf[0:32] = slot a fully reduced (below p: p is subtracted once if needed), big-endian."""
+    x = ptr16(int(ptr16(ws)) + a * 32)
+    out = ptr8(buf)
     # x >= p? Compare from the top limb down with p's limbs.
     ge = 1
     i = 15
