@@ -1,6 +1,8 @@
 # P-256 field arithmetic in viper: native code, no allocation per operation.
 """    run(ws, prog, pc, base)   # executes field operations on the slots of `ws`; 1 if BAILZ hit
     ladder(ws, progs, da, db)  # a chunk of u1 G + u2 Q's doublings and additions
+    bind(ws, i, segment)  # the workspace: segment i (32 slots) is this buffer
+    set_limb(ws, slot, i, v)
     put(ws, slot, be32)   # a slot from 32 big-endian bytes (a value below 2^256)
     get(ws, slot, out32)  # 32 big-endian bytes of a slot, fully reduced (below p)
     is_zero(ws, slot)     # 1 when the slot is 0 mod p
@@ -11,21 +13,29 @@ WebAssembly port), and ota.ecdsa then keeps its pure-Python integers.
 
 Why: a Python int allocates every result (50-130 bytes on a 32-bit port), some 750 KB per
 ECDSA verification. Here a number mod p is a "slot": 16 limbs of 16 bits, little-endian, in one
-preallocated array('H') (the workspace), kept below 2^256 but not always below p. A 16 x 16-bit
+preallocated buffer (the workspace), kept below 2^256 but not always below p. A 16 x 16-bit
 product fits a viper uint (32 bits), and a column of them is summed in two halves, so nothing
 overflows. The product is reduced with the NIST special form of p (FIPS 186-4 D.2.3): 2^256 =
 2^224 - 2^192 - 2^96 + 1 (mod p), additions and subtractions of limbs, no division.
 
-Every function takes its buffers as plain objects and makes pointers of them inside (a
-pointer passed on to another viper function would be boxed as an int, allocated above 2^30).
+The workspace is in segments of 32 slots (1 KB; one 3 KB block may not be free in a
+fragmented heap next to a TLS session): `ws` is a bytearray of their 32-bit addresses (bind), and
+slot s is at ws[s >> 5] + 32 (s & 31) (bytes; a slot is 16 little-endian 16-bit limbs). Every function takes its buffers as plain objects and
+makes pointers of them inside (a pointer passed on to another viper function would be boxed as
+an int, allocated above 2^30).
 
 A program is bytes of 4-byte instructions (op, d, a, b) ending with END; operands below 128 are
 slot numbers, 128 + k means slot `base + k` (a point in a table, chosen per call). One call runs
 a whole point doubling or addition: a call costs about a third of a multiplication.
 """
 
+import sys
+
 import micropython
 from micropython import const
+
+if sys.maxsize >> 32:  # the segment table below keeps addresses in 32 bits
+    raise ImportError("ota.p256v: 32-bit ports only")
 
 END = const(0)
 MUL = const(1)  # d = a * b
@@ -42,7 +52,7 @@ LADDER = const(26)  # the slot of ladder()'s state
 @micropython.viper
 def _is_zero(ws, a: int) -> int:
     """1 when slot a is 0 or p (the two values below 2^256 that are 0 mod p)."""
-    x = ptr16(int(ptr16(ws)) + a * 32)
+    x = ptr16(ptr32(ws)[a >> 5] + ((a & 31) << 5))
     z = 0
     q = 0
     for i in range(16):
@@ -65,9 +75,9 @@ def run(ws, program, pc: int, base: int) -> int:
     A destination may be a source: every result is written after its operands are read. The
     multiplication, squaring and reduction are written out here, not called: a call between
     viper functions costs a third of a multiplication."""
-    w = int(ptr16(ws))
+    seg = ptr32(ws)
     prog = ptr8(program)
-    t = ptr16(w + PRODUCT * 32)
+    t = ptr16(seg[0] + PRODUCT * 32)
     while True:
         op = prog[pc]
         if op == END:
@@ -82,9 +92,9 @@ def run(ws, program, pc: int, base: int) -> int:
             a += base - 128
         if b >= 128 and op != SQR:
             b += base - 128
-        r = ptr16(w + d * 32)
-        x = ptr16(w + a * 32)
-        y = ptr16(w + b * 32)
+        r = ptr16(seg[d >> 5] + ((d & 31) << 5))
+        x = ptr16(seg[a >> 5] + ((a & 31) << 5))
+        y = ptr16(seg[b >> 5] + ((b & 31) << 5))
         if op == BAILZ:
             if _is_zero(ws, a):
                 return 1
@@ -245,11 +255,12 @@ def run(ws, program, pc: int, base: int) -> int:
 L_LEFT = const(0)  # digits left to do (the next one is at LEFT - 1)
 L_INF = const(1)  # 1 while the running point is the point at infinity
 L_CHUNK = const(2)  # digits to do per call
-L_TABLE = const(3)  # the first slot of G's table (3 slots a point), then that of Q's
+L_TABLE = const(3)  # the first slot of G's table, then that of Q's
 L_R = const(5)  # the slot of the addition's R (looked at when it stopped at H = 0)
 L_DBL = const(6)  # where the programs start in `progs`: the doubling,
 L_MADD = const(7)  # the addition of a table point and of its negative,
 L_LOAD = const(9)  # the load of a table point and of its negative (from infinity)
+L_STRIDE = const(11)  # slots a point in G's table, then in Q's
 
 
 @micropython.viper
@@ -257,8 +268,8 @@ def ladder(ws, progs, digits_g, digits_q) -> int:
     """Up to CHUNK digits of the double-scalar ladder (ota.ecfast._ladder_steps, the Python
     loop it replaces: a viper loop costs nothing next to the 2 us a Python iteration took):
     double, then add the table points of digit `da[i]` of G's table and `db[i]` of Q's.
-    Returns the digits left."""
-    st = ptr16(int(ptr16(ws)) + LADDER * 32)
+    Returns twice the digits left, plus 1 when the point is at infinity."""
+    st = ptr16(ptr32(ws)[0] + LADDER * 32)
     da = ptr8(digits_g)
     db = ptr8(digits_q)
     i = st[L_LEFT]
@@ -278,7 +289,7 @@ def ladder(ws, progs, digits_g, digits_q) -> int:
                 if d > 127:
                     neg = 1
                     d = 256 - d
-                base = st[L_TABLE + t] + 3 * (d >> 1)  # dT, d odd, is entry (d - 1) / 2
+                base = st[L_TABLE + t] + st[L_STRIDE + t] * (d >> 1)  # dT: entry (d - 1) / 2
                 if inf:
                     run(ws, progs, st[L_LOAD + neg], base)
                     inf = 0
@@ -289,16 +300,31 @@ def ladder(ws, progs, digits_g, digits_q) -> int:
                         inf = 1
     st[L_LEFT] = i
     st[L_INF] = inf
-    return i
+    return i * 2 + inf
 
 
 is_zero = _is_zero
 
 
 @micropython.viper
+def bind(ws, i: int, segment):
+    """ws[i] = the address of `segment` (a buffer of up to 32 slots, kept alive by the caller:
+    the collector does not move objects)."""
+    a = ptr32(ws)
+    a[i] = int(ptr16(segment))
+
+
+@micropython.viper
+def set_limb(ws, a: int, i: int, v: int):
+    """Limb i of slot a = v (0 <= v < 2^16)."""
+    r = ptr16(ptr32(ws)[a >> 5] + ((a & 31) << 5))
+    r[i] = v
+
+
+@micropython.viper
 def put(ws, a: int, data):
     """Slot a = the 32 big-endian bytes of `data` (a value below 2^256)."""
-    r = ptr16(int(ptr16(ws)) + a * 32)
+    r = ptr16(ptr32(ws)[a >> 5] + ((a & 31) << 5))
     src = ptr8(data)
     for i in range(16):
         r[i] = src[31 - 2 * i] | (src[30 - 2 * i] << 8)
@@ -307,7 +333,7 @@ def put(ws, a: int, data):
 @micropython.viper
 def get(ws, a: int, buf):
     """buf[0:32] = slot a fully reduced (below p: p is subtracted once if needed), big-endian."""
-    x = ptr16(int(ptr16(ws)) + a * 32)
+    x = ptr16(ptr32(ws)[a >> 5] + ((a & 31) << 5))
     out = ptr8(buf)
     # x >= p? Compare from the top limb down with p's limbs.
     ge = 1

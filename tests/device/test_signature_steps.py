@@ -130,6 +130,12 @@ def test_certificate_and_file_signature_steps_agree():
            x509.check_signing_certificate_steps(_cert("by-other-root"), roots, now))
 
 
+def test_the_table_of_g_is_that_of_the_integer_code():
+    from ota import p256g
+    flat = ecdsa._odd_multiples(ecdsa.GX, ecdsa.GY, 16)
+    assert p256g.G_TABLE == b"".join(v.to_bytes(32, "little") for v in flat)
+
+
 def test_the_native_p256_code_agrees_with_the_integers():
     """Only where the native code runs: u1 G + u2 Q of ota.ecfast against ota.ecdsa's integer
     version, including sums that meet a table point (doubled) or its negative (infinity)."""
