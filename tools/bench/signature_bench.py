@@ -38,10 +38,11 @@ from ota.x509 import (Certificate, check_signing_certificate, check_signing_cert
 # ECDSA runs on ota.p256v's viper field code; elsewhere (the WebAssembly port) on integers.
 NATIVE = ecdsa._native() is not None
 # name -> maximum bytes allocated per call on a 32-bit MicroPython. ECDSA with viper (the
-# 32-bit unix port): 33 KB, two thirds of it the Euclidean inversion of s mod n, the 64 KiB
-# of issue 12 item 4; 753,536 B with the integers (the WebAssembly port, no viper there:
-# its bound stays as it was; 880,336 before the point arithmetic was reworked for fewer int
-# operations). RSA-2048 1,552 B (3,136 before the encoded message was checked in place).
+# 32-bit unix port): 32,416 B, three quarters of it the Euclidean inversion of s mod n,
+# against the 64 KiB of issue 12 item 4; 753,936 B with the integers (the WebAssembly port,
+# no viper there: its bound stays as it was; 880,336 before the point arithmetic was reworked
+# for fewer int operations). RSA-2048 1,552 B (3,136 before the encoded message was checked
+# in place).
 TARGETS = {
     "signature.ecdsa-p256": 65536 if NATIVE else 770000,
     "signature.rsa2048-pkcs1v15": 1700,
@@ -52,9 +53,10 @@ CHECK_TARGETS = MICROPYTHON and sys.maxsize < 1 << 32
 # an ESP32 (200-300 times slower); 2 s here would be minutes there.
 TIME_TARGETS = {"csr.keygen-sign-p256": 2000000}
 if NATIVE:
-    # Issue 12 item 4 on the 32-bit unix port: ECDSA P-256 in 5 ms (9.5 ms with integers),
-    # RSA-2048 in 2 ms; item 2: no step of a check holds the event loop more than about 1 ms.
-    # None on the WebAssembly port, whose integer ECDSA takes some 20 ms in 8-digit steps.
+    # Issue 12 item 4 on the 32-bit unix port: ECDSA P-256 in 5 ms (measured 3.4 ms; 6.3-9
+    # ms with integers), RSA-2048 in 2 ms (1.15 ms); item 2: no step of a check holds the
+    # event loop more than about 1 ms (0.45 ms). None on the WebAssembly port (7 ms for ECDSA
+    # on integers, its clock has 1 ms steps): its bounds stay as they were.
     TIME_TARGETS.update({
         "signature.ecdsa-p256": 5000,
         "signature.rsa2048-pkcs1v15": 2000,
