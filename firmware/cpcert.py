@@ -60,7 +60,8 @@ _OID_CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"
 _EVENT = "InvalidChargePointCertificate"
 RENEW_BEFORE_S = 30 * 86400  # A03.FR.02: "will expire in one month"
 # imported for a renewal and forgotten after each step (lib/unload.py): nothing else keeps them
-_MODULES = ("ota.csr", "ota.x509", "ota.ecdsa", "ota.rsa", "ota.der")
+_MODULES = ("ota.csr", "ota.x509", "ota.ecdsa", "ota.ecfast", "ota.p256v", "ota.rsa",
+            "ota.der")
 
 log = logger.get("cpcert")
 
@@ -139,7 +140,7 @@ class CertificateRenewal:
             return False
         finally:
             self.busy = False
-            # the curve code and its 1.5 KB table of G until the certificate comes: not kept
+            # the curve code and its workspace (3 KB) until the certificate comes: not kept
             unload.forget(*_MODULES)
         log.info("certificate signing request made for", self.charge_box_id)
         try:
@@ -153,9 +154,9 @@ class CertificateRenewal:
         return True
 
     # -- CertificateSigned ------------------------------------------------------------------
-    def certificate_signed(self, p):
+    async def certificate_signed(self, p):
         key = atomicfile.read(self.pending)
-        checked = self._checked(p["certificateChain"], key)
+        checked = await self._checked(p["certificateChain"], key)
         # The TLS context is the largest allocation (1.7 KB in one piece): made only once the
         # check's modules (kept alive by its frame until it returned) and garbage are gone.
         # Frozen 32-bit build at 100 KiB of heap: the largest free block before it was 5.6 KB
@@ -185,7 +186,7 @@ class CertificateRenewal:
         log.info("charge point certificate installed, used from the next connection")
         return {"status": "Accepted"}
 
-    def _checked(self, text, key):
+    async def _checked(self, text, key):
         """(serial, chain PEM, key and chain PEM) of an acceptable chain for `key`; None
         (logged, and the security event raised) for any other."""
         from ota.x509 import CertificateError, load_certificates
@@ -195,19 +196,19 @@ class CertificateRenewal:
             chain = load_certificates(text)
             if not chain:
                 raise CertificateError("empty certificate chain")
-            self._check(chain, key)
+            await self._check(chain, key)
         except CertificateError as e:
             log.warn("CertificateSigned rejected:", str(e))
             self.security.event(_EVENT, str(e))
             return None
         # the curve code and G's table (some 4 KB) are done with: gone before the PEM is made
-        unload.forget("ota.csr", "ota.ecdsa", "ota.rsa")
+        unload.forget("ota.csr", "ota.ecdsa", "ota.ecfast", "ota.p256v", "ota.rsa")
         gc.collect()
         from ota.der import pem
         cert_pem = "".join([pem("CERTIFICATE", c.der) for c in chain])
         return chain[0].serial, cert_pem, pem("PRIVATE KEY", key) + cert_pem
 
-    def _check(self, chain, key):
+    async def _check(self, chain, key):
         from ota.csr import public_point
         from ota.x509 import EC, KU_DIGITAL_SIGNATURE, CertificateError
         leaf = chain[0]
@@ -224,12 +225,13 @@ class CertificateRenewal:
         now = self.board.time_s() if self.board.clock_set() else None
         if now is not None and now > leaf.not_after:
             raise CertificateError("certificate expired")
-        _check_hierarchy(chain, self.roots, now)
+        await _check_hierarchy(chain, self.roots, now)
 
 
-def _check_hierarchy(chain, roots, now):
+async def _check_hierarchy(chain, roots, now):
     """CertificateError unless chain[0] chains to one of `roots()` (an iterable, made anew
-    for each certificate of the chain) through chain[1:]."""
+    for each certificate of the chain) through chain[1:]. The loop runs other tasks between
+    the steps of each signature check (lib/steps.py)."""
     from ota.x509 import KU_KEY_CERT_SIGN, CertificateError
     for cert in chain:
         if cert.unknown_critical:
@@ -239,7 +241,7 @@ def _check_hierarchy(chain, roots, now):
         for root in roots():
             if root.der == cert.der:
                 return  # a root sent along with the chain: trusted as it is
-            if root.subject == cert.issuer and _signed(cert, root):
+            if root.subject == cert.issuer and await _signed(cert, root):
                 return
         if i + 1 == len(chain):
             break
@@ -249,15 +251,16 @@ def _check_hierarchy(chain, roots, now):
             raise CertificateError("certificate chain is broken at certificate %d" % (i + 1))
         if now is not None and not issuer.not_before <= now <= issuer.not_after:
             raise CertificateError("CA certificate %d is not valid now" % (i + 2))
-        if not _signed(cert, issuer):
+        if not await _signed(cert, issuer):
             raise CertificateError("signature of certificate %d does not verify" % (i + 1))
     raise CertificateError("not issued under a central system root certificate")
 
 
-def _signed(cert, issuer):
+async def _signed(cert, issuer):
     from ota.x509 import CertificateError
+    from steps import finish
     try:
-        return cert.verify_signed_by(issuer)
+        return await finish(cert.verify_signed_by_steps(issuer))
     except CertificateError:
         return False
 

@@ -46,7 +46,7 @@ def make_transfer(updater, roots, block=None):
         await sleep_ms(0)
         unload.forget("ota.http", "ota.writer", "ota.bundle")
         gc.collect()  # the big-int math then works in the least fragmented heap there is
-        return _verify(updater, job, *got)
+        return await _verify(updater, job, *got)
 
     return transfer
 
@@ -91,21 +91,23 @@ async def _fetch(job, partition, roots, block):
     return size, digest, info, header
 
 
-def _verify(updater, job, size, digest, info, header):
+async def _verify(updater, job, size, digest, info, header):
     """The signing certificate and the signature over `digest`, then the image (`info`, or
-    the ImageError that refused it): "ok" or why not."""
-    from ota.signature import SignatureError, verify_file_signature
+    the ImageError that refused it): "ok" or why not. The signature math gives the loop a
+    turn between its steps (lib/steps.py)."""
+    from ota.signature import SignatureError, verify_file_signature_steps
     from ota.x509 import CertificateError
+    from steps import finish
 
     certificate = header["signingCertificate"] if header else job.certificate
     signature = header["signature"] if header else job.signature
     try:
-        cert = updater.check_certificate(certificate)
+        cert = await updater.check_certificate(certificate)
     except CertificateError as e:
         log.error("signing certificate refused:", str(e))
         return "InvalidCertificate"
     try:
-        verify_file_signature(cert, digest, signature)
+        await finish(verify_file_signature_steps(cert, digest, signature))
     except (SignatureError, ValueError) as e:
         log.error("firmware signature refused:", str(e))
         return "InvalidSignature"

@@ -10,6 +10,10 @@ cryptography's each time. The P-256 arithmetic on its own: u1 G + u2 Q against O
 scalar multiples (random scalars, and sums that meet a table point or infinity), the NAF
 digits, random keys with r or s at 0, n or beyond, and points off the curve.
 
+The same under the 32-bit MicroPython unix port, where ECDSA runs on the native field code
+(lib/ota/p256v.py, viper): random keys, digests and signatures, valid and tampered, and
+u1 G + u2 Q, against OpenSSL (here the integer version runs: CPython has no viper).
+
 Certificates: the signing-certificate rules of ota.x509.check_signing_certificate against
 roots signed with PKCS#1 v1.5, PSS and ECDSA; parsing compared with cryptography's; fuzzed
 DER never escapes as anything but CertificateError, and no single-byte change of a valid
@@ -20,6 +24,8 @@ import base64
 import datetime
 import functools
 import hashlib
+import os
+import random
 
 import pytest
 from cryptography import x509 as cx509
@@ -32,6 +38,8 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 from ota import der, ecdsa, rsa
 from ota.signature import SignatureError, decode_signature, verify_file_signature
 from ota.x509 import Certificate, CertificateError, check_signing_certificate
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 UTC = datetime.timezone.utc
 EPOCH_2000 = datetime.datetime(2000, 1, 1, tzinfo=UTC)
@@ -240,6 +248,68 @@ def test_wnaf_digits_add_up(w, k):
     assert all(d & 1 and abs(d) < 1 << (w - 1) for d in signed if d)
     assert all(b - a >= w for a, b in zip(nonzero, nonzero[1:])), "NAF: w - 1 zeros between"
     assert not count or signed[-1], "count ends on a non-zero digit"
+
+
+_NATIVE_SCRIPT = """
+import json, sys
+sys.path[:0] = ['lib']
+from ota import ecdsa
+assert ecdsa._native() is not None, 'no native P-256 code'
+out = []
+for key, digest, sig, k1, k2, qx, qy in json.load(open(sys.argv[-1])):
+    point = ecdsa._native().mul2_steps(int(k1, 16), int(k2, 16), int(qx, 16), int(qy, 16))
+    import steps
+    xy = steps.run(point)
+    out.append([ecdsa.verify(bytes.fromhex(key), bytes.fromhex(digest), bytes.fromhex(sig)),
+                None if xy is None else ['%x' % xy[0], '%x' % xy[1]]])
+print(json.dumps(out))
+"""
+
+
+def test_the_native_p256_code_agrees_with_cryptography(tmp_path):
+    import json
+    import subprocess
+
+    import mp32
+    reason = mp32.skip_reason()
+    if reason:
+        pytest.skip(reason)
+    rng = random.Random(2026)
+    cases, expected = [], []
+    for i in range(24):
+        key = ec.generate_private_key(ec.SECP256R1())
+        pub = key.public_key()
+        point = pub.public_bytes(serialization.Encoding.X962,
+                                 serialization.PublicFormat.UncompressedPoint)
+        digest = hashlib.sha256(b"%d" % i).digest()
+        sig = key.sign(digest, ec.ECDSA(PREHASHED))
+        if i % 3 == 1:
+            digest = bytes([digest[0] ^ 1]) + digest[1:]
+        elif i % 3 == 2:
+            sig = sig[:-1] + bytes([sig[-1] ^ 0x10])
+        try:
+            pub.verify(sig, digest, ec.ECDSA(PREHASHED))
+            ok = True
+        except InvalidSignature:
+            ok = False
+        k1, k2 = rng.randrange(1, ecdsa.N), rng.randrange(0, ecdsa.N)
+        q = pub.public_numbers()
+        # k1 G + k2 Q by OpenSSL: the public key of the private scalar k1 + k2 d
+        d = key.private_numbers().private_value
+        total = (k1 + k2 * d) % ecdsa.N
+        xy = None
+        if total:
+            n = ec.derive_private_key(total, ec.SECP256R1()).public_key().public_numbers()
+            xy = ["%x" % n.x, "%x" % n.y]
+        cases.append([point.hex(), digest.hex(), sig.hex(), "%x" % k1, "%x" % k2,
+                      "%x" % q.x, "%x" % q.y])
+        expected.append([ok, xy])
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(cases))
+    proc = subprocess.run([mp32._build()["plain"], "-X", "heapsize=4M", "-c", _NATIVE_SCRIPT,
+                           str(path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == expected
 
 
 @MORE

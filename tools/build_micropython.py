@@ -43,8 +43,12 @@ CURRENT = os.path.join(OUT, "current.json")
 TARBALL = os.path.join(os.path.dirname(ROOT), "shared", "micropython", "micropython-1.28.0.tar.gz")
 MANIFESTS = os.path.join(ROOT, "tools", "manifests")
 # The README of ../shared/micropython: FFI and btree need submodules that are not there.
+# MPY_CROSS_FLAGS: the viper code of lib/ota/p256v.py is compiled to machine code for the
+# interpreter's own CPU, as the ESP32 port does with -march=xtensawin (its esp32_common.cmake);
+# the unix Makefile sets it only for MICROPY_FORCE_32BIT, which these -m32 flags replace.
+MPY_MARCH = "-march=x86"
 MAKE_FLAGS = ["VARIANT=standard", "CFLAGS_EXTRA=-m32", "LDFLAGS_EXTRA=-m32",
-              "MICROPY_PY_FFI=0", "MICROPY_PY_BTREE=0"]
+              "MICROPY_PY_FFI=0", "MICROPY_PY_BTREE=0", "MPY_CROSS_FLAGS=" + MPY_MARCH]
 VARIANTS = {"plain": "unix_plain.py", "frozen": "unix_frozen.py"}
 # C modules of the frozen build only (the host twin of the board): simclock, the CPU-time
 # clock of the simulated board's stall meter (firmware/board/sim_stall.py)
@@ -210,8 +214,9 @@ def frozen_sizes(obj):
 
 
 def build_mpy_tree(tree, key):
-    """The device files compiled by this tree's mpy-cross, laid out as on a board: main.py,
-    firmware/ as .mpy, the libraries of lib/ on a lib/ folder that main.py puts on sys.path."""
+    """The device files compiled by this tree's mpy-cross (viper code for x86), laid out as
+    on a board: main.py, firmware/ as .mpy, the libraries of lib/ on a lib/ folder that
+    main.py puts on sys.path."""
     mpy_cross = os.path.join(tree, "mpy-cross", "build", "mpy-cross")
     home = os.path.join(OUT, "mpy-" + key)
     if os.path.isdir(home):
@@ -227,7 +232,7 @@ def build_mpy_tree(tree, key):
             continue
         target = os.path.join(staging, rel[:-3] + ".mpy")
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        subprocess.run([mpy_cross, "-o", target, "-s", rel, rel], cwd=ROOT, check=True)
+        subprocess.run([mpy_cross, MPY_MARCH, "-o", target, "-s", rel, rel], cwd=ROOT, check=True)
     try:
         os.rename(staging, home)
     except OSError:  # another run made the same tree meanwhile
@@ -236,7 +241,7 @@ def build_mpy_tree(tree, key):
 
 
 def mpy_key(tree_id):
-    h = hashlib.sha256(tree_id.encode())
+    h = hashlib.sha256((tree_id + MPY_MARCH).encode())
     for rel in devicefiles.frozen(sim=True):
         h.update(rel.encode() + b"\0" + file_hash(os.path.join(ROOT, rel)).encode())
     return h.hexdigest()[:16]

@@ -49,7 +49,7 @@ KINDS = {
     "app": {"manifest": 'include(%r, board=False, sim=False)\n' % os.path.join(ROOT, "manifest.py"),
             "port": "esp32", "mpy_cross_flags": "-march=xtensawin"},
     "unix-frozen": {"manifest_file": os.path.join(build_micropython.MANIFESTS, "unix_frozen.py"),
-                    "port": "unix", "mpy_cross_flags": ""},
+                    "port": "unix", "mpy_cross_flags": build_micropython.MPY_MARCH},
 }
 
 

@@ -1,23 +1,33 @@
 # ECDSA verification on NIST P-256 (secp256r1) with a SHA-256 digest, pure Python integers.
 """    key = decode_point(b"\\x04" + x + y)       # (x, y); ValueError if not on the curve
     verify(key, digest, signature) -> bool     # signature: DER (r, s) or raw 64-byte r || s
+    ok = yield from verify_steps(key, digest, signature)   # the same, step-wise (lib/steps.py)
 
-Every big-int operation allocates its result (50 to 130 bytes here on a 32-bit port), so
-both the time and the garbage come down to the number of operations. Hence: Jacobian
-coordinates (no inversion per step), the doubling for a = -3 rescaled to need fewer small
-constants (_HALF3), additions of affine table points ("mixed", Z2 = 1) with a negative digit
-folded into the formula's signs, and u1*G + u2*Q computed together (Shamir's trick) from
+Two implementations of the point arithmetic, chosen once at the first verification:
+- ota.ecfast, on ota.p256v's viper field code, where MicroPython has a native emitter (the
+  ESP32 and the 32-bit unix port): no allocation per field operation;
+- the pure-Python integers below everywhere else (CPython, the WebAssembly port).
+Both use the same formulas and both are checked against `cryptography`.
+
+The integer version: every big-int operation allocates its result (50 to 130 bytes here on a
+32-bit port), so both the time and the garbage come down to the number of operations. Hence:
+Jacobian coordinates (no inversion per step), the doubling for a = -3 rescaled to need fewer
+small constants (_HALF3), additions of affine table points ("mixed", Z2 = 1) with a negative
+digit folded into the formula's signs, and u1*G + u2*Q computed together (Shamir's trick) from
 width-w NAF digits worked out on small ints: 256 shared doublings plus about 80 additions.
 The odd multiples of G are computed once and kept (_G_TABLE, 1.5 KB); those of Q per call,
 made affine with a single inversion; inversions use the extended Euclidean algorithm, not
-pow(). The final x is compared without an inversion: r * Z^2 == X (mod p).
+pow(). The final x is compared without an inversion: r * Z^2 == X (mod p). It allocates some
+750 KB per verification on a 32-bit MicroPython, nearly all of it garbage: 1.9 KB per doubling,
+2.4 KB per addition, 50 KB for Q's table, 25 KB per inversion.
 
-One verification allocates some 750 KB on a 32-bit MicroPython, nearly all of it garbage
-(tools/bench/signature_bench.py): 1.9 KB per doubling, 2.4 KB per addition, 50 KB for Q's
-table, 25 KB per inversion.
+Step-wise: verify_steps and mul_g_steps are generators that yield between chunks of work
+(each well under 1 ms on the 32-bit unix port with ota.ecfast), so a caller on the asyncio
+loop can let other tasks run (steps.finish); verify and mul_g run them through (steps.run).
 """
 
 from ota import der
+from steps import run
 
 try:
     from micropython import const  # pyright: ignore[reportAssignmentType]
@@ -44,6 +54,21 @@ W_Q = const(5)
 _HALF3 = const(0x7FFFFFFF80000000800000000000000000000000800000000000000000000001)
 
 _G_TABLE = []  # odd multiples 1G, 3G, 5G, ... affine, flat (see _odd_multiples), on first use
+_YIELD_EVERY = const(8)  # ladder digits between yields of the integer version
+_fast = []  # [ota.ecfast or None], chosen at the first use
+
+
+def _native():
+    """ota.ecfast where viper runs, else None. p256v fails to import elsewhere: ImportError
+    (CPython: no `micropython` module) or SyntaxError (a MicroPython without a native
+    emitter: the WebAssembly port)."""
+    if not _fast:
+        try:
+            from ota import ecfast
+        except (ImportError, SyntaxError):
+            ecfast = None
+        _fast.append(ecfast)
+    return _fast[0]
 
 
 def on_curve(x, y):
@@ -195,14 +220,18 @@ def _wnaf(k, w):
     return digits, count
 
 
-def _mul2(u1, u2, qx, qy):
+def _mul2_steps(u1, u2, qx, qy):
     """u1 * G + u2 * Q as Jacobian (x, y, z); z == 0 is the point at infinity. u2 == 0
-    leaves Q unused (None will do)."""
+    leaves Q unused (None will do). A generator: yields every _YIELD_EVERY digits."""
     if not _G_TABLE:  # kept for later calls
         _G_TABLE.extend(_odd_multiples(GX, GY, 1 << (W_G - 2)))
+        yield
     gtab = _G_TABLE
     # u2 = 0 (k * G alone, for key generation and signing): no digits, so no table for Q
-    qtab = _odd_multiples(qx, qy, 1 << (W_Q - 2)) if u2 else None
+    qtab = None
+    if u2:
+        qtab = _odd_multiples(qx, qy, 1 << (W_Q - 2))
+        yield
     a, la = _wnaf(u1, W_G)
     b, lb = _wnaf(u2, W_Q)
     p = P
@@ -223,16 +252,42 @@ def _mul2(u1, u2, qx, qy):
         d = b[i]
         if d:
             x, y, z, _ = _add(x, y, z, qtab, d)
+        if not i % _YIELD_EVERY:
+            yield
     return x, y, z
 
 
-def mul_g(k):
-    """k * G as affine (x, y), 0 < k < N. Not constant-time: used once per key generation
-    and per signature on the device, never on a value an attacker can ask for repeatedly."""
-    x, y, z = _mul2(k, 0, None, None)
+def _mul2(u1, u2, qx, qy):
+    """_mul2_steps run through (for tests: the integer version's edge cases)."""
+    return run(_mul2_steps(u1, u2, qx, qy))
+
+
+def mul_g_steps(k):
+    """k * G as affine (x, y), 0 < k < N, step-wise. Not constant-time: used once per key
+    generation and per signature on the device, never on a value an attacker can ask for
+    repeatedly."""
+    fast = _native()
+    if fast:
+        return (yield from fast.mul_g_steps(k))
+    x, y, z = yield from _mul2_steps(k, 0, None, None)
     zi = inverse(z, P)
     zi2 = zi * zi % P
     return x * zi2 % P, y * zi2 * zi % P
+
+
+def mul_g(k):
+    """k * G as affine (x, y), 0 < k < N (mul_g_steps run through)."""
+    return run(mul_g_steps(k))
+
+
+def _check_steps(u1, u2, qx, qy, r):
+    """True when x(u1 G + u2 Q) mod n == r, with the integers."""
+    x, _, z = yield from _mul2_steps(u1, u2, qx, qy)
+    if not z:
+        return False
+    # x(R) mod n == r, with x(R) = X / Z^2 < p: x(R) is r or r + n
+    zz = z * z % P
+    return (r * zz - x) % P == 0 or (r + N < P and ((r + N) * zz - x) % P == 0)
 
 
 def _signature_candidates(sig):
@@ -258,6 +313,12 @@ def verify(key, digest, signature):
     """True when `signature` over the SHA-256 `digest` verifies with the P-256 public key
     `key` ((x, y) or its SEC 1 bytes). ValueError for a bad key or a digest of the wrong
     length; any malformed signature is simply False."""
+    return run(verify_steps(key, digest, signature))
+
+
+def verify_steps(key, digest, signature):
+    """verify() as a generator (see lib/steps.py): yields between chunks of work, returns
+    the result. The ValueErrors come at its first step."""
     qx, qy = decode_point(key) if isinstance(key, (bytes, bytearray, memoryview)) else key
     if not on_curve(qx, qy):
         raise ValueError("EC point not on the curve")
@@ -268,11 +329,9 @@ def verify(key, digest, signature):
         if not (0 < r < N and 0 < s < N):
             continue
         w = inverse(s, N)
-        x, _, z = _mul2(e * w % N, r * w % N, qx, qy)
-        if not z:
-            continue
-        # x(R) mod n == r, with x(R) = X / Z^2 < p: x(R) is r or r + n
-        zz = z * z % P
-        if (r * zz - x) % P == 0 or (r + N < P and ((r + N) * zz - x) % P == 0):
+        yield
+        fast = _native()
+        check = fast.check_steps if fast else _check_steps
+        if (yield from check(e * w % N, r * w % N, qx, qy, r)):
             return True
     return False

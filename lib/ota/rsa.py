@@ -1,12 +1,19 @@
 # RSA signature verification (RFC 8017) with SHA-256: PKCS#1 v1.5 and PSS, integers only.
 """    verify_pkcs1v15(n, e, digest, signature) -> bool
     verify_pss(n, e, digest, signature, salt_len=None) -> bool   # None: any salt length
+    ok = yield from verify_pkcs1v15_steps(...)   # the same, step-wise (lib/steps.py); and
+    ok = yield from verify_pss_steps(...)        # verify_pss_steps
 
 `digest` is the SHA-256 of the message (32 bytes). False means the signature does not verify;
 ValueError means the key or digest cannot be used (modulus outside 2048-4096 bits, an even or
 huge public exponent, a digest that is not 32 bytes). The only big-number work is one
 `pow(s, e, n)`: with e = 65537 that is 17 modular multiplications. Besides it a verification
 allocates little: the encoded message is checked in place, not rebuilt by concatenation.
+
+Step-wise, s^e is computed _STEP_BITS bits of e at a time (a pow each: 4 squarings, about
+0.3 ms on the 32-bit unix port for 2048 bits), yielding in between: a caller on the event loop
+gives other tasks a turn (steps.finish). The plain functions take one pow (1.2-1.6 ms there),
+which allocates least.
 """
 
 import hashlib
@@ -26,6 +33,7 @@ _HASH_LEN = const(32)
 # STRING (32 bytes) } up to the hash itself (RFC 8017 9.2 note 1).
 _SHA256_INFO = b"\x00\x30\x31\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x01\x05\x00\x04\x20"
 _NIBBLE_BITS = (0, 1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4)
+_STEP_BITS = const(4)
 
 
 def bit_length(n):
@@ -48,15 +56,29 @@ def _key_bits(n, e, digest):
     return bits
 
 
-def _open(n, e, signature, k):
-    """The signature's representative s^e mod n as k bytes (RFC 8017 RSAVP1 and I2OSP: it is
-    below n, so it fits), or None when the signature has the wrong length or is not below n."""
+def _representative(n, signature, k):
+    """The signature as an integer s < n (RFC 8017 RSAVP1), or None when the signature has the
+    wrong length (k bytes) or is not below n."""
     if len(signature) != k:
         return None
     s = int.from_bytes(bytes(signature), "big")
-    if s >= n:
-        return None
-    return pow(s, e, n).to_bytes(k, "big")
+    return s if s < n else None
+
+
+def _pow_steps(s, e, n):
+    """s^e mod n as a generator: a pow per _STEP_BITS bits of e (left to right), yielding
+    after each (the plain functions take one pow: fewer temporaries)."""
+    shift = bit_length(e)
+    shift -= shift % _STEP_BITS or _STEP_BITS  # the top chunk: 1 to _STEP_BITS bits
+    x = pow(s, e >> shift, n)
+    while shift:
+        yield
+        shift -= _STEP_BITS
+        x = pow(x, 1 << _STEP_BITS, n)
+        bits = (e >> shift) & ((1 << _STEP_BITS) - 1)
+        if bits:
+            x = x * pow(s, bits, n) % n
+    return x
 
 
 def verify_pkcs1v15(n, e, digest, signature):
@@ -64,9 +86,21 @@ def verify_pkcs1v15(n, e, digest, signature):
     00 01 FF .. FF 00 DigestInfo H is compared with the one expected at its place, never
     parsed, so no lenient-parsing forgery can get through."""
     k = (_key_bits(n, e, digest) + 7) // 8
-    em = _open(n, e, signature, k)
-    if em is None:
+    s = _representative(n, signature, k)
+    return s is not None and _pkcs1v15_em_ok(pow(s, e, n).to_bytes(k, "big"), k, digest)
+
+
+def verify_pkcs1v15_steps(n, e, digest, signature):
+    """verify_pkcs1v15 as a generator (lib/steps.py); ValueError at its first step."""
+    k = (_key_bits(n, e, digest) + 7) // 8
+    s = _representative(n, signature, k)
+    if s is None:
         return False
+    x = yield from _pow_steps(s, e, n)
+    return _pkcs1v15_em_ok(x.to_bytes(k, "big"), k, digest)
+
+
+def _pkcs1v15_em_ok(em, k, digest):
     t = k - len(_SHA256_INFO) - _HASH_LEN  # where 00 DigestInfo starts
     return em[0] == 0 and em[1] == 1 and em.count(b"\xff", 2, t) == t - 2 \
         and em[t:k - _HASH_LEN] == _SHA256_INFO and em[k - _HASH_LEN:] == digest
@@ -88,11 +122,25 @@ def verify_pss(n, e, digest, signature, salt_len=None):
     """RSASSA-PSS with SHA-256 and MGF1-SHA-256 (RFC 8017 8.1.2, EMSA-PSS-VERIFY 9.1.2).
     `salt_len` None accepts any salt length (found from the 0x01 separator)."""
     bits = _key_bits(n, e, digest)
+    k = (bits + 7) // 8
+    s = _representative(n, signature, k)
+    return s is not None and _pss_em_ok(pow(s, e, n).to_bytes(k, "big"), bits, digest, salt_len)
+
+
+def verify_pss_steps(n, e, digest, signature, salt_len=None):
+    """verify_pss as a generator (lib/steps.py); ValueError at its first step."""
+    bits = _key_bits(n, e, digest)
+    k = (bits + 7) // 8
+    s = _representative(n, signature, k)
+    if s is None:
+        return False
+    x = yield from _pow_steps(s, e, n)
+    return _pss_em_ok(x.to_bytes(k, "big"), bits, digest, salt_len)
+
+
+def _pss_em_ok(em, bits, digest, salt_len):
     em_bits = bits - 1
     em_len = (em_bits + 7) // 8
-    em = _open(n, e, signature, (bits + 7) // 8)
-    if em is None:
-        return False
     if em_len < len(em):  # a modulus of 8j + 1 bits: EM is one byte shorter, the first is 0
         if em[0]:
             return False

@@ -1,6 +1,7 @@
 # A firmware file's signature: decode it (OCPP's base64) and verify it with the signing cert.
 """    sig = decode_signature(request["signature"])          # SignatureError on garbage
     verify_file_signature(cert, sha256_of_the_file, sig)   # None, or SignatureError
+    yield from verify_file_signature_steps(cert, sha256_of_the_file, sig)  # step-wise
 
 The signature is over the SHA-256 of the whole firmware file (whitepaper L01.FR.04). The
 algorithm follows the certificate's key: RSA tries PKCS#1 v1.5 first, then PSS with any salt
@@ -11,6 +12,7 @@ itself with ota.x509.check_signing_certificate first.
 
 from ota import der
 from ota.x509 import EC, RSA
+from steps import run
 
 
 class SignatureError(Exception):
@@ -38,6 +40,12 @@ def verify_file_signature(cert, sha256_digest, signature):
     """None when `signature` (bytes, or the base64 text) over the file whose SHA-256 is
     `sha256_digest` verifies with `cert`'s key (an ota.x509.Certificate); SignatureError
     otherwise."""
+    return run(verify_file_signature_steps(cert, sha256_digest, signature))
+
+
+def verify_file_signature_steps(cert, sha256_digest, signature):
+    """verify_file_signature as a generator (lib/steps.py): a caller on the event loop awaits
+    steps.finish(...) and other tasks run between the steps."""
     if isinstance(signature, str):
         signature = decode_signature(signature)
     if len(sha256_digest) != 32:
@@ -48,12 +56,12 @@ def verify_file_signature(cert, sha256_digest, signature):
         if cert.key_type == RSA:
             from ota import rsa
             n, e = cert.key
-            if rsa.verify_pkcs1v15(n, e, sha256_digest, signature) \
-                    or rsa.verify_pss(n, e, sha256_digest, signature):
+            if (yield from rsa.verify_pkcs1v15_steps(n, e, sha256_digest, signature)) \
+                    or (yield from rsa.verify_pss_steps(n, e, sha256_digest, signature)):
                 return None
         elif cert.key_type == EC:
             from ota import ecdsa
-            if ecdsa.verify(cert.key, sha256_digest, signature):
+            if (yield from ecdsa.verify_steps(cert.key, sha256_digest, signature)):
                 return None
         else:
             raise SignatureError("unsupported signing key " + cert.key_oid)

@@ -1,6 +1,11 @@
 # X.509 certificates, parsed as far as checking a firmware signing certificate needs.
 """    cert = Certificate(der)                  # CertificateError("malformed: ...") when broken
     check_signing_certificate(cert, roots, now_s)   # None, or CertificateError(reason)
+    yield from check_signing_certificate_steps(cert, roots, now_s)   # the same, step-wise
+
+The `_steps` forms (here and Certificate.verify_signed_by_steps) are generators that yield
+between chunks of the signature arithmetic (lib/steps.py): callers on the event loop await
+steps.finish(...) and let other tasks run meanwhile.
 
 The signing-certificate rules (OCPP 1.6 security whitepaper, L01 and "Certificate Hierarchy";
 RFC 5280 where they are silent):
@@ -20,6 +25,7 @@ ecdsa-with-SHA256.
 import hashlib
 
 from ota import der
+from steps import run
 
 try:
     from micropython import const  # pyright: ignore[reportAssignmentType]
@@ -325,6 +331,10 @@ class Certificate:
         """True when `issuer`'s key verifies this certificate's signature, False when it does
         not; CertificateError when it cannot be checked (unsupported algorithm, a key that does
         not fit the algorithm, an RSA key size outside 2048-4096 bits)."""
+        return run(self.verify_signed_by_steps(issuer))
+
+    def verify_signed_by_steps(self, issuer):
+        """verify_signed_by as a generator (lib/steps.py)."""
         kind = self.sig_kind
         if kind is None:
             raise CertificateError("unsupported signature algorithm " + self.sig_oid)
@@ -333,15 +343,16 @@ class Certificate:
             if issuer.key_type != EC:
                 raise CertificateError("issuer key does not fit the signature algorithm")
             from ota import ecdsa
-            return ecdsa.verify(issuer.key, digest, self.signature)
+            return (yield from ecdsa.verify_steps(issuer.key, digest, self.signature))
         if issuer.key_type != RSA:
             raise CertificateError("issuer key does not fit the signature algorithm")
         from ota import rsa
         n, e = issuer.key
         try:
             if kind == RSA_PKCS1_SHA256:
-                return rsa.verify_pkcs1v15(n, e, digest, self.signature)
-            return rsa.verify_pss(n, e, digest, self.signature, self.pss_salt_len)
+                return (yield from rsa.verify_pkcs1v15_steps(n, e, digest, self.signature))
+            return (yield from rsa.verify_pss_steps(n, e, digest, self.signature,
+                                                    self.pss_salt_len))
         except ValueError as ex:
             raise CertificateError("issuer key: " + str(ex))
 
@@ -385,6 +396,11 @@ def check_signing_certificate(cert, roots, now_s=None):
     CertificateError(reason) otherwise. `now_s`: seconds since 2000-01-01 UTC, or None while
     the clock is not set (validity is then not checked). Cheap checks come first; the
     signature (the slow part) is checked only against roots whose subject is the issuer."""
+    return run(check_signing_certificate_steps(cert, roots, now_s))
+
+
+def check_signing_certificate_steps(cert, roots, now_s=None):
+    """check_signing_certificate as a generator (lib/steps.py)."""
     if cert.key_type is None:
         raise CertificateError("unsupported public key " + cert.key_oid)
     if cert.key_type == RSA:
@@ -418,7 +434,7 @@ def check_signing_certificate(cert, roots, now_s=None):
     problem = None
     for root in candidates:
         try:
-            if not cert.verify_signed_by(root):
+            if not (yield from cert.verify_signed_by_steps(root)):
                 continue
         except CertificateError as e:
             problem = problem or str(e)

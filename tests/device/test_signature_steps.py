@@ -1,0 +1,162 @@
+# Device tests of the step-wise signature checks (lib/steps.py and the `_steps` generators of
+# lib/ota): the same answers as the plain functions, and on the 32-bit unix port with the
+# native ECDSA code (lib/ota/p256v.py) no step longer than about a millisecond.
+import hashlib
+import json
+import sys
+
+from devtest import raises
+from ota import ecdsa, rsa, x509
+from ota.signature import (SignatureError, decode_signature, verify_file_signature,
+                           verify_file_signature_steps)
+import steps
+
+# The time bound is for the unix port on a PC (1 ms there is 0.2-0.3 s on an ESP32), and only
+# where ECDSA runs on native code: the WebAssembly port's integer version takes longer steps.
+_TIMED = sys.implementation.name == "micropython" and sys.platform == "linux" \
+    and ecdsa._native() is not None
+_MAX_STEP_US = 1000
+
+
+def _path(name):
+    here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+    return here + "/data/" + name
+
+
+def _cert(stem):
+    with open(_path(stem + ".pem")) as f:
+        return x509.load_certificates(f.read())[0]
+
+
+def _vectors():
+    with open(_path("vectors.json")) as f:
+        return json.load(f)
+
+
+def _flip(data, bit):
+    out = bytearray(data)
+    out[bit // 8] ^= 0x80 >> (bit % 8)
+    return bytes(out)
+
+
+def _worst_step_us(make, runs=3):
+    """The result of the generator make() returns, and its longest step in microseconds: of
+    each step the fastest of `runs` runs (another process taking the CPU is not the code's
+    doing). 0 where steps are not timed."""
+    import time
+    best = None
+    result = None
+    for _ in range(runs if _TIMED else 1):
+        gen = make()
+        times = []
+        while True:
+            start = time.ticks_us() if _TIMED else 0
+            try:
+                next(gen)
+            except StopIteration as e:
+                result = e.value
+                break
+            finally:
+                if _TIMED:
+                    times.append(time.ticks_diff(time.ticks_us(), start))
+        best = times if best is None else [min(a, b) for a, b in zip(best, times)]
+    return result, max(best) if _TIMED else 0
+
+
+async def test_run_and_finish_return_the_generators_value():
+    def gen():
+        yield
+        yield
+        return 42
+
+    assert steps.run(gen()) == 42, "run"
+    assert await steps.finish(gen()) == 42, "finish"
+
+
+def test_ecdsa_steps_agree_with_verify():
+    v = _vectors()
+    digest = bytes.fromhex(v["firmware_sha256"])
+    key = _cert("signer-ec").key
+    sig = decode_signature(v["signatures"]["ec-der"])
+    cases = ((digest, sig, True), (_flip(digest, 3), sig, False), (digest, _flip(sig, 300), False),
+             (digest, b"\x30\x00", False))
+    for d, s, expected in cases:
+        assert ecdsa.verify(key, d, s) is expected, "plain"
+        got, worst = _worst_step_us(lambda: ecdsa.verify_steps(key, d, s))
+        assert got is expected, "steps"
+        assert worst <= _MAX_STEP_US, "an ECDSA step took %d us" % worst
+
+
+def test_rsa_steps_agree_with_verify():
+    v = _vectors()
+    digest = bytes.fromhex(v["firmware_sha256"])
+    n, e = _cert("signer-rsa2048").key
+    sig = decode_signature(v["signatures"]["rsa2048-pkcs1"])
+    for d, s in ((digest, sig), (_flip(digest, 9), sig), (digest, _flip(sig, 900)),
+                 (digest, sig[1:])):
+        expected = rsa.verify_pkcs1v15(n, e, d, s)
+        got, worst = _worst_step_us(lambda: rsa.verify_pkcs1v15_steps(n, e, d, s))
+        assert got is expected, "PKCS#1 v1.5"
+        assert worst <= _MAX_STEP_US, "an RSA step took %d us" % worst
+        assert steps.run(rsa.verify_pss_steps(n, e, d, s)) is rsa.verify_pss(n, e, d, s), "PSS"
+    for exponent in (3, 17, 65537, 0xFFFFFFFF):  # every top chunk of the step-wise pow
+        s = 0x1234567 * 0x89ABCDEF12345 % n
+        x = steps.run(rsa._pow_steps(s, exponent, n))
+        assert x == pow(s, exponent, n), "s^%d" % exponent
+    raises(ValueError, steps.run, rsa.verify_pkcs1v15_steps(n, 2, digest, sig))
+
+
+def test_certificate_and_file_signature_steps_agree():
+    v = _vectors()
+    digest = bytes.fromhex(v["firmware_sha256"])
+    roots = [_cert("root-rsa"), _cert("root-ec")]
+    now = 848587508
+    for stem, name in (("signer-ec", "ec-der"), ("signer-rsa2048", "rsa2048-pkcs1")):
+        cert = _cert(stem)
+
+        def check():
+            parsed = x509.Certificate(cert.der)  # as the firmware does: parse, then the steps
+            return (yield from x509.check_signing_certificate_steps(parsed, roots, now))
+
+        result, worst = _worst_step_us(check)
+        assert result is None, stem + " accepted"
+        assert worst <= _MAX_STEP_US, "a step of %s's check took %d us" % (stem, worst)
+        assert steps.run(cert.verify_signed_by_steps(roots[0] if "rsa" in stem else roots[1]))
+        sig = decode_signature(v["signatures"][name])
+        assert verify_file_signature(cert, digest, sig) is None
+        assert steps.run(verify_file_signature_steps(cert, digest, sig)) is None, stem
+        raises(SignatureError, steps.run, verify_file_signature_steps(cert, _flip(digest, 1), sig))
+    raises(x509.CertificateError, steps.run,
+           x509.check_signing_certificate_steps(_cert("by-other-root"), roots, now))
+
+
+def test_the_table_of_g_is_that_of_the_integer_code():
+    from ota import p256g
+    flat = ecdsa._odd_multiples(ecdsa.GX, ecdsa.GY, 16)
+    assert p256g.G_TABLE == b"".join(v.to_bytes(32, "little") for v in flat)
+
+
+def test_the_native_p256_code_agrees_with_the_integers():
+    """Only where the native code runs: u1 G + u2 Q of ota.ecfast against ota.ecdsa's integer
+    version, including sums that meet a table point (doubled) or its negative (infinity)."""
+    fast = ecdsa._native()
+    if fast is None:
+        return
+    n, p = ecdsa.N, ecdsa.P
+    g = (ecdsa.GX, ecdsa.GY)
+
+    def affine(j):
+        x, y, z = j
+        if not z:
+            return None
+        zi = ecdsa.inverse(z, p)
+        return x * zi * zi % p, y * zi * zi * zi % p
+
+    q = ecdsa.mul_g(0xC0FFEE)
+    for k1, k2, point in ((1, 0, g), (2, 2, g), (7, 9, g), (5, n - 5, g), (n - 1, 1, g),
+                          (12345, 54321, q), (n - 2, 3, q), (2 ** 255 + 3, 2 ** 200 + 1, q)):
+        got = steps.run(fast.mul2_steps(k1, k2, point[0], point[1]))
+        assert got == affine(ecdsa._mul2(k1, k2, point[0], point[1])), "%d, %d" % (k1 % 99, k2)
+    h = hashlib.sha256(b"x").digest()
+    assert steps.run(fast.mul2_steps(int.from_bytes(h, "big"), 0, None, None)) == affine(
+        ecdsa._mul2(int.from_bytes(h, "big"), 0, g[0], g[1])), "k G"
