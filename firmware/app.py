@@ -113,8 +113,8 @@ async def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="
     security.started(boot_reason)
     use_credentials(settings, client, security)
     await sleep_ms(0)
-    updater, diagnostics, renewal = firmware_management(cfg, board, session, settings, cp,
-                                                        security, client, trust, lag)
+    updater, diagnostics, renewal = await firmware_management(
+        cfg, board, session, settings, cp, security, client, trust, lag)
     await sleep_ms(0)
 
     async def accepted():  # after every accepted (re)connect, in the order TC_044_3 shows
@@ -169,7 +169,8 @@ def use_credentials(settings, client, security):
     settings.on_change("SecurityProfile", changed("SecurityProfile"))
 
 
-def firmware_management(cfg, board, session, settings, cp, security, client, trust, lag=None):
+async def firmware_management(cfg, board, session, settings, cp, security, client, trust,
+                              lag=None):
     """The certificate store, the firmware updater, diagnostics and the renewal of the charge
     point certificate, each made at its first request (lib/lazy.py): a charging session never
     imports them."""
@@ -214,8 +215,11 @@ def firmware_management(cfg, board, session, settings, cp, security, client, tru
         return renewal
 
     certs = LazyService(session, CERT_ACTIONS, make_certs)
-    if root_file:
-        certs.get().provision(_read_text(root_file))
+    if root_file:  # installed once per content; each part in a turn of the loop of its own
+        text = _read_text(root_file)
+        store = certs.get()
+        await sleep_ms(0)
+        store.provision(text)
     updater = LazyService(session, UPDATE_ACTIONS, make_updater)
     diagnostics = LazyService(session, DIAGNOSTICS_ACTIONS, make_diagnostics)
     renewal = LazyService(session, RENEWAL_ACTIONS, make_renewal)

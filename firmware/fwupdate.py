@@ -158,11 +158,15 @@ class FirmwareUpdater:
         from steps import finish
         try:
             ders = pem_to_der(pem)
+            await sleep_ms(0)  # decoding, parsing and reading the roots: a turn after each
             cert = Certificate(ders[0] if isinstance(ders, list) else ders)
         except (ValueError, IndexError) as e:
             raise CertificateError("malformed: " + str(e))
+        await sleep_ms(0)
+        roots = self.roots()
+        await sleep_ms(0)
         now = self.board.time_s() if self.board.clock_set() else None
-        await finish(check_signing_certificate_steps(cert, self.roots(), now))
+        await finish(check_signing_certificate_steps(cert, roots, now))
         return cert
 
     def _start(self, job):

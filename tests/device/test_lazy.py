@@ -53,7 +53,7 @@ async def test_the_applications_lazy_services_take_over_every_stand_in():
     security = SecurityEvents(session, board, Journal(board.state_dir + "/security"))
     cfg = {"firmware": {}, "csms": {"chargeBoxId": "CP_1"}}
     before = set(sys.modules)
-    updater, diagnostics, renewal = app.firmware_management(
+    updater, diagnostics, renewal = await app.firmware_management(
         cfg, board, session, settings, cp, security, WsClient("ws://127.0.0.1:1/ocpp", "CP_1"),
         Trust(board.state_dir))
     assert "firmware.fwupdate" not in sys.modules or "firmware.fwupdate" in before
