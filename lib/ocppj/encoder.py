@@ -16,13 +16,14 @@ Two encoders write the same bytes:
 - `ExactEncoder` writes every value byte by byte from Python into the preallocated bytearray
   (str iteration, dict iteration and integer arithmetic do not touch the heap on MicroPython).
   It is the reference, and what CPython uses.
-- On MicroPython `Encoder` lets the C `json.dump` write the frame through the stream protocol
-  into a preallocated `io.BytesIO`, and copies it into the buffer: 5 to 25 times faster, and
-  still nothing allocated. json.dump prints a holder by calling its `__repr__`, which writes
-  the holder's text into that same stream and returns "". Where json.dump's text would differ
-  from ExactEncoder's (a None in a dict, which it writes as null; "\\b" and "\\f", which it
-  writes as "\\u0008" and "\\u000c"; a value with no JSON form, which it prints as <...>) the frame is written
-  again by ExactEncoder: a few marker searches in C over the copied frame tell.
+- On MicroPython `Encoder` (StreamEncoder) lets the C `json.dump` write the frame through the
+  stream protocol into a preallocated `io.BytesIO` and copies it into the buffer: 5 to 25
+  times faster, and still nothing allocated. json.dump prints a holder by calling its
+  `__repr__`, which writes the holder's text into that same stream and returns "". Where
+  json.dump's text would differ from ExactEncoder's (a None in a dict, written null; "\\b"
+  and "\\f", written "\\u0008" and "\\u000c"; an object with no JSON form, written <...>
+  or name(...)) ExactEncoder writes the frame again: C searches of the copied frame tell.
+  A Heartbeat is one struct.pack_into of cached bytes.
 
 A frame that does not fit raises FrameTooLarge; the buffer then holds nothing useful. The
 stream grows to the largest frame written so far, at most the buffer's size.
@@ -483,8 +484,8 @@ class StreamEncoder(ExactEncoder):
             return ExactEncoder.call(self._full(), msg_id, action, payload)
         _out = None
         n = s.tell()
-        if n > self._cap:
-            self._resize(n)  # raises FrameTooLarge beyond the buffer
+        if n > self._cap and self._resize(n):  # beyond the buffer: as ExactEncoder writes it
+            return ExactEncoder.call(self._full(), msg_id, action, payload)  # it may fit
         buf = self.buf
         if len(buf) != n:
             if len(buf) < n:
@@ -493,7 +494,7 @@ class StreamEncoder(ExactEncoder):
         s.seek(0)
         s.readinto(buf, n)
         self.pos = n
-        if b":null" in buf or b"<" in buf or b"\\u000" in buf:  # see _write
+        if b":null" in buf or b"<" in buf or b"(" in buf or b"\\u000" in buf:  # see _write
             return ExactEncoder.call(self._full(), msg_id, action, payload)
         return n
 
@@ -527,8 +528,8 @@ class StreamEncoder(ExactEncoder):
     def _write(self, frame):
         """Dump `frame` into the stream and copy it into the buffer: its length, or -1 when
         ExactEncoder must write it: json.dump's text would differ from ExactEncoder's (one of
-        the markers below is in it; one inside a string only costs ExactEncoder's time), or
-        the stream could not grow."""
+        the markers below is in it; one inside a string only costs ExactEncoder's time), is
+        longer than the buffer, or the stream could not grow."""
         global _out
         s = self._stream
         s.seek(0)
@@ -540,8 +541,8 @@ class StreamEncoder(ExactEncoder):
             return -1
         _out = None
         n = s.tell()
-        if n > self._cap:
-            self._resize(n)  # raises FrameTooLarge beyond the buffer
+        if n > self._cap and self._resize(n):  # beyond the buffer: as ExactEncoder writes it
+            return -1  # it may fit (no None, \b or \f written long) or raise FrameTooLarge
         buf = self.buf
         if len(buf) != n:
             if len(buf) < n:
@@ -550,9 +551,10 @@ class StreamEncoder(ExactEncoder):
         s.seek(0)
         s.readinto(buf, n)
         self.pos = n
-        # null: a None in a dict (left out by ExactEncoder); <: an object with no JSON form
-        # (ExactEncoder raises TypeError); \u000: \b and \f (ExactEncoder writes \b and \f)
-        if b":null" in buf or b"<" in buf or b"\\u000" in buf:
+        # null: a None in a dict (left out by ExactEncoder); < and (: an object with no JSON
+        # form, <object>, bytearray(b'x') (ExactEncoder raises TypeError); \u000: \b and \f
+        # (written \b and \f by ExactEncoder)
+        if b":null" in buf or b"<" in buf or b"(" in buf or b"\\u000" in buf:
             return -1
         return n
 
@@ -564,16 +566,15 @@ class StreamEncoder(ExactEncoder):
 
     def _resize(self, n):
         """The stream grew to n bytes, a little at a time: keep one of that size from now on
-        (at most the buffer's), made at once, or the grown one if there is no room. Raises
-        FrameTooLarge when n is beyond the buffer."""
+        (at most the buffer's), made at once, or the grown one if there is no room. True when
+        n is beyond the buffer."""
         cap = n if n <= self.size else self._cap
         try:
             self._stream = _BytesIO(cap)
             self._cap = cap
         except MemoryError:
             pass
-        if n > self.size:
-            self._overflow()
+        return n > self.size
 
     def _tail(self, action):
         """(The empty-payload CALL tail of `action`, 4 + its length), kept for the next time;

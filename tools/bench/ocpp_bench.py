@@ -2,12 +2,12 @@
 """Prints one line per figure: `BENCH <name> <bytes per op> <microseconds per op>`.
 
 Bytes are measured with gc.mem_alloc() and the GC disabled (MicroPython), or as the peak of one
-call with tracemalloc (CPython, which frees at once). Times are the best of a few rounds after
-a warm-up (the WebAssembly engine compiles hot code in tiers, and its clock ticks in
-milliseconds, so a round lasts 20 ms at least). The fixed-buffer encoder (`encode.X`) is compared with building the same frame
-as a dict and calling json.dumps (`dumps.X`), in the same run; both write the same JSON text,
-which is checked before anything is timed. tools/bench.py runs this file on each interpreter
-and compares the figures with their targets.
+call with tracemalloc (CPython, which frees at once). Times are the best of 5 rounds of 20 ms
+at least, after a warm-up (the WebAssembly engine compiles hot code in tiers, and its clock
+ticks in milliseconds). The fixed-buffer encoder (`encode.X`) is compared with building the
+same frame as a dict and calling json.dumps (`dumps.X`), rounds interleaved, in the same run;
+both write the same JSON text, which is checked before anything is timed. tools/bench.py runs
+this file on each interpreter and compares the figures with their targets.
 """
 
 import gc
