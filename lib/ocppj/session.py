@@ -152,7 +152,7 @@ class Session:
             self._reply.clear()
             try:
                 async with self._send_lock:
-                    n = self.encoder.call(msg_id, action, payload)
+                    n = self.encoder.call(self._waiting_id, action, payload)
                     if log_frames:
                         _log_sent(self.encoder.buf, n)
                     try:
