@@ -5,6 +5,13 @@
 
 Kept apart from the updater (firmware/fwupdate.py) so that start-up can tell, without
 importing the updater, whether there is an update to resume or to report on.
+
+A signed job's certificate and signature (1.5 KB of text for RSA) are written once, to a file
+of their own, and the job file names them by a digest: the job is saved at every step of the
+update, and after the signature check, on a plain ESP32's fragmented heap, there may be no
+room for a 1.5 KB string (and its bytes) at every save. A job whose credentials file is
+missing or another job's is dropped as unreadable, never checked against the wrong
+signature.
 """
 
 import json
@@ -14,6 +21,7 @@ import atomicfile
 import logger
 
 FILE_NAME = "fwupdate.json"
+CREDENTIALS_FILE = "fwupdate-signature.json"
 # The wait between two attempts of a transfer (firmware download, log upload) when the central
 # system's request gives no retryInterval (1.6 §6.21, §6.29: the charge point decides).
 RETRY_INTERVAL_S = 60
@@ -40,11 +48,25 @@ class Job:
         self.version = version  # of the downloaded image, to recognise it after the reboot
         self.attempt = attempt
         self.status = status  # the last status entered
+        self.saved_credentials = None  # the digest of those in the credentials file
 
-    def dump(self):
+    def credentials_digest(self):
+        """Hex digest of the certificate and signature, or None when there are none."""
+        if self.certificate is None and self.signature is None:
+            return None
+        import binascii
+        import hashlib
+        text = json.dumps([self.certificate, self.signature])
+        try:
+            h = hashlib.sha256(text)  # MicroPython reads a str's bytes as they are
+        except TypeError:  # CPython hashes bytes only
+            h = hashlib.sha256(text.encode())
+        return binascii.hexlify(h.digest()[:8]).decode()
+
+    def dump(self, digest):
         return json.dumps([self.signed, self.request_id, self.location, self.retrieve_s,
-                           self.retries, self.interval_s, self.install_s, self.certificate,
-                           self.signature, self.phase, self.version, self.attempt, self.status])
+                           self.retries, self.interval_s, self.install_s, None, None,
+                           self.phase, self.version, self.attempt, self.status, digest])
 
 
 def _path(state_dir):
@@ -60,17 +82,34 @@ def load(state_dir):
     if not raw:
         return None
     try:
-        return Job(*json.loads(raw))
-    except (ValueError, TypeError):
-        log.error("update job file unreadable: dropped")
+        fields = json.loads(raw)
+        digest = fields.pop() if len(fields) == 14 else None  # 13: inline (older firmware)
+        job = Job(*fields)
+        if digest is not None:
+            creds = atomicfile.read(state_dir + "/" + CREDENTIALS_FILE)
+            job.certificate, job.signature = json.loads(creds) if creds else (None, None)
+            if job.credentials_digest() != digest:
+                raise ValueError("its certificate and signature are gone")
+            job.saved_credentials = digest
+        return job
+    except (ValueError, TypeError) as e:
+        log.error("update job file unreadable: dropped (%s)" % e)
         return None
 
 
 def save(state_dir, job):
     if job is None:
-        try:
-            os.remove(_path(state_dir))
-        except OSError:
-            pass
-    else:
-        atomicfile.write(_path(state_dir), job.dump())
+        for name in (FILE_NAME, CREDENTIALS_FILE):
+            try:
+                os.remove(state_dir + "/" + name)
+            except OSError:
+                pass
+        return
+    digest = job.saved_credentials
+    if digest is None:  # the credentials first: the job file that names them follows
+        digest = job.credentials_digest()
+        if digest is not None:
+            atomicfile.write(state_dir + "/" + CREDENTIALS_FILE,
+                             json.dumps([job.certificate, job.signature]))
+            job.saved_credentials = digest
+    atomicfile.write(_path(state_dir), job.dump(digest))

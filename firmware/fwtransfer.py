@@ -57,10 +57,13 @@ async def _fetch(job, partition, roots, block):
     # Imported for the first download, not at start-up: a charging session never needs the
     # HTTP client, the image checks or the signature math (about 6 KB of RAM frozen, 40 KB as
     # .mpy files).
-    from ota.bundle import BundleError, BundleReader
     from ota.http import HttpClient, HttpError
     from ota.image import ImageError
     from ota.writer import PartitionWriter, WriteError
+    refused = (ImageError, WriteError)
+    if not job.signed:  # a bundle: its reader, only then (RAM for its module at 96 KiB)
+        from ota.bundle import BundleError, BundleReader
+        refused = (ImageError, WriteError, BundleError)
 
     shared = block if block is not None else SharedBlock()
     try:
@@ -69,7 +72,7 @@ async def _fetch(job, partition, roots, block):
         return "download failed: " + str(e)
     try:
         writer = PartitionWriter(partition, buf=buf, strict=False)
-        reader = None if job.signed else BundleReader(writer)
+        reader = None if job.signed else BundleReader(writer)  # type: ignore
         sink = writer if reader is None else reader  # both: space(), commit(n), restart
         try:
             # the roots as they are now: the central system may have installed new ones
@@ -81,7 +84,7 @@ async def _fetch(job, partition, roots, block):
             size, digest, info = writer.finish()
         except HttpError as e:
             return "download failed: " + str(e)
-        except (ImageError, WriteError, BundleError) as e:  # no signature to check: refused
+        except refused as e:  # no signature to check: refused
             log.error("downloaded file refused:", str(e))
             return "InstallVerificationFailed"
         if info is None:

@@ -10,12 +10,10 @@ The ESP32 bootloader with app rollback (enabled in every MicroPython ESP32 build
 
 - `set_boot()` checks the slot's image as esp_ota_set_boot_partition does (ota.image: header,
   chip id, segments, checksum, appended SHA-256; not who made it) and raises OSError like the
-  ESP32 when it is not valid. A valid slot becomes the boot slot in state `new`. The check is
-  made as the blocks are written, in order from the first (as an OTA download writes them),
-  and set_boot takes its verdict; any other write makes it read the slot back instead. On the
-  board the check is C code that reads 1.5 MiB in about 0.1 s while the loop waits; the same
-  check in Python, all at once, would hold this loop 90 ms of host time, which is about 200
-  times the board's share (tools/bench/loop_stall.py measures the firmware's stalls).
+  ESP32 when it is not valid. A valid slot becomes the boot slot in state `new`. On the board
+  that check is C code (some 0.1 s for 1.5 MiB); here it is Python that holds the loop 90 ms
+  of host time, about 200 times the board's share, so the stall meter of `make bench`
+  leaves it out (firmware/board/sim_stall.py, emulating()).
 - `running_partition(folder)` is the bootloader starting the firmware: a boot slot in state
   `new` becomes `pending_verify` and runs; a boot slot still `pending_verify` at the next
   start never confirmed itself (it crashed, hung, or was reset before its self-test passed):
@@ -93,31 +91,6 @@ class OtaData:
         return label
 
 
-# path of a slot -> [ImageChecker, next block] of the blocks written in order since its first;
-# gone at any other write (the slot objects come and go, get_next_update() makes new ones)
-_written = {}
-
-
-def _track(path, block_num, buf, offset):
-    """Feed a full block written in order to the slot's running image check."""
-    from ota.image import BLOCK as IMAGE_BLOCK, ImageChecker
-    if offset is not None or len(buf) != BLOCK or IMAGE_BLOCK != BLOCK:
-        _written.pop(path, None)
-        return
-    if block_num == 0:
-        _written[path] = [ImageChecker(max_size=SLOT_BLOCKS * BLOCK, trailing_ok=True), 0]
-    state = _written.get(path)
-    if state is None or state[1] != block_num:
-        _written.pop(path, None)
-        return
-    state[1] += 1
-    if not state[0].done:
-        try:
-            state[0].feed(buf)
-        except ValueError:  # ota.image.ImageError: set_boot reads the slot back and says why
-            _written.pop(path, None)
-
-
 class FilePartition:
     def __init__(self, folder, label, otadata, block=None):
         self.folder = folder
@@ -162,7 +135,6 @@ class FilePartition:
         pos = block_num * BLOCK + offset
         if pos + len(buf) > SLOT_BLOCKS * BLOCK:
             raise OSError(28)  # ENOSPC: past the end of the slot
-        _track(self.path, block_num, buf, None if offset == 0 and len(buf) == BLOCK else offset)
         with self._file() as f:
             f.seek(pos)
             f.write(buf)
@@ -189,11 +161,9 @@ class FilePartition:
 
     def set_boot(self):
         from ota.image import ImageError
-        written = _written.get(self.path)
+        from firmware.board.sim_stall import emulating
         try:
-            if written is not None and written[0].done:  # checked as it was written
-                written[0].finish()
-            else:
+            with emulating():  # C on the board: not the firmware's time (make bench)
                 self.check_image()
         except ImageError as e:
             # The ESP32 says only the number; the reason helps whoever reads the sim's log.

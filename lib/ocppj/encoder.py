@@ -425,7 +425,7 @@ class ExactEncoder:
 # -- MicroPython: json.dump writes the frame -------------------------------------------------
 _SEPARATORS = (",", ":")
 _EMPTY = {}  # the payload of a Heartbeat, the details of a CALLERROR without any (never written)
-_STREAM_START = const(512)  # the stream's first size; it grows to the largest frame
+_STREAM_START = const(512)  # the stream's size: longer frames grow a stream that then goes
 _TAILS = const(4)  # actions whose empty-payload CALL tail is kept, e.g. b'","Heartbeat",{}]'
 # struct formats for a Heartbeat: the head, an id of 1 to 9 digits, the tail (zero-padded)
 _HEARTBEAT = ("", "4s1s32s", "4s2s32s", "4s3s32s", "4s4s32s", "4s5s32s", "4s6s32s",
@@ -565,15 +565,16 @@ class StreamEncoder(ExactEncoder):
         return self
 
     def _resize(self, n):
-        """The stream grew to n bytes, a little at a time: keep one of that size from now on
-        (at most the buffer's), made at once, or the grown one if there is no room. True when
-        n is beyond the buffer."""
-        cap = n if n <= self.size else self._cap
+        """The stream grew to n bytes for a frame longer than its first size: it goes, and
+        one of the first size takes its place (after this frame's copy, which reads the old
+        one). Steady traffic (status, meter values, answers) fits the first size; a long
+        frame now and then (a GetConfiguration answer) pays for a stream of its own rather
+        than every later moment carrying up to a frame buffer more of heap: a signed update
+        on a plain ESP32 has no 4 KiB to spare. True when n is beyond the buffer."""
         try:
-            self._stream = _BytesIO(cap)
-            self._cap = cap
+            self._stream = _BytesIO(self._cap)
         except MemoryError:
-            pass
+            pass  # the grown one stays until a later frame finds room
         return n > self.size
 
     def _tail(self, action):

@@ -396,11 +396,15 @@ def check_signing_certificate(cert, roots, now_s=None):
     CertificateError(reason) otherwise. `now_s`: seconds since 2000-01-01 UTC, or None while
     the clock is not set (validity is then not checked). Cheap checks come first; the
     signature (the slow part) is checked only against roots whose subject is the issuer."""
-    return run(check_signing_certificate_steps(cert, roots, now_s))
+    run(check_signing_certificate_steps(cert, roots, now_s))
+    return None
 
 
-def check_signing_certificate_steps(cert, roots, now_s=None):
-    """check_signing_certificate as a generator (lib/steps.py)."""
+def check_signing_certificate_steps(cert, roots, now_s=None, known=None):
+    """check_signing_certificate as a generator (lib/steps.py). It returns the root that
+    vouched for `cert` (None when `cert` is a root itself). `known(root)` True says that
+    `cert`'s signature by `root` verified before (the same certificate and root, checked by
+    the caller): every other rule is applied again, the signature math is not."""
     if cert.key_type is None:
         raise CertificateError("unsupported public key " + cert.key_oid)
     if cert.key_type == RSA:
@@ -434,13 +438,14 @@ def check_signing_certificate_steps(cert, roots, now_s=None):
     problem = None
     for root in candidates:
         try:
-            if not (yield from cert.verify_signed_by_steps(root)):
+            if not (known is not None and known(root)) and \
+                    not (yield from cert.verify_signed_by_steps(root)):
                 continue
         except CertificateError as e:
             problem = problem or str(e)
             continue
         why = _root_problem(root, now_s)
         if why is None:
-            return None
+            return root
         problem = why
     raise CertificateError(problem or "not signed by a manufacturer root")

@@ -61,7 +61,9 @@ if NATIVE:
         "signature.ecdsa-p256": 5000,
         "signature.rsa2048-pkcs1v15": 2000,
         "signature.ecdsa-p256.worst-step": 1000,
-        "signature.rsa2048-pkcs1v15.worst-step": 1000,
+        # one pow with e = 65537 (ota/rsa.py, _pow_steps: its pieces were an RSA update's
+        # heap peak on a plain ESP32), within the 2 ms a turn of the loop may take
+        "signature.rsa2048-pkcs1v15.worst-step": 2000,
         "certificate.p256-by-p256-root.worst-step": 1000,
     })
 
