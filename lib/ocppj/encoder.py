@@ -20,13 +20,14 @@ Two encoders write the same bytes:
   stream protocol into a preallocated `io.BytesIO` and copies it into the buffer: 5 to 25
   times faster, and still nothing allocated. json.dump prints a holder by calling its
   `__repr__`, which writes the holder's text into that same stream and returns "". Where
-  json.dump's text would differ from ExactEncoder's (a None in a dict, written null; "\\b"
-  and "\\f", written "\\u0008" and "\\u000c"; an object with no JSON form, written <...>
-  or name(...)) ExactEncoder writes the frame again: C searches of the copied frame tell.
+  json.dump's text would differ from ExactEncoder's (a None in a dict, written null; an
+  object with no JSON form, written <...> or name(...)) ExactEncoder writes the frame
+  again: C searches of the copied frame tell. Both spell a backspace and a form feed
+  "\\u0008" and "\\u000c", as json.dump does (one search fewer per frame).
   A Heartbeat is one struct.pack_into of cached bytes.
 
 A frame that does not fit raises FrameTooLarge; the buffer then holds nothing useful. The
-stream grows to the largest frame written so far, at most the buffer's size.
+stream keeps 512 bytes: a longer frame (a GetConfiguration answer) grows one for itself.
 """
 
 import io
@@ -49,7 +50,9 @@ except ImportError:  # CPython
 _QUOTE = const(0x22)
 _BACKSLASH = const(0x5C)
 _HEX = b"0123456789abcdef"
-_ESCAPES = {0x08: 0x62, 0x09: 0x74, 0x0A: 0x6E, 0x0C: 0x66, 0x0D: 0x72}  # \b \t \n \f \r
+# \t \n \r; a backspace and a form feed as \u0008 and \u000c, the spelling of MicroPython's
+# json.dump (StreamEncoder), so the two encoders write the same bytes
+_ESCAPES = {0x09: 0x74, 0x0A: 0x6E, 0x0D: 0x72}
 
 
 class FrameTooLarge(Exception):
@@ -494,7 +497,7 @@ class StreamEncoder(ExactEncoder):
         s.seek(0)
         s.readinto(buf, n)
         self.pos = n
-        if b":null" in buf or b"<" in buf or b"(" in buf or b"\\u000" in buf:  # see _write
+        if b":null" in buf or b"<" in buf or b"(" in buf:  # see _write
             return ExactEncoder.call(self._full(), msg_id, action, payload)
         return n
 
@@ -552,9 +555,8 @@ class StreamEncoder(ExactEncoder):
         s.readinto(buf, n)
         self.pos = n
         # null: a None in a dict (left out by ExactEncoder); < and (: an object with no JSON
-        # form, <object>, bytearray(b'x') (ExactEncoder raises TypeError); \u000: \b and \f
-        # (written \b and \f by ExactEncoder)
-        if b":null" in buf or b"<" in buf or b"(" in buf or b"\\u000" in buf:
+        # form, <object>, bytearray(b'x') (ExactEncoder raises TypeError)
+        if b":null" in buf or b"<" in buf or b"(" in buf:
             return -1
         return n
 

@@ -68,8 +68,27 @@ if NATIVE:
     })
 
 
+def _best_round_us(fn, n, min_rounds=3, budget_us=400000):
+    """Microseconds per call: the best round of n calls each (collections included), rounds
+    repeated for at least budget_us. This host's CPU runs the same code at speeds up to
+    twice apart from one moment to the next (thread CPU time moves with it: not other
+    processes); the fastest round is the figure that says something about the code."""
+    best = None
+    rounds = 0
+    begun = now_us()
+    while rounds < min_rounds or elapsed_us(begun) < budget_us:
+        start = now_us()
+        for _ in range(n):
+            fn()
+        us = elapsed_us(start) / n
+        best = us if best is None or us < best else best
+        rounds += 1
+    return best
+
+
 def measure(fn, n):
-    """(bytes allocated by one call, microseconds per call over n calls) after one warm-up.
+    """(bytes allocated by one call, microseconds per call: the best of three rounds of n
+    calls) after one warm-up.
     Unlike ocpp_bench.py the time is taken with the GC on: big-integer arithmetic allocates
     several hundred KiB per ECDSA verification, more than a heap holds with the GC off, and
     on the board the collections are part of the cost."""
@@ -82,10 +101,7 @@ def measure(fn, n):
         allocated = gc.mem_alloc() - before
         gc.enable()
         gc.collect()
-        start = now_us()
-        for _ in range(n):
-            fn()
-        return allocated, elapsed_us(start) / n
+        return allocated, _best_round_us(fn, n)
     import tracemalloc
     start = now_us()
     for _ in range(n):
@@ -116,7 +132,7 @@ def worst_step(make, runs=3):
             try:
                 next(gen)
             except StopIteration as e:
-                assert e.value is None or e.value is True
+                assert e.value is not False  # True, None, or the root that vouched
                 times.append(elapsed_us(start))
                 break
             times.append(elapsed_us(start))
