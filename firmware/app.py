@@ -145,6 +145,11 @@ async def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="
     asyncio.create_task(security.run())
     await sleep_ms(0)
     if fwjob.pending(board.state_dir):  # an update to resume, or to report on after its reboot
+        # the updater's modules first, each in a turn of its own (the bulk of making it)
+        __import__("firmware.fwupdate")
+        await sleep_ms(0)
+        __import__("firmware.fwtransfer")
+        await sleep_ms(0)
         job = updater.get().job
         if job is not None and job.phase == "rebooting":
             asyncio.create_task(confirm_or_roll_back(board, registration))
@@ -219,7 +224,7 @@ async def firmware_management(cfg, board, session, settings, cp, security, clien
         text = _read_text(root_file)
         store = certs.get()
         await sleep_ms(0)
-        store.provision(text)
+        await store.provision(text)
     updater = LazyService(session, UPDATE_ACTIONS, make_updater)
     diagnostics = LazyService(session, DIAGNOSTICS_ACTIONS, make_diagnostics)
     renewal = LazyService(session, RENEWAL_ACTIONS, make_renewal)

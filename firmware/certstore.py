@@ -2,7 +2,7 @@
 # GetInstalledCertificateIds, DeleteCertificate; the ManufacturerRootCertificates firmware
 # signatures are checked against.
 """    store = CertStore(state_dir)
-    store.provision(pem_text, "ManufacturerRootCertificate")   # from config.json, at start
+    await store.provision(pem_text, "ManufacturerRootCertificate")   # from config.json, at start
     store.roots("ManufacturerRootCertificate")                 # [ota.x509.Certificate]
     store.register(session)
 
@@ -81,23 +81,38 @@ class CertStore:
     def install(self, kind, pem):
         """"Accepted", "Rejected" (not a valid CA certificate, or no room: M05.FR.03) or
         "Failed" (the flash failed)."""
-        from ota.x509 import load_certificates
+        from steps import run
+        return run(self._install_steps(kind, pem))
+
+    async def install_async(self, kind, pem):
+        """install() with a turn of the loop between decoding, parsing and writing."""
+        from steps import finish
+        return await finish(self._install_steps(kind, pem))
+
+    def _install_steps(self, kind, pem):
+        from ota.der import pem_to_der
+        from ota.x509 import Certificate
         try:
-            certs = load_certificates(pem)
-            if len(certs) != 1:
+            ders = [bytes(pem)] if isinstance(pem, (bytes, bytearray)) and pem[:1] == b"\x30" \
+                else pem_to_der(pem)
+            if len(ders) != 1:
                 return "Rejected"
-            cert = certs[0]
+            name = file_name(ders[0])
+            if name in self._files(kind):
+                # These very bytes were checked when they were installed: not parsed again
+                # (the manufacturer root is provisioned at every start-up).
+                return "Accepted"
+            yield
+            cert = Certificate(ders[0])
             der = cert.der
         except Exception as e:
             log.warn("InstallCertificate refused:", repr(e))
             return "Rejected"
         if not cert.ca:
             return "Rejected"
-        name = file_name(der)
-        if name in self._files(kind):
-            return "Accepted"
         if len(self._files(kind)) >= self.max_per_type:
             return "Rejected"  # M05.FR.03: no room (CertificateStoreMaxLength)
+        yield
         try:
             atomicfile.write(self._dir(kind) + "/" + name, der)
         except OSError as e:
@@ -107,11 +122,14 @@ class CertStore:
         self._changed(kind)
         return "Accepted"
 
-    def provision(self, pem, kind="ManufacturerRootCertificate"):
-        status = self.install(kind, pem)
+    async def provision(self, pem, kind="ManufacturerRootCertificate"):
+        status = await self.install_async(kind, pem)
         if status != "Accepted":
             log.error("provisioned", kind, "not installed:", status)
         return status
+
+    async def _handle_install(self, p):
+        return {"status": await self.install_async(p["certificateType"], p["certificate"])}
 
     def find(self, data):
         """(kind, file name) of the certificate with this CertificateHashData, or None."""
@@ -134,8 +152,7 @@ class CertStore:
 
     # -- the whitepaper's messages --------------------------------------------------------
     def register(self, session):
-        session.handlers["InstallCertificate"] = lambda p: {
-            "status": self.install(p["certificateType"], p["certificate"])}
+        session.handlers["InstallCertificate"] = self._handle_install
         session.handlers["GetInstalledCertificateIds"] = self.get_ids
         session.handlers["DeleteCertificate"] = self.delete
 

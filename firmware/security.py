@@ -135,7 +135,9 @@ class SecurityEvents:
 
     async def run(self):
         while True:
-            self._date_undated()
+            if self.undated and self.board.clock_set():
+                self._date_undated()
+                await sleep_ms(0)  # stored (journal and log file): the sending in a turn after
             record = self.journal.peek()
             if record is None:
                 self._wake.clear()
@@ -151,3 +153,4 @@ class SecurityEvents:
                 await sleep_ms(5000)
                 continue
             self.journal.ack(record.seq)
+            await sleep_ms(0)  # one event per turn of the loop, as the delivery of the others
