@@ -157,10 +157,12 @@ def test_the_stall_meter_sees_a_held_loop(tmp_path, monkeypatch, kind):
         ctl = fw.control()
         assert ctl.cmd("state").startswith("{")
         before = [int(line.split()[0]) for line in path.read_text().split("\n") if line]
-        assert before and max(before) < 200000  # start-up: nothing near the stall below
+        assert before and max(before) < 100000  # start-up: nothing near the stall below
         assert json.loads(ctl.cmd("stall 300"))["heldMs"] >= 300
         assert ctl.cmd("state").startswith("{")  # a turn of the loop after the stall
         cpu, wall = [int(x) for x in path.read_text().split("\n")[-2].split()[:2]]
-        assert 290000 <= cpu <= wall  # ticks_ms bounds the stall: up to a tick short
+        # CPU time of a 300 ms busy loop: less when the host takes the process off the CPU
+        # meanwhile, which is what CPU time is for; far above any turn of the idle loop
+        assert 100000 <= cpu <= wall and wall >= 290000, (cpu, wall)
     finally:
         fw.stop()

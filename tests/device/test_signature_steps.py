@@ -1,6 +1,5 @@
 # Device tests of the step-wise signature checks (lib/steps.py and the `_steps` generators of
-# lib/ota): the same answers as the plain functions, and on the 32-bit unix port with the
-# native ECDSA code (lib/ota/p256v.py) no step longer than about a millisecond.
+# lib/ota): the same answers as the plain functions, the work cut into steps.
 import hashlib
 import json
 import sys
@@ -11,16 +10,11 @@ from ota.signature import (SignatureError, decode_signature, verify_file_signatu
                            verify_file_signature_steps)
 import steps
 
-# The time bound is for the unix port on a PC (1 ms there is 0.2-0.3 s on an ESP32), and only
-# where ECDSA runs on native code: the WebAssembly port's integer version takes longer steps.
-_TIMED = sys.implementation.name == "micropython" and sys.platform == "linux" \
-    and ecdsa._native() is not None
-_MAX_STEP_US = 1000
-# An RSA check with the usual exponent (65537) is one pow, about 1.2 ms here: cut into
-# pieces it holds more big temporaries at once, and that was the peak of an RSA update's
-# heap on a plain ESP32 (ota/rsa.py, _pow_steps). Still within the 2 ms a turn of the loop
-# may take (make bench: tools/bench/loop_stall.py).
-_MAX_RSA_STEP_US = 2000
+# How long a step takes is make bench's to measure (tools/bench/signature_bench.py,
+# `.worst-step`, targets 1 ms for ECDSA and the certificate check, 2 ms for RSA's one pow):
+# a unit test that times code fails on a busy host. Here: the answers, and that the work is
+# cut into steps at all (their count does not depend on the host).
+_MIN_ECDSA_STEPS = 8  # the ladder in pieces, the table, the inversions
 
 
 def _path(name):
@@ -44,38 +38,16 @@ def _flip(data, bit):
     return bytes(out)
 
 
-def _worst_step_us(make, runs=3):
-    """The result of the generator make() returns, and its longest step in microseconds: of
-    each step the fastest of `runs` runs (another process taking the CPU is not the code's
-    doing). 0 where steps are not timed."""
-    import time
-    best = None
-    result = None
-    for _ in range(runs if _TIMED else 1):
-        gen = make()
-        times = []
-        while True:
-            start = time.ticks_us() if _TIMED else 0
-            try:
-                next(gen)
-            except StopIteration as e:
-                result = e.value
-                break
-            finally:
-                if _TIMED:
-                    times.append(time.ticks_diff(time.ticks_us(), start))
-        best = times if best is None else [min(a, b) for a, b in zip(best, times)]
-    return result, max(best) if _TIMED else 0
-
-
-async def test_run_and_finish_return_the_generators_value():
-    def gen():
-        yield
-        yield
-        return 42
-
-    assert steps.run(gen()) == 42, "run"
-    assert await steps.finish(gen()) == 42, "finish"
+def _run_counting(make):
+    """The result of the generator make() returns, and how many steps it took."""
+    gen = make()
+    count = 0
+    while True:
+        try:
+            next(gen)
+        except StopIteration as e:
+            return e.value, count + 1
+        count += 1
 
 
 def test_ecdsa_steps_agree_with_verify():
@@ -87,9 +59,9 @@ def test_ecdsa_steps_agree_with_verify():
              (digest, b"\x30\x00", False))
     for d, s, expected in cases:
         assert ecdsa.verify(key, d, s) is expected, "plain"
-        got, worst = _worst_step_us(lambda: ecdsa.verify_steps(key, d, s))
+        got, count = _run_counting(lambda: ecdsa.verify_steps(key, d, s))
         assert got is expected, "steps"
-        assert worst <= _MAX_STEP_US, "an ECDSA step took %d us" % worst
+        assert count >= _MIN_ECDSA_STEPS or got is False, "ECDSA in %d steps" % count
 
 
 def test_rsa_steps_agree_with_verify():
@@ -100,9 +72,8 @@ def test_rsa_steps_agree_with_verify():
     for d, s in ((digest, sig), (_flip(digest, 9), sig), (digest, _flip(sig, 900)),
                  (digest, sig[1:])):
         expected = rsa.verify_pkcs1v15(n, e, d, s)
-        got, worst = _worst_step_us(lambda: rsa.verify_pkcs1v15_steps(n, e, d, s))
+        got, _ = _run_counting(lambda: rsa.verify_pkcs1v15_steps(n, e, d, s))
         assert got is expected, "PKCS#1 v1.5"
-        assert worst <= _MAX_RSA_STEP_US, "an RSA step took %d us" % worst
         assert steps.run(rsa.verify_pss_steps(n, e, d, s)) is rsa.verify_pss(n, e, d, s), "PSS"
     for exponent in (3, 17, 65537, 0xFFFFFFFF):  # every top chunk of the step-wise pow
         s = 0x1234567 * 0x89ABCDEF12345 % n
@@ -123,10 +94,10 @@ def test_certificate_and_file_signature_steps_agree():
             parsed = x509.Certificate(cert.der)  # as the firmware does: parse, then the steps
             return (yield from x509.check_signing_certificate_steps(parsed, roots, now))
 
-        result, worst = _worst_step_us(check)
+        result, count = _run_counting(check)
         assert result is roots[0 if "rsa" in stem else 1], stem + " accepted by its root"
-        bound = _MAX_RSA_STEP_US if "rsa" in stem else _MAX_STEP_US
-        assert worst <= bound, "a step of %s's check took %d us" % (stem, worst)
+        # ECDSA in steps; RSA-2048 with e = 65537 is one pow (ota/rsa.py, _pow_steps)
+        assert count >= _MIN_ECDSA_STEPS if "ec" in stem else count >= 1, (stem, count)
         assert steps.run(cert.verify_signed_by_steps(roots[0] if "rsa" in stem else roots[1]))
         sig = decode_signature(v["signatures"][name])
         assert verify_file_signature(cert, digest, sig) is None
