@@ -58,7 +58,10 @@ def make_client(csms, subprotocol, ca=None, state_dir=None):
     else:
         cert = read_file(csms["clientCertFile"]) if csms.get("clientCertFile") else None
         key = read_file(csms["clientKeyFile"]) if csms.get("clientKeyFile") else None
-    return WsClient(csms["url"], csms["chargeBoxId"], subprotocols=(subprotocol,), tx_chunk=512,
+    # tx_chunk: the send buffer frames are masked into, piece by piece (a turn of the loop
+    # after each); 256 bytes are a step of some 40 us here and leave the heap room a
+    # certificate renewal needs at 96 KiB
+    return WsClient(csms["url"], csms["chargeBoxId"], subprotocols=(subprotocol,), tx_chunk=256,
                     ca=ca, client_cert=cert, client_key=key,
                     max_message=csms["maxMessageBytes"], ping_interval_s=csms["pingIntervalS"])
 
