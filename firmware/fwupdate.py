@@ -26,9 +26,9 @@ SecureFirmwareUpdateOnly=true it answers CALLERROR NotSupported (L01.FR.20).
 """
 
 import asyncio
-import unload
 
 import logger
+import unload
 from firmware import fwjob
 from firmware.fwjob import RETRY_INTERVAL_S, Job
 from firmware.fwstatus import FirmwareStatus, SignedFirmwareStatus
