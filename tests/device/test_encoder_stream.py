@@ -1,9 +1,9 @@
 # Device tests of the fast encoder (json.dump into a stream on MicroPython): the same bytes as
 # ExactEncoder for every kind of value, FrameTooLarge at the exact boundary, allocation.
-import gc
 import json
 
 from devtest import needs, raises
+from test_encoder import allocated  # total bytes of n calls, the GC off
 from ocppj.encoder import Decimal, Encoder, ExactEncoder, FrameTooLarge, Timestamp
 
 TEXTS = ("", "plain", 'quote " backslash \\ slash /', "nl \n cr \r tab \t", "bs \b ff \f",
@@ -122,16 +122,7 @@ def test_holders_repr_outside_a_frame():
 
 # -- allocation, measured under MicroPython ------------------------------------------------
 def allocated_per_frame(fn, times=200):
-    fn()
-    gc.collect()
-    gc.disable()
-    try:
-        before = gc.mem_alloc()
-        for _ in range(times):
-            fn()
-        return (gc.mem_alloc() - before) / times
-    finally:
-        gc.enable()
+    return allocated(fn, times) / times
 
 
 @needs("micropython")

@@ -1,35 +1,19 @@
 # Device tests of the step-wise signature checks (lib/steps.py and the `_steps` generators of
 # lib/ota): the same answers as the plain functions, the work cut into steps.
 import hashlib
-import json
-import sys
 
 from devtest import raises
 from ota import ecdsa, rsa, x509
 from ota.signature import (SignatureError, decode_signature, verify_file_signature,
                            verify_file_signature_steps)
 import steps
+from test_x509 import _cert, _vectors  # the certificates and vectors of tests/device/data
 
 # How long a step takes is make bench's to measure (tools/bench/signature_bench.py,
 # `.worst-step`, targets 1 ms for ECDSA and the certificate check, 2 ms for RSA's one pow):
 # a unit test that times code fails on a busy host. Here: the answers, and that the work is
 # cut into steps at all (their count does not depend on the host).
 _MIN_ECDSA_STEPS = 8  # the ladder in pieces, the table, the inversions
-
-
-def _path(name):
-    here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
-    return here + "/data/" + name
-
-
-def _cert(stem):
-    with open(_path(stem + ".pem")) as f:
-        return x509.load_certificates(f.read())[0]
-
-
-def _vectors():
-    with open(_path("vectors.json")) as f:
-        return json.load(f)
 
 
 def _flip(data, bit):

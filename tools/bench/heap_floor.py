@@ -93,6 +93,19 @@ def target(kind, name):
     return None
 
 
+def mp32_built(label):
+    """True when tools/build_micropython.py made (or found) the 32-bit interpreters; else
+    says why under `label` (also for tools/bench/loop_stall.py)."""
+    built = subprocess.run([sys.executable, "tools/build_micropython.py"], cwd=ROOT,
+                           capture_output=True, text=True)
+    with open(os.path.join(ROOT, "build", "mp32", "current.json")) as f:
+        if built.returncode or not json.load(f)["available"]:
+            print(built.stdout)
+            print("%s: no 32-bit MicroPython here: nothing measured" % label)
+            return False
+    return True
+
+
 def frozen_size():
     sys.path.insert(0, os.path.join(ROOT, "tools"))
     import frozen_size as fs  # noqa: E402
@@ -120,13 +133,8 @@ def main():
     ap.add_argument("--kinds", default="frozen32,mpy32")
     ap.add_argument("--jobs", type=int, default=4)
     args = ap.parse_args()
-    built = subprocess.run([sys.executable, "tools/build_micropython.py"], cwd=ROOT,
-                           capture_output=True, text=True)
-    with open(os.path.join(ROOT, "build", "mp32", "current.json")) as f:
-        if built.returncode or not json.load(f)["available"]:
-            print(built.stdout)
-            print("heap-floor: no 32-bit MicroPython here: nothing measured")
-            return 1
+    if not mp32_built("heap-floor"):
+        return 1
     jobs = [(name, extra, kind) for name, extra in scenarios(args.k)
             for kind in args.kinds.split(",")]
     with ThreadPoolExecutor(args.jobs) as pool:

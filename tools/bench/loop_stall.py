@@ -30,6 +30,8 @@ import subprocess
 import sys
 import tempfile
 
+from heap_floor import mp32_built  # this folder: the check that the 32-bit builds are there
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GATE = "tests/test_memory_gate.py"
 TARGET_US = 2000
@@ -134,13 +136,8 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--profile", action="store_true", help="print the slowest task steps")
     args = ap.parse_args()
-    built = subprocess.run([sys.executable, "tools/build_micropython.py"], cwd=ROOT,
-                           capture_output=True, text=True)
-    with open(os.path.join(ROOT, "build", "mp32", "current.json")) as f:
-        if built.returncode or not json.load(f)["available"]:
-            print(built.stdout)
-            print("loop-stall: no 32-bit MicroPython here: nothing measured")
-            return 1
+    if not mp32_built("loop-stall"):
+        return 1
     missed = 0
     print("worst event-loop stall (CPU time), frozen 32-bit unix build, heap capped at 112K"
           " (best of %d runs):"
