@@ -110,7 +110,9 @@ async def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="
     security = SecurityEvents(session, board,
                               Journal(board.state_dir + "/security", max_record_bytes=512),
                               FileLog(board.state_dir + "/securitylog"))
-    security.started(boot_reason)
+    await sleep_ms(0)
+    await security.started(boot_reason)
+    await sleep_ms(0)
     use_credentials(settings, client, security)
     await sleep_ms(0)
     updater, diagnostics, renewal = await firmware_management(
@@ -194,7 +196,7 @@ async def firmware_management(cfg, board, session, settings, cp, security, clien
     def make_updater():
         from firmware.fwtransfer import make_transfer
         from firmware.fwupdate import FirmwareUpdater
-        updater = FirmwareUpdater(board, session, settings, cp, lambda: certs.get().roots(),
+        updater = FirmwareUpdater(board, session, settings, cp, lambda: certs.get().roots_steps(),
                                   security, None)
         updater.set_transfer(make_transfer(updater, roots, board.block))
         updater.register(session)

@@ -65,15 +65,22 @@ class CertStore:
         return sorted(os.listdir(self._dir(kind)))
 
     def roots(self, kind="ManufacturerRootCertificate"):
-        from ota.x509 import Certificate
+        from steps import run
+        return run(self.roots_steps(kind))
+
+    def roots_steps(self, kind="ManufacturerRootCertificate"):
+        """roots() as a generator (lib/steps.py): a step for each file read and each part
+        of each parse."""
+        from ota.x509 import certificate_steps
         certs = []
         for name in self._files(kind):
             der = atomicfile.read(self._dir(kind) + "/" + name)
             if der is None:
                 log.error("certificate file", name, "is torn: ignored")
                 continue
+            yield
             try:
-                certs.append(Certificate(der))
+                certs.append((yield from certificate_steps(der)))
             except Exception as e:
                 log.error("certificate file", name, "unreadable:", repr(e))
         return certs
@@ -91,7 +98,7 @@ class CertStore:
 
     def _install_steps(self, kind, pem):
         from ota.der import pem_to_der
-        from ota.x509 import Certificate
+        from ota.x509 import certificate_steps
         try:
             ders = [bytes(pem)] if isinstance(pem, (bytes, bytearray)) and pem[:1] == b"\x30" \
                 else pem_to_der(pem)
@@ -103,7 +110,7 @@ class CertStore:
                 # (the manufacturer root is provisioned at every start-up).
                 return "Accepted"
             yield
-            cert = Certificate(ders[0])
+            cert = yield from certificate_steps(ders[0])
             der = cert.der
         except Exception as e:
             log.warn("InstallCertificate refused:", repr(e))

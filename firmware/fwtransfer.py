@@ -64,6 +64,7 @@ async def _fetch(job, partition, roots, block):
     if not job.signed:  # a bundle: its reader, only then (RAM for its module at 96 KiB)
         from ota.bundle import BundleError, BundleReader
         refused = (ImageError, WriteError, BundleError)
+    await sleep_ms(0)  # the imports, the writer and client, the download: turns between
 
     shared = block if block is not None else SharedBlock()
     try:
@@ -78,6 +79,7 @@ async def _fetch(job, partition, roots, block):
             # the roots as they are now: the central system may have installed new ones
             client = HttpClient(ca=roots() if roots and job.location.startswith("https:")
                                 else None)
+            await sleep_ms(0)
             await client.get(job.location, sink, restart=sink.restart,
                              max_length=writer.capacity + (0 if job.signed else 16384))
             header = reader.finish() if reader is not None else None

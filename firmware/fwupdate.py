@@ -51,7 +51,7 @@ class FirmwareUpdater:
         self.session = session
         self.settings = settings
         self.cp = cp  # connectors: transactions running, unavailability while installing
-        self.roots = roots  # fn() -> list of ManufacturerRootCertificate (ota.x509.Certificate)
+        self.roots = roots  # fn() -> generator of the ManufacturerRootCertificates (lib/steps.py)
         self.security = security  # SecurityEvents: .event(type, tech_info)
         self.transfer = transfer  # fn(job, partition) -> coroutine: download + verify (ota glue)
         self.plain = FirmwareStatus(session)
@@ -86,6 +86,8 @@ class FirmwareUpdater:
         self._check(job)
         job.status = status
         self._save()
+        await sleep_ms(0)  # the file, then the message: a turn of the loop between
+        self._check(job)
         note = self.signed if job.signed else self.plain
         note.set_status(status, job.request_id)
         for _ in range(3):  # a status is state, not a transaction: retried briefly, not queued
@@ -141,6 +143,7 @@ class FirmwareUpdater:
                 "InvalidFirmwareSigningCertificate", reason))
             return {"status": "InvalidCertificate"}  # L01.FR.24
         _forget_checks()
+        await sleep_ms(0)  # the check's last step, then the job and its files: a turn between
         canceled = self.job is not None and self.job.phase != "rebooting"
         if self.job is not None and not canceled:
             return {"status": "Rejected"}  # L01.FR.27: rebooting into the image already
@@ -151,6 +154,7 @@ class FirmwareUpdater:
                         retries=p.get("retries", 1), interval_s=p.get("retryInterval", RETRY_INTERVAL_S),
                         certificate=fw["signingCertificate"], signature=fw["signature"],
                         phase="scheduled", attempt=0))
+        await sleep_ms(0)  # the job's files are written: the answer in a turn of its own
         return {"status": "AcceptedCanceled" if canceled else "Accepted"}  # L01.FR.26
 
     async def check_certificate(self, pem):
@@ -158,16 +162,17 @@ class FirmwareUpdater:
         The loop runs other tasks between the steps of the signature check (some 0.3 ms on
         the 32-bit unix port each, a second or two in all on an ESP32)."""
         from ota.der import pem_to_der
-        from ota.x509 import Certificate, CertificateError, check_signing_certificate_steps
+        from ota.x509 import CertificateError, certificate_steps, check_signing_certificate_steps
         from steps import finish
+        await sleep_ms(0)  # the request's decoding and these imports were one turn already
         try:
             ders = pem_to_der(pem)
-            await sleep_ms(0)  # decoding, parsing and reading the roots: a turn after each
-            cert = Certificate(ders[0] if isinstance(ders, list) else ders)
+            await sleep_ms(0)  # decoding, parsing and reading the roots: turns in between
+            cert = await finish(certificate_steps(ders[0] if isinstance(ders, list) else ders))
         except (ValueError, IndexError) as e:
             raise CertificateError("malformed: " + str(e))
         await sleep_ms(0)
-        roots = self.roots()
+        roots = await finish(self.roots())
         await sleep_ms(0)
         now = self.board.time_s() if self.board.clock_set() else None
         # The check after the download repeats the one of the request: the same certificate
@@ -318,12 +323,14 @@ class FirmwareUpdater:
             await self._sleep(job, _WAIT_STEP_MS)
         await self.cp.flush_status()  # the StatusNotification Unavailable goes out first
         await self.status(job, "Installing")
-        # Nothing awaits from here to set_boot, so no new request can come in between: once
-        # it is "rebooting" a new one is Rejected (L01.FR.27). "rebooting" is on flash before
-        # set_boot: a power cut in between leaves the old image running, and after_boot()
-        # then tells InstallationFailed instead of installing again into the wrong slot.
+        # Nothing awaits from here until the job is "rebooting", so no new request can come
+        # in between: from then on a new one is Rejected (L01.FR.27). "rebooting" is on flash
+        # before set_boot: a power cut in between leaves the old image running, and
+        # after_boot() then tells InstallationFailed instead of installing again into the
+        # wrong slot.
         job.phase = "rebooting"
         self._save()
+        await sleep_ms(0)  # the save and set_boot's work (C on the board) in turns of their own
         try:
             self.board.ota_next().set_boot()  # the bootloader's structure and hash check
         except OSError as e:

@@ -116,10 +116,12 @@ class SecurityEvents:
             self._store(kind, now_s - ticks_diff(now_ms, at_ms) // 1000, info)
         self.undated = []
 
-    def started(self, boot_reason):
-        """At start-up: StartupOfTheDevice, and ResetOrReboot after anything but a power-up."""
+    async def started(self, boot_reason):
+        """At start-up: StartupOfTheDevice, and ResetOrReboot after anything but a power-up,
+        each in a turn of the loop of its own (a log line, the security log, the journal)."""
         self.event("StartupOfTheDevice", "boot reason " + boot_reason)
         if boot_reason != "PowerUp":
+            await sleep_ms(0)
             self.event("ResetOrReboot", boot_reason)
 
     def time_set(self, jump_s):

@@ -101,12 +101,26 @@ def inverse(a, m):
     """a^-1 mod m (m prime, a not 0 mod m) by the extended Euclidean algorithm: on the
     32-bit unix port some 10 times faster than pow(a, m - 2, m), whose squarings each
     divide, though it leaves some 25 KB of garbage to pow's 0.1 KB."""
+    return run(inverse_steps(a, m))
+
+
+_INVERSE_STEP = const(40)  # rounds a step: 7 KB of garbage, a collection or two on the device
+
+
+def inverse_steps(a, m):
+    """inverse() as a generator: its garbage, not its arithmetic, is what takes the time on
+    a full heap, so a step ends every _INVERSE_STEP rounds (some 150 for 256 bits)."""
     lm, hm = 1, 0
     low, high = a % m, m
+    rounds = 0
     while low > 1:
         q, r = divmod(high, low)  # one division for both: fewer temporaries than // then *, -
         lm, hm = hm - lm * q, lm
         low, high = r, low
+        rounds += 1
+        if rounds == _INVERSE_STEP:
+            rounds = 0
+            yield
     return lm % m
 
 
@@ -328,7 +342,8 @@ def verify_steps(key, digest, signature):
     for r, s in _signature_candidates(bytes(signature)):
         if not (0 < r < N and 0 < s < N):
             continue
-        w = inverse(s, N)
+        yield
+        w = yield from inverse_steps(s, N)
         yield
         fast = _native()
         check = fast.check_steps if fast else _check_steps

@@ -1,11 +1,12 @@
 # X.509 certificates, parsed as far as checking a firmware signing certificate needs.
 """    cert = Certificate(der)                  # CertificateError("malformed: ...") when broken
+    cert = yield from certificate_steps(der)  # the same, step-wise
     check_signing_certificate(cert, roots, now_s)   # None, or CertificateError(reason)
     yield from check_signing_certificate_steps(cert, roots, now_s)   # the same, step-wise
 
 The `_steps` forms (here and Certificate.verify_signed_by_steps) are generators that yield
-between chunks of the signature arithmetic (lib/steps.py): callers on the event loop await
-steps.finish(...) and let other tasks run meanwhile.
+between chunks of the parse or of the signature arithmetic (lib/steps.py): callers on the
+event loop await steps.finish(...) and let other tasks run meanwhile.
 
 The signing-certificate rules (OCPP 1.6 security whitepaper, L01 and "Certificate Hierarchy";
 RFC 5280 where they are silent):
@@ -171,17 +172,24 @@ class Certificate:
     unknown_critical  OIDs of critical extensions not understood here
     """
 
-    def __init__(self, data):
+    def __init__(self, data, parse=True):
         if len(data) > MAX_CERT_BYTES:
             raise CertificateError("oversized certificate")
         self.der = bytes(data)
+        if parse:  # certificate_steps() parses it step by step instead
+            run(self._parse_steps())
+
+    def _parse_steps(self):
         try:
-            self._parse(memoryview(self.der))
+            yield from self._parse(memoryview(self.der))
         except (der.DERError, ValueError, IndexError) as e:
             raise CertificateError("malformed: " + str(e))
 
     def _parse(self, buf):
+        """Yields between the parts (some 10 KB of small objects in all: on the firmware's
+        heap a garbage collection or two for each part)."""
         der.check(buf)  # the whole structure first: garbage anywhere is refused
+        yield
         top = der.Reader(buf)
         cs, ce = top.read(der.SEQUENCE)
         top.finish()
@@ -222,6 +230,7 @@ class Certificate:
         s, e = tbs.element(der.SEQUENCE)
         self.subject = bytes(buf[s:e])
         self.subject_cn = _common_name(buf, *header_value(buf, s, e))
+        yield
         self._parse_key(buf, *tbs.read(der.SEQUENCE))
         tbs.optional(der.implicit(1))  # issuerUniqueID, subjectUniqueID: unused
         tbs.optional(der.implicit(2))
@@ -235,6 +244,7 @@ class Certificate:
             if self.version != 3:
                 raise CertificateError("malformed: extensions in a version %d certificate"
                                        % self.version)
+            yield
             r = der.Reader(buf, *ext)
             self._parse_extensions(buf, *r.read(der.SEQUENCE))
             r.finish()
@@ -358,6 +368,14 @@ class Certificate:
 
     def __repr__(self):
         return "<Certificate %r issued by %r>" % (self.subject_cn, self.issuer_cn)
+
+
+def certificate_steps(data):
+    """Certificate(data) as a generator (lib/steps.py): it yields between the parts of the
+    parse and returns the Certificate."""
+    cert = Certificate(data, parse=False)
+    yield from cert._parse_steps()
+    return cert
 
 
 def header_value(buf, start, end):

@@ -44,11 +44,11 @@ async def sent_frames(security, peer, n):
     return [f[3] for f in peer.sent]
 
 
-def test_start_up_and_reset_events():
+async def test_start_up_and_reset_events():
     security = events(board())
-    security.started("PowerUp")
+    await security.started("PowerUp")
     assert stored(security) == [("StartupOfTheDevice", "boot reason PowerUp")]
-    security.started("RemoteReset")
+    await security.started("RemoteReset")
     assert stored(security)[1:] == [("StartupOfTheDevice", "boot reason RemoteReset"),
                                     ("ResetOrReboot", "RemoteReset")]
 
@@ -87,7 +87,7 @@ async def test_an_event_before_the_clock_is_set_is_dated_when_the_clock_is():
     b = board(clock_s=1000)  # a board without a battery clock: January 2000
     peer, session = connect([[3, {}]], registration="Accepted")
     security = events(b, session)
-    security.started("PowerUp")
+    await security.started("PowerUp")
     assert stored(security) == [] and len(security.undated) == 1  # never dated 2000-01-01
     b.set_time_s(JAN_2026)  # the BootNotification's answer sets the clock ...
     security.time_set(JAN_2026 - 1000)  # ... and tells
@@ -111,10 +111,10 @@ async def test_sent_events_leave_the_journal_and_a_refused_one_is_not_retried():
     assert stored(security) == []  # the refused one too: answered, retrying would not help
 
 
-def test_every_event_is_a_line_of_the_security_log_with_its_time():
+async def test_every_event_is_a_line_of_the_security_log_with_its_time():
     b = board(clock_s=1000)
     security = events(b)
-    security.started("Watchdog")
+    await security.started("Watchdog")
     b.set_time_s(JAN_2026)
     security.reconfigured("AuthorizationKey")
     lines = security_log(security)

@@ -141,3 +141,35 @@ def test_a_signature_known_to_verify_skips_only_the_math():
     raises(x509.CertificateError, steps.run,  # no root of that name: nothing to skip to
            x509.check_signing_certificate_steps(x509.Certificate(_cert("by-other-root").der),
                                                 roots, now, lambda root: True))
+
+
+_CERT_FIELDS = ("der", "serial", "issuer", "subject", "issuer_cn", "subject_cn", "not_before",
+                "not_after", "key_type", "key", "key_bits", "sig_kind", "sig_oid", "ca",
+                "key_usage", "ext_key_usage", "unknown_critical", "version")
+
+
+def test_a_certificate_parsed_in_steps_is_the_same_certificate():
+    """x509.certificate_steps: what Certificate() makes, over several steps (the firmware's
+    checks on the loop parse this way); a broken one fails the same way."""
+    for stem in ("root-rsa", "root-ec", "signer-ec", "signer-rsa2048"):
+        whole = _cert(stem)
+        stepped, count = _run_counting(lambda: x509.certificate_steps(whole.der))
+        assert count >= 3, (stem, count)  # the structure, the names, the key, the extensions
+        for field in _CERT_FIELDS:
+            assert getattr(stepped, field) == getattr(whole, field), (stem, field)
+        assert bytes(stepped.tbs) == bytes(whole.tbs) and \
+            bytes(stepped.signature) == bytes(whole.signature), stem
+    der = _cert("signer-ec").der
+    for broken in (der[:-1], b"\x31" + der[1:], b"\x30\x00", b"x" * 5000):
+        raises(x509.CertificateError, x509.Certificate, broken)
+        raises(x509.CertificateError, steps.run, x509.certificate_steps(broken))
+
+
+def test_the_inverse_in_steps():
+    """ecdsa.inverse_steps: a^-1 mod m, its garbage spread over steps (some 150 rounds for
+    256 bits, a step every 40)."""
+    for m in (ecdsa.N, ecdsa.P):
+        for a in (1, 2, m - 1, 0xC1A4B3D2E1F00123456789ABCDEF0123456789ABCDEF0123456789ABCDEF01):
+            got, count = _run_counting(lambda: ecdsa.inverse_steps(a, m))
+            assert got * a % m == 1 and got == ecdsa.inverse(a, m), hex(a)[:10]
+            assert count >= 3 or a in (1, 2, m - 1), (hex(a)[:10], count)
