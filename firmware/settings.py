@@ -81,12 +81,20 @@ PROFILES = ("Core", "FirmwareManagement", "LocalAuthListManagement", "Reservatio
 # OCPP 1.6 §9.1.7: phase rotations.
 ROTATIONS = ("NotApplicable", "Unknown", "RST", "RTS", "SRT", "STR", "TRS", "TSR")
 
-# GetConfiguration.req may name at most this many keys (§9.1.9). Chosen so that the largest
-# possible answer (every distinct key named, unknown ones 50 characters long) fits the default
-# 4096-byte frame buffer; tests/device/test_settings.py measures it: the whole answer is 2473
-# bytes with the defaults (1 connector), 2847 with every value at its longest (4 connectors,
-# all profiles), at most 3031 for a request naming 40 keys.
-MAX_KEYS = const(48)
+# The sizes the firmware's services keep on flash and in RAM, stated here once: their keys
+# below say them to the central system, the services enforce them.
+LOCAL_LIST_MAX = const(64)  # identifiers in the local authorization list
+SEND_LOCAL_LIST_MAX = const(32)  # identifiers in one SendLocalList.req (one frame buffer)
+MAX_STACK_LEVEL = const(8)  # ChargeProfileMaxStackLevel: stackLevel 0..8
+MAX_PERIODS = const(24)  # ChargingScheduleMaxPeriods: periods in one schedule
+MAX_PROFILES = const(8)  # MaxChargingProfilesInstalled, every connector together
+
+# GetConfiguration.req may name at most this many keys (§9.1.9): every key of TABLE. The
+# largest possible answer (every key named, or unknown ones 50 characters long) fits the
+# default 4096-byte frame buffer; tests/device/test_settings.py measures it: the whole answer
+# is 3360 bytes with the defaults (1 connector), 3799 with every value at its longest (4
+# connectors, all profiles), at most 3824 for a request naming 50 keys.
+MAX_KEYS = const(50)
 
 # Kinds of value
 INT = const(0)   # a, b: lowest and highest value
@@ -162,6 +170,18 @@ TABLE = (
     # true: plain UpdateFirmware answers CALLERROR NotSupported (whitepaper L01.FR.20); false
     # (default): it is accepted, its image a signed bundle checked like SignedUpdateFirmware
     ("SecureFirmwareUpdateOnly", BOOL, 0, 0, 0, False),
+    # Local Auth List Management (§9.2): the list of firmware/locallist.py
+    ("LocalAuthListEnabled", BOOL, 0, 0, 0, True),
+    ("LocalAuthListMaxLength", FIXED, R, 0, 0, LOCAL_LIST_MAX),
+    ("SendLocalListMaxLength", FIXED, R, 0, 0, SEND_LOCAL_LIST_MAX),
+    # Reservation (§9.3): a reservation of connector 0 (firmware/reservation.py)
+    ("ReserveConnectorZeroSupported", FIXED, R, 0, 0, True),
+    # Smart Charging (§9.4): the profiles of firmware/smartcharging.py
+    ("ChargeProfileMaxStackLevel", FIXED, R, 0, 0, MAX_STACK_LEVEL),
+    ("ChargingScheduleAllowedChargingRateUnit", FIXED, R, 0, 0, "Current,Power"),
+    ("ChargingScheduleMaxPeriods", FIXED, R, 0, 0, MAX_PERIODS),
+    ("ConnectorSwitch3to1PhaseSupported", FIXED, R, 0, 0, False),
+    ("MaxChargingProfilesInstalled", FIXED, R, 0, 0, MAX_PROFILES),
 )
 
 log = logger.get("settings")

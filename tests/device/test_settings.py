@@ -60,7 +60,7 @@ def test_get_configuration_lists_every_key_with_its_default():
         names = [e[0] for e in S.TABLE]
         assert sorted(got) == sorted(names), "missing or extra keys: %r" % (
             set(got) ^ set(names))
-        assert len(names) == 41, len(names)  # Core, security, firmware keys
+        assert len(names) == 50, len(names)  # Core, security, firmware, the other profiles' keys
         assert got["HeartbeatInterval"] == (False, "300"), got["HeartbeatInterval"]
         assert got["AllowOfflineTxForUnknownId"] == (False, "false"), "bool is 'false'"
         assert got["NumberOfConnectors"] == (True, "2"), got["NumberOfConnectors"]
@@ -119,7 +119,7 @@ def test_readonly_keys_are_rejected_and_unchanged():
         s = make(d)
         ro = [e[0] for e in S.TABLE if e[2] & S.R]
         assert "NumberOfConnectors" in ro and "SupportedFeatureProfiles" in ro, ro
-        assert len(ro) == 11, ro
+        assert len(ro) == 19, ro
         before = listed(s)
         for name in ro:
             assert s.change(name, "2") == "Rejected", name
@@ -135,7 +135,7 @@ def test_unknown_keys():
     try:
         s = make(d)
         assert s.change("NoSuchKey", "1") == "NotSupported", "unknown key"
-        assert s.change("LocalAuthListEnabled", "true") == "NotSupported", "profile not here"
+        assert s.change("ItemsPerMessageGetVariables", "4") == "NotSupported", "a 2.0.1 name"
         got = s.get_configuration(["NoSuchKey", "HeartbeatInterval", "NoSuchKey", "Other"])
         assert got["unknownKey"] == ["NoSuchKey", "Other"], got
         assert [kv["key"] for kv in got["configurationKey"]] == ["HeartbeatInterval"], got
