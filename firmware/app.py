@@ -10,6 +10,7 @@ import gc
 import os
 import sys
 
+import atomicfile
 import logger
 import logring
 import unload
@@ -100,13 +101,20 @@ async def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="
     cache = AuthCache(board.state_dir)
     authorizer = Authorizer(session, settings, cache, board.time_s)
     await sleep_ms(0)
+    # made at the first ReserveNow/CancelReservation, after cp below exists
+    reservations = LazyService(session, RESERVATION_ACTIONS,
+                               lambda: make_reservations(cp, session, board.state_dir))
     cp = ChargePoint(board, settings, session, journal, delivery, authorizer, cache,
                      max_deciamps=settings.get("MaxCurrentA") * 10, watchdog=watchdog,
-                     close_link=client.close)  # a Reset closes the WebSocket cleanly first
+                     close_link=client.close,  # a Reset closes the WebSocket cleanly first
+                     reservations=reservations)
     cp.guard_relays()  # the relays' safety never waits for the loop (evse.Guard)
     await sleep_ms(0)
     cp.recover()
     await sleep_ms(0)
+    if atomicfile.exists(board.state_dir + "/" + RESERVATIONS_FILE):
+        reservations.get()  # reservations kept across the restart hold their connectors again
+        await sleep_ms(0)
     security = SecurityEvents(session, board,
                               Journal(board.state_dir + "/security", max_record_bytes=512),
                               FileLog(board.state_dir + "/securitylog"))
@@ -238,6 +246,16 @@ CERT_ACTIONS = ("InstallCertificate", "GetInstalledCertificateIds", "DeleteCerti
 UPDATE_ACTIONS = ("UpdateFirmware", "SignedUpdateFirmware")
 DIAGNOSTICS_ACTIONS = ("GetDiagnostics", "GetLog")
 RENEWAL_ACTIONS = ("CertificateSigned",)
+RESERVATION_ACTIONS = ("ReserveNow", "CancelReservation")
+RESERVATIONS_FILE = "reservations.json"  # in the state folder while reservations are held
+
+
+def make_reservations(cp, session, state_dir):
+    """The reservation service (firmware/reservation.py), its handlers registered."""
+    from firmware.reservation import Reservations
+    service = Reservations(cp, state_dir + "/" + RESERVATIONS_FILE)
+    service.register(session)
+    return service
 
 
 async def confirm_or_roll_back(board, registration):

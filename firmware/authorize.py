@@ -37,6 +37,13 @@ class Authorizer:
             return None
         return self.cache.info(id_tag, self.clock())
 
+    def parent(self, id_tag):
+        """The parentIdTag the cache knows for `id_tag` (None: none or unknown), without
+        asking: for answers that cannot wait for an Authorize (a reservation's group at
+        RemoteStartTransaction)."""
+        entry = self._cached_info(id_tag)
+        return entry[1] if entry else None
+
     def remember(self, id_tag, id_tag_info):
         """Every IdTagInfo received goes into the cache (§3.5.1)."""
         if self.settings.get("AuthorizationCacheEnabled"):

@@ -42,6 +42,13 @@ cache, with LocalPreAuthorize) says it is Accepted with the transaction's parent
 transaction's parentIdTag comes from the Authorize (or cache) that started it, or from its
 StartTransaction.conf.
 
+Reservations (§5.13) are firmware/reservation.py's, made at the first ReserveNow or
+CancelReservation (or at start-up when reservations wait on flash): until then the hooks here
+(status, cards, RemoteStartTransaction, the control loop, a transaction's start) only ask the
+LazyService whether it was made. Once it was, a reserved connector is Reserved and only its
+holder's card or RemoteStartTransaction may start there (another card may start on another
+free connector), a reservation of connector 0 keeps a connector free for its holder.
+
 Reset (§5.14): the transactions are stopped (reason SoftReset / HardReset), the
 StopTransactions are given RESET_FLUSH_MS to be answered, the status changes are sent, and the
 WebSocket is closed with the close handshake (1000, at most RESET_CLOSE_MS) before the reboot.
@@ -76,7 +83,7 @@ class ChargePoint:
     status_summary_ms = 60000  # offline: at most one summary line of waiting changes this often
 
     def __init__(self, board, settings, session, journal, delivery, authorizer, cache,
-                 max_deciamps=320, watchdog=None, close_link=None):
+                 max_deciamps=320, watchdog=None, close_link=None, reservations=None):
         self.board = board
         self.settings = settings
         self.session = session
@@ -86,6 +93,8 @@ class ChargePoint:
         self.cache = cache
         self.watchdog = watchdog
         self.close_link = close_link  # async fn(): close the WebSocket cleanly (WsClient.close)
+        # lib/lazy.py LazyService of firmware/reservation.py: asked for .made only, never made here
+        self.reservations = reservations
         self.installing = False  # a firmware install waits: idle connectors Unavailable
         self.firmware = None  # the FirmwareUpdater, for TriggerMessage (lib/lazy.py)
         self.diagnostics = None  # Diagnostics, likewise
@@ -140,6 +149,12 @@ class ChargePoint:
             self.available = False
             self._save_availability()
             self._status_wake.set()
+
+    def reservations_made(self):
+        """The reservation service once a ReserveNow (or a reservation on flash) made it, else
+        None: without a reservation no hook here imports firmware/reservation.py."""
+        lazy = self.reservations
+        return lazy.made if lazy is not None else None
 
     # -- start-up ----------------------------------------------------------------------------
     def recover(self):
@@ -196,7 +211,11 @@ class ChargePoint:
                 card = self.board.take_card()
                 if card:
                     asyncio.create_task(self.on_card(card))
-                self._aligned(self.board.time_s())
+                now_s = self.board.time_s()
+                self._aligned(now_s)
+                reservations = self.reservations_made()
+                if reservations is not None:
+                    reservations.tick(now_s)  # expired ones end: their connectors Available
                 if self._status_changes(now):
                     self._status_wake.set()
                 if self.watchdog:
@@ -222,9 +241,11 @@ class ChargePoint:
             held = self.reporter.pending[n]
             if held is not None:
                 return held
+        reservations = self.reservations_made()
         return connector_status((c.available and not self.installing) or c.tx is not None, e.fault,
                                 e.plugged, e.ev_ready, c.tx is not None, c.offering(),
-                                c.pending_tag is not None, c.finishing)
+                                c.pending_tag is not None, c.finishing,
+                                reservations is not None and reservations.reserved(n))
 
     def _may_send(self, n, now):
         """Not in a back-off after a refusal, not waiting for the connector's StopTransaction."""
@@ -365,14 +386,20 @@ class ChargePoint:
         for c in self.connectors:
             if c.usable() and (target is None or (c.evse.plugged and not target.evse.plugged)):
                 target = c
+        reservations = self.reservations_made()
+        if reservations is not None:  # not another's reserved connector (its group: asked below)
+            target = reservations.choose(id_tag, asked=False)
         if target is None and not grouped:
             log.info("card", id_tag, "presented: no connector free")
             return
-        if target is not None:
-            target.pending_tag = id_tag  # Preparing while we ask
+        if target is not None and not (reservations is not None
+                                       and reservations.reserved(target.n)):
+            target.pending_tag = id_tag  # Preparing while we ask (a reserved one stays Reserved)
         status, parent = await self.authorizer.check(id_tag)
         if target is not None and target.pending_tag == id_tag:
             target.pending_tag = None
+        if reservations is not None and status == "Accepted":
+            target = reservations.choose(id_tag, parent)  # the group is known now (§5.13)
         if status == "Accepted" and parent:
             for c in self.connectors:
                 if c.tx is not None and same_tag(c.tx.parent, parent):
@@ -474,6 +501,11 @@ class ChargePoint:
             c = candidates[0] if candidates else None
         else:
             c = self._connector(n)
+        reservations = self.reservations_made()
+        parent = None
+        if reservations is not None and c is not None:  # a reserved connector: its holder only
+            parent = self.authorizer.parent(id_tag)  # its group, if the cache knows it
+            c = reservations.choose(id_tag, parent, only=None if n is None else c)
         if c is None or not c.usable():
             return {"status": "Rejected"}
         if self.settings.get("AuthorizeRemoteTxRequests"):
@@ -486,7 +518,7 @@ class ChargePoint:
                     c.begin(id_tag, parent)
             self.session.after_reply(authorize_then_begin)
         else:
-            self.session.after_reply(lambda: c.begin(id_tag))
+            self.session.after_reply(lambda: c.begin(id_tag, parent))
         return {"status": "Accepted"}
 
     def remote_stop(self, p):

@@ -166,9 +166,14 @@ class Connector:
     def start(self, id_tag, parent=None):
         now_s = self.cp.board.time_s()
         meter_wh = self.evse.meter.energy_wh()
-        seq = self.cp.journal.append("StartTransaction", {
-            "connectorId": self.n, "idTag": id_tag, "meterStart": meter_wh,
-            "timestamp": Timestamp(now_s)}, "start")
+        payload = {"connectorId": self.n, "idTag": id_tag, "meterStart": meter_wh,
+                   "timestamp": Timestamp(now_s)}
+        reservations = self.cp.reservations_made()
+        if reservations is not None:  # the reservation this transaction ends, if any (§4.8)
+            reservation_id = reservations.use(self.n, id_tag, parent)
+            if reservation_id is not None:
+                payload["reservationId"] = reservation_id
+        seq = self.cp.journal.append("StartTransaction", payload, "start")
         self.tx = OpenTx(Journal.local_id(seq), id_tag, meter_wh, now_s, parent=parent)
         self.tx.begin = self.cp.sample(self, "Transaction.Begin", "StopTxnSampledData")
         self._save_tx()

@@ -14,6 +14,12 @@ SuspendedEVSE, Finishing); WeakSignal (a modem's) does not stop charging either.
 A connector set Inoperative is Unavailable even with the cable still in: a ChangeAvailability
 scheduled during a transaction takes effect when the transaction ends (§5.2, transition F8),
 not when the cable is pulled.
+
+A reserved connector (ReserveNow, firmware/reservation.py) is Reserved while nothing else
+applies (A7): a fault, Inoperative, a transaction, Finishing come first; an identifier
+accepted for it and waiting for the cable (the holder's: nobody else's is) makes it Preparing
+(G2, "reservation identity is presented"); an EV plugged in without one leaves it Reserved:
+only the holder may charge there.
 """
 
 from ticks import ticks_diff, ticks_ms
@@ -24,7 +30,7 @@ WARNING_STATUSES = ("Preparing", "SuspendedEV", "SuspendedEVSE", "Finishing")
 
 
 def connector_status(available, error_code, plugged, ev_ready, in_transaction, offering,
-                     authorized, finishing):
+                     authorized, finishing, reserved=False):
     """(status, errorCode) of one connector.
 
     available: not set Inoperative (or Inoperative scheduled but a transaction still runs)
@@ -33,6 +39,7 @@ def connector_status(available, error_code, plugged, ev_ready, in_transaction, o
     in_transaction: a transaction runs; offering: the EVSE offers energy (PWM on, allowed)
     authorized: an identifier was accepted and waits for the cable (card first)
     finishing: the transaction has ended and the cable is still plugged
+    reserved: a reservation holds this connector (not one of connector 0: it names none)
     """
     if error_code in FAULTING:
         return "Faulted", error_code
@@ -47,6 +54,8 @@ def connector_status(available, error_code, plugged, ev_ready, in_transaction, o
         status = "Unavailable"
     elif finishing and plugged:
         status = "Finishing"
+    elif reserved and not authorized:
+        status = "Reserved"
     elif plugged or authorized:
         status = "Preparing"
     else:

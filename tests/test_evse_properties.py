@@ -41,6 +41,7 @@ from firmware.board.sim import SimBoard
 from firmware.board.sim_ev import offered_deciamps
 from firmware.evse import (EV_COMMUNICATION_ERROR, POWER_SWITCH_FAILURE, RELAY_CLOSED,
                            RELAY_OPENED, Evse, relay_may_close)
+from firmware.status import FAULTING, connector_status
 
 DEBOUNCE_MS = 300
 RELEASE_MS = 50
@@ -346,6 +347,29 @@ def test_charging_sessions_do_close(steps):
         assert board.sim[0].relay_cmd, "an authorized EV in C for 500 ms charges"
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)
+
+
+ERROR_CODES = (None,) + FAULTING + ("EVCommunicationError", "WeakSignal", "ReaderFailure")
+
+
+@settings(max_examples=500, deadline=None)
+@given(available=st.booleans(), error=st.sampled_from(ERROR_CODES), plugged=st.booleans(),
+       ready=st.booleans(), tx=st.booleans(), offering=st.booleans(), authorized=st.booleans(),
+       finishing=st.booleans())
+def test_a_reservation_only_ever_shows_reserved_over_available_or_preparing(
+        available, error, plugged, ready, tx, offering, authorized, finishing):
+    """connector_status with a reservation (firmware/reservation.py): Reserved where the
+    connector would be Available or Preparing with no identifier accepted, and otherwise what
+    it would be without one (a fault, Inoperative, a transaction, Finishing, the holder's
+    identifier waiting for the cable all come first)."""
+    facts = (available, error, plugged, ready, tx, offering, authorized, finishing)
+    free = connector_status(*facts)
+    reserved = connector_status(*facts, reserved=True)
+    if free[0] == "Available" or (free[0] == "Preparing" and not authorized):
+        assert reserved == ("Reserved", "NoError"), (facts, free, reserved)
+    else:
+        assert reserved == free, (facts, free, reserved)
+    assert connector_status(*facts, reserved=False) == free
 
 
 def test_only_the_contactor_driver_switches_a_relay():

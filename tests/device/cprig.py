@@ -79,7 +79,7 @@ class Central:
 
 class Rig:
     def __init__(self, connectors=1, answer=accept_all, registration="Accepted", connected=True,
-                 config=None):
+                 config=None, reservations=False, settings_class=Settings):
         self.board = SimBoard({"connectors": connectors, "sim": {"controlPort": 1}},
                               state_dir=tempdir())
         self.cs = Central(answer)
@@ -89,7 +89,7 @@ class Rig:
             self.session.opened()
         if registration:
             self.session.set_registration(registration)
-        self.settings = Settings(self.board.state_dir, connectors, "Core")
+        self.settings = settings_class(self.board.state_dir, connectors, "Core")
         for key, value in (config or {}).items():
             assert self.settings.change(key, value) == "Accepted", (key, value)
         self.journal = Journal(self.board.state_dir + "/journal",
@@ -97,8 +97,15 @@ class Rig:
         self.delivery = Delivery(self.journal, self.session, lambda: 2, lambda: 1)
         self.cache = AuthCache(self.board.state_dir)
         self.authorizer = Authorizer(self.session, self.settings, self.cache, self.board.time_s)
+        self.reservations = None
+        if reservations:  # the application's lazy reservation service (firmware/app.py)
+            from firmware import app
+            from lazy import LazyService
+            self.reservations = LazyService(self.session, app.RESERVATION_ACTIONS, lambda: (
+                app.make_reservations(self.cp, self.session, self.board.state_dir)))
         self.cp = ChargePoint(self.board, self.settings, self.session, self.journal,
-                              self.delivery, self.authorizer, self.cache)
+                              self.delivery, self.authorizer, self.cache,
+                              reservations=self.reservations)
         self.cp.register(self.session)
         self.tasks = []
 

@@ -5,8 +5,9 @@ from firmware.status import StatusReporter, connector_status
 
 
 def status(available=True, error=None, plugged=False, ready=False, tx=False, offering=False,
-           authorized=False, finishing=False):
-    return connector_status(available, error, plugged, ready, tx, offering, authorized, finishing)
+           authorized=False, finishing=False, reserved=False):
+    return connector_status(available, error, plugged, ready, tx, offering, authorized, finishing,
+                            reserved)
 
 
 def test_idle_and_preparing():
@@ -42,6 +43,21 @@ def test_faults_and_warnings():
     assert status(error="EVCommunicationError") == ("Available", "NoError")
     assert status(error="HighTemperature", plugged=True) == ("Faulted", "HighTemperature")
     assert status(error="WeakSignal", plugged=True) == ("Preparing", "WeakSignal")  # a warning
+
+
+def test_reserved():
+    assert status(reserved=True) == ("Reserved", "NoError")  # A7
+    assert status(reserved=True, plugged=True) == ("Reserved", "NoError"), "only the holder's"
+    # the holder's identifier accepted, waiting for the cable: Preparing (G2)
+    assert status(reserved=True, authorized=True) == ("Preparing", "NoError")
+    assert status(reserved=True, available=False) == ("Unavailable", "NoError")  # G8
+    assert status(reserved=True, error="GroundFailure") == ("Faulted", "GroundFailure")  # G9
+    assert status(reserved=True, plugged=True, ready=True, tx=True, offering=True) == (
+        "Charging", "NoError")
+    assert status(reserved=True, plugged=True, finishing=True) == ("Finishing", "NoError")
+    # not a status that carries a warning (errata: Preparing, SuspendedEV/EVSE, Finishing)
+    assert status(reserved=True, error="EVCommunicationError", plugged=True) == (
+        "Reserved", "NoError")
 
 
 def test_reporter_reports_changes_once():
