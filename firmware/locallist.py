@@ -1,7 +1,7 @@
 # The Local Authorization List of OCPP 1.6 §3.5.2 on flash, and the messages that manage it:
 # SendLocalList (§5.15) and GetLocalListVersion (§5.10).
-"""    local = LocalList(state_dir + "/locallist.bin", settings)
-    local.register(session)                  # SendLocalList, GetLocalListVersion
+"""    local = LocalList(state_dir + "/locallist.bin", settings, session)
+                                             # its handlers: SendLocalList, GetLocalListVersion
     local.info("04A2B3C4", now_s)            # (status, parentIdTag) or None when not listed
     local.version                            # 0: the list is empty
 
@@ -24,7 +24,8 @@ listVersion with that 0. With LocalAuthListEnabled false the profile is switched
 GetLocalListVersion answers -1 (§5.10: "does not support Local Authorization Lists") and
 SendLocalList NotSupported (§7.47: "Update of Local Authorization List is not supported"),
 and the Authorizer does not consult the list; the list on flash stays for when it is enabled
-again.
+again. (EVerest and MicroOcpp answer the same, for the compliance test tool's "not supported"
+cases, which switch LocalAuthListEnabled off; OCPP 2.0.1's D02.FR.03 says 0 instead.)
 
 SendLocalList, in this order:
 - NotSupported: LocalAuthListEnabled is false.
@@ -55,6 +56,7 @@ import os
 import struct
 
 import atomicfile
+import atomicpieces
 import logger
 from firmware import idslot
 from firmware.idslot import SLOT
@@ -71,7 +73,7 @@ _CHUNK = 8  # slots written between two turns of the event loop
 
 
 class LocalList:
-    def __init__(self, path, settings):
+    def __init__(self, path, settings, session=None):
         self.path = path
         self.settings = settings  # LocalAuthListEnabled
         self.version = 0
@@ -79,21 +81,28 @@ class LocalList:
         self._buf = bytearray(SLOT)
         self._updating = False
         self._load()
+        if session is not None:  # None: a list used without the messages (tests)
+            self.register(session)
 
     # -- the list on flash -------------------------------------------------------------------
     def _load(self):
         if atomicfile.exists(self.path + ".tmp"):
             log.warn("an update of the local authorization list was cut short: the list before"
                      " it stays")
-            os.remove(self.path + ".tmp")
-        length = atomicfile.check(self.path, self._buf)
-        if length is None:
-            if atomicfile.exists(self.path):
-                self._drop("its CRC does not match")
-            return
+            _remove(self.path + ".tmp")
         buf = self._buf
-        with open(self.path, "rb") as f:
-            f.readinto(buf)
+        try:
+            length = atomicpieces.check(self.path, buf)
+            if length is None:
+                if atomicfile.exists(self.path):
+                    self._drop("its CRC does not match")
+                log.info("local authorization list: empty")
+                return
+            with open(self.path, "rb") as f:
+                f.readinto(buf)
+        except OSError as e:
+            self._drop(repr(e))
+            return
         magic, version, count = struct.unpack_from(_HEADER, buf, 0)
         if magic != _MAGIC or not 0 < count <= LOCAL_LIST_MAX or version < 1 or \
                 length != SLOT * (1 + count):
@@ -105,7 +114,7 @@ class LocalList:
 
     def _drop(self, why):
         log.error("local authorization list file not trusted (%s): the list is empty" % why)
-        os.remove(self.path)
+        _remove(self.path)
 
     def info(self, id_tag, now_s):
         """(status, parentIdTag or None) of `id_tag` in the list, or None when it is not
@@ -125,11 +134,9 @@ class LocalList:
             log.error("local authorization list unreadable:", repr(e))
         return None
 
-    def _merged(self, entries, keys, full):
-        """Yield once per slot of the list after the update, its bytes in self._buf; a
-        ValueError when an entry does not fit a slot, an OSError when the old list cannot be
-        read whole."""
-        buf = self._buf
+    def _merged(self, buf, entries, keys, full):
+        """Yield once per slot of the list after the update, its bytes in `buf`; a ValueError
+        when an entry does not fit a slot, an OSError when the old list cannot be read whole."""
         done = bytearray(len(entries))  # the entries found in the old list
         if not full and self.count:
             with open(self.path, "rb") as f:
@@ -143,22 +150,23 @@ class LocalList:
                         continue
                     done[i] = 1
                     if "idTagInfo" in entries[i]:  # replaced; without: removed
-                        self._pack(entries[i])
+                        _pack(buf, entries[i])
                         yield
         for i in range(len(entries)):
             if not done[i] and "idTagInfo" in entries[i]:
-                self._pack(entries[i])
+                _pack(buf, entries[i])
                 yield
 
-    def _pack(self, entry):
-        if not idslot.pack(self._buf, entry["idTag"].encode(), entry["idTagInfo"], 0):
-            raise ValueError("idTag %s: an idTag or parentIdTag over 20 bytes" % entry["idTag"])
-
     async def _update(self, version, entries, keys, full):
-        """Write the list after the update and put it in the old one's place: the status."""
+        """Write the list after the update and put it in the old one's place: the status.
+        The loop gets a turn every _CHUNK slots; a lookup meanwhile reads the old list, whole
+        until the rename, with its own buffer."""
+        buf = bytearray(SLOT)
         count = 0
-        for _ in self._merged(entries, keys, full):
+        for _ in self._merged(buf, entries, keys, full):  # first how many there will be
             count += 1
+            if not count % _CHUNK:
+                await sleep_ms(0)
         if count > LOCAL_LIST_MAX:
             log.warn("SendLocalList: %d identifiers, LocalAuthListMaxLength is %d"
                      % (count, LOCAL_LIST_MAX))
@@ -168,19 +176,18 @@ class LocalList:
                 os.remove(self.path)
             self.version = self.count = 0
             return "Accepted"
-        buf = self._buf
-        w = atomicfile.Writer(self.path)
+        w = atomicpieces.Writer(self.path)
         try:
             for i in range(SLOT):
                 buf[i] = 0
             struct.pack_into(_HEADER, buf, 0, _MAGIC, version, count)
             w.write(buf)
             n = 0
-            for _ in self._merged(entries, keys, full):
+            for _ in self._merged(buf, entries, keys, full):
                 w.write(buf)
                 n += 1
                 if not n % _CHUNK:
-                    await sleep_ms(0)  # a lookup meanwhile reads the old list, still whole
+                    await sleep_ms(0)
             if n != count:
                 raise OSError("the old list changed while it was copied")
             w.commit()
@@ -229,6 +236,18 @@ class LocalList:
         log.info("SendLocalList %s %d: %s, %d identifiers" % (p["updateType"], version, status,
                                                                self.count))
         return {"status": status}
+
+
+def _pack(buf, entry):
+    if not idslot.pack(buf, entry["idTag"].encode(), entry["idTagInfo"], 0):
+        raise ValueError("idTag %s: an idTag or parentIdTag over 20 bytes" % entry["idTag"])
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError as e:
+        log.error("cannot remove", path + ":", repr(e))
 
 
 def _keys(entries, full):

@@ -6,6 +6,7 @@ import json
 import os
 
 import atomicfile
+import atomicpieces
 import logger
 from devtest import measures_heap, rmtree, tempdir
 from firmware.idslot import SLOT
@@ -287,7 +288,7 @@ async def test_a_power_cut_during_an_update_leaves_the_old_list():
     try:
         assert await box.send(3, "Full", [entry("OLD")]) == "Accepted"
         # power lost while the new list was written: its temporary file is torn
-        w = atomicfile.Writer(box.path)
+        w = atomicpieces.Writer(box.path)
         w.write(b"\x00" * (SLOT + 20))
         del w  # no commit, no abandon: the board went dark
         gc.collect()
