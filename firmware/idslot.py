@@ -26,13 +26,20 @@ import struct
 from crc import crc32
 from ocppj import rfc3339
 
+try:
+    from micropython import const  # pyright: ignore[reportAssignmentType]
+except ImportError:  # CPython
+    def const(x):
+        return x
+
 SLOT = 64
 TEXT = 20  # bytes of an idTag or parentIdTag (IdToken, CiString20Type)
-_MAGIC = 0xA5
-_FORMAT = "<BBBB20s20sII"  # through seq; the CRC follows at _BODY
-_BODY = 52
-STATUSES = ("Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx")
-NO_EXPIRY = 0xFFFFFFFF
+# Private constants are const(): kept out of the module's dict, which every start holds
+_MAGIC = const(0xA5)
+_FORMAT = const("<BBBB20s20sII")  # through seq; the CRC follows at _BODY
+_BODY = const(52)
+_STATUSES = const(("Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"))
+_NO_EXPIRY = const(0xFFFFFFFF)
 
 
 def pack(buf, tag, id_tag_info, seq):
@@ -40,15 +47,15 @@ def pack(buf, tag, id_tag_info, seq):
     when it does not fit: an identifier or parentIdTag over 20 bytes, an unknown status."""
     parent = (id_tag_info.get("parentIdTag") or "").encode()
     status = id_tag_info["status"]
-    if len(tag) > TEXT or len(parent) > TEXT or status not in STATUSES:
+    if len(tag) > TEXT or len(parent) > TEXT or status not in _STATUSES:
         return False
     expiry = id_tag_info.get("expiryDate")
     try:
-        expiry_s = min(max(0, rfc3339.to_s2000(expiry)), NO_EXPIRY - 1) if expiry \
-            else NO_EXPIRY
+        expiry_s = min(max(0, rfc3339.to_s2000(expiry)), _NO_EXPIRY - 1) if expiry \
+            else _NO_EXPIRY
     except ValueError:
-        expiry_s = NO_EXPIRY
-    struct.pack_into(_FORMAT, buf, 0, _MAGIC, STATUSES.index(status), len(tag), len(parent),
+        expiry_s = _NO_EXPIRY
+    struct.pack_into(_FORMAT, buf, 0, _MAGIC, _STATUSES.index(status), len(tag), len(parent),
                      tag, parent, expiry_s, seq)
     struct.pack_into("<I", buf, _BODY, crc32(memoryview(buf)[:_BODY]))
     return True
@@ -56,7 +63,7 @@ def pack(buf, tag, id_tag_info, seq):
 
 def intact(buf):
     """True when `buf` holds a slot written whole (magic, bounds and CRC)."""
-    return buf[0] == _MAGIC and buf[1] < len(STATUSES) and buf[2] <= TEXT and \
+    return buf[0] == _MAGIC and buf[1] < len(_STATUSES) and buf[2] <= TEXT and \
         buf[3] <= TEXT and struct.unpack_from("<I", buf, _BODY)[0] == \
         crc32(memoryview(buf)[:_BODY])
 
@@ -99,7 +106,7 @@ def entry(buf):
     """(status, expiry in s since 2000 or None, parentIdTag or None) of the slot in `buf`."""
     expiry = struct.unpack_from("<I", buf, 44)[0]
     parent = bytes(buf[24:24 + buf[3]]).decode() if buf[3] else None
-    return STATUSES[buf[1]], None if expiry == NO_EXPIRY else expiry, parent
+    return _STATUSES[buf[1]], None if expiry == _NO_EXPIRY else expiry, parent
 
 
 def seq(buf):
@@ -109,7 +116,7 @@ def seq(buf):
 def valid(buf, now_s):
     """Accepted and not past its expiryDate (§3.5.1: a valid entry)."""
     expiry = struct.unpack_from("<I", buf, 44)[0]
-    return buf[1] == 0 and (expiry == NO_EXPIRY or now_s < expiry)
+    return buf[1] == 0 and (expiry == _NO_EXPIRY or now_s < expiry)
 
 
 def judged(status, expiry_s, now_s):
