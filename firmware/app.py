@@ -10,7 +10,6 @@ import gc
 import os
 import sys
 
-import atomicfile
 import logger
 import logring
 import unload
@@ -99,8 +98,26 @@ async def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="
                         lambda: settings.get("TransactionMessageRetryInterval"))
     await sleep_ms(0)
     cache = AuthCache(board.state_dir)
-    authorizer = Authorizer(session, settings, cache, board.time_s,
-                            local_auth_list(board, session, settings)[1])
+    # The Local Authorization List: made at the first SendLocalList or GetLocalListVersion,
+    # for an authorization only when a list is on flash (a session without one never imports
+    # firmware/locallist.py). Nested here: a module global would grow app's dict.
+    list_path = board.state_dir + "/locallist.bin"
+
+    def make_local_list():
+        from firmware.locallist import LocalList
+        return LocalList(list_path, settings, session)
+
+    local_lists = LazyService(session, ("SendLocalList", "GetLocalListVersion"),
+                              make_local_list)
+
+    def local_list():
+        if local_lists.made is None:
+            try:
+                os.stat(list_path)
+            except OSError:
+                return None
+        return local_lists.get()
+    authorizer = Authorizer(session, settings, cache, board.time_s, local_list)
     await sleep_ms(0)
     cp = ChargePoint(board, settings, session, journal, delivery, authorizer, cache,
                      max_deciamps=settings.get("MaxCurrentA") * 10, watchdog=watchdog,
@@ -235,30 +252,7 @@ async def firmware_management(cfg, board, session, settings, cp, security, clien
     return updater, diagnostics, renewal
 
 
-def local_auth_list(board, session, settings):
-    """The Local Authorization List (firmware/locallist.py) as a LazyService made at the first
-    SendLocalList or GetLocalListVersion, and the Authorizer's way to it: fn() -> the list,
-    made for an authorization only when its file is on flash, else None. A charging session
-    without a list never imports its module."""
-    path = board.state_dir + "/locallist.bin"
-
-    def make():
-        from firmware.locallist import LocalList
-        local = LocalList(path, settings)
-        local.register(session)
-        return local
-
-    service = LazyService(session, LOCAL_LIST_ACTIONS, make)
-
-    def current():
-        if service.made is None and not atomicfile.exists(path):
-            return None
-        return service.get()
-    return service, current
-
-
 # What each lazy service registers for itself once made (tests/device/test_lazy.py checks)
-LOCAL_LIST_ACTIONS = ("SendLocalList", "GetLocalListVersion")
 CERT_ACTIONS = ("InstallCertificate", "GetInstalledCertificateIds", "DeleteCertificate")
 UPDATE_ACTIONS = ("UpdateFirmware", "SignedUpdateFirmware")
 DIAGNOSTICS_ACTIONS = ("GetDiagnostics", "GetLog")

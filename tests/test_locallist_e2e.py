@@ -1,5 +1,7 @@
 # End to end, OCPP 1.6 Local Auth List Management: the bundled central system sends a Full list
 # and a Differential update, reads the version, goes away; offline the list decides who charges.
+# A charging session without a list never makes (imports) the list; a list on flash is made for
+# an authorization after a power cut, before any request.
 import asyncio
 
 import pytest
@@ -25,9 +27,19 @@ async def refused(h, tag):
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
 async def test_offline_the_local_list_decides_and_the_session_is_delivered(tmp_path, interpreter):
     async with Harness(tmp_path, interpreter=interpreter) as h:
-        # the defaults: LocalAuthListEnabled, LocalAuthorizeOffline true;
-        # AllowOfflineTxForUnknownId false: an unknown card never charges offline
+        # a plain session: the list is never made, its module never imported
+        assert await h.ctl("plug 1") == "ok"
+        assert await h.ctl("swipe PLAIN-1") == "ok"
+        await h.cs.wait_for("StartTransaction", "CP_1")
+        assert await h.ctl("swipe PLAIN-1") == "ok"
+        await h.cs.wait_for("StopTransaction", "CP_1")
+        assert await h.ctl("unplug 1") == "ok"
+        await h.status("Available")
+        assert "locallist:" not in h.fw.log()
+        # the first request makes it: the defaults are LocalAuthListEnabled and
+        # LocalAuthorizeOffline true, AllowOfflineTxForUnknownId false
         assert (await h.cs.call("CP_1", call.GetLocalListVersion())).list_version == 0
+        assert "INFO locallist: local authorization list: empty" in h.fw.log()
         result = await h.cs.call("CP_1", call.SendLocalList(
             list_version=5, update_type="Full",
             local_authorization_list=[listed("LIST-KEPT"), listed("LIST-REMOVED"),
@@ -67,3 +79,25 @@ async def test_offline_the_local_list_decides_and_the_session_is_delivered(tmp_p
                 if r.action == "StartTransaction"] == ["LIST-ADDED"], "nobody else charged"
         # the list is still there after the reconnect
         assert (await cs.call("CP_1", call.GetLocalListVersion())).list_version == 6
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_after_a_power_cut_the_list_on_flash_decides_offline(tmp_path, interpreter):
+    async with Harness(tmp_path, interpreter=interpreter) as h:
+        result = await h.cs.call("CP_1", call.SendLocalList(
+            list_version=3, update_type="Full",
+            local_authorization_list=[listed("KEPT-1"), listed("OLD-1", "Expired")]))
+        assert result.status == "Accepted"
+        await h.cs.stop()  # no central system after the power comes back
+        h.fw.proc.kill()  # power cut
+        h.fw.proc.wait()
+        h.reconnect_control()
+        await asyncio.to_thread(h.fw.start)
+        assert await h.ctl("plug 1") == "ok"
+        await h.wait_state(1, lambda s: s["status"] == "Preparing")
+        await refused(h, "OLD-1")
+        await refused(h, "NEW-1")
+        assert "INFO locallist: local authorization list version 3: 2 identifiers" in h.fw.log()
+        assert await h.ctl("swipe KEPT-1") == "ok"
+        assert await h.ctl("cp 1 C") == "ok"
+        await h.wait_state(1, lambda s: s["relay"] == "closed")

@@ -1,15 +1,9 @@
 # Device tests of the authorization order of OCPP 1.6 §3.5 with a Local Authorization List:
 # the list before the cache, for every combination of the configuration keys, online and
-# offline; what the cache keeps; and the application's lazy way to the list.
-import json
-import sys
-
-import unload
+# offline; what the cache keeps. (The application's lazy way to the list: test_locallist_e2e.)
 from devtest import rmtree, tempdir
-from firmware import app
 from firmware.authcache import AuthCache
 from firmware.authorize import Authorizer
-from firmware.board.sim import SimBoard
 from firmware.locallist import LocalList
 from firmware.settings import Settings
 from ocpppeer import connect
@@ -156,33 +150,3 @@ async def test_identifiers_of_the_list_do_not_go_into_the_cache():
     finally:
         s.close()
 
-
-async def test_the_application_imports_the_list_only_when_it_is_needed():
-    folder = tempdir()
-    try:
-        board = SimBoard({"connectors": 1, "sim": {"controlPort": 1}}, state_dir=folder)
-        settings = Settings(folder, 1, "Core")
-        peer, session = connect([], registration="Accepted", buffer=4096)
-        unload.forget("firmware.locallist")
-        service, local_list = app.local_auth_list(board, session, settings)
-        stand_ins = [session.handlers[a] for a in app.LOCAL_LIST_ACTIONS]
-        assert local_list() is None, "no list on flash: nothing to ask"
-        assert "firmware.locallist" not in sys.modules, "a session without a list never imports it"
-        assert service.made is None
-        # the first request makes it, and it takes over every stand-in
-        await session.feed(json.dumps([2, "1", "SendLocalList", {
-            "listVersion": 3, "updateType": "Full",
-            "localAuthorizationList": [{"idTag": "A", "idTagInfo": {"status": "Accepted"}}]}]).encode())
-        assert peer.sent[-1] == [3, "1", {"status": "Accepted"}], peer.sent[-1]
-        assert service.made is not None and local_list() is service.made
-        for action, stand_in in zip(app.LOCAL_LIST_ACTIONS, stand_ins):
-            assert session.handlers[action] is not stand_in, action + " still a stand-in"
-        # after a restart: the list's file on flash makes it for an authorization
-        peer, session = connect([], registration="Accepted")
-        unload.forget("firmware.locallist")
-        service, local_list = app.local_auth_list(board, session, settings)
-        found = local_list()
-        assert found is not None and found.version == 3 and found.info("a", NOW)[0] == "Accepted"
-        assert service.made is found
-    finally:
-        rmtree(folder)
