@@ -99,7 +99,27 @@ async def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="
                         lambda: settings.get("TransactionMessageRetryInterval"))
     await sleep_ms(0)
     cache = AuthCache(board.state_dir)
-    authorizer = Authorizer(session, settings, cache, board.time_s)
+    # The Local Authorization List: made at the first SendLocalList or GetLocalListVersion,
+    # for an authorization only when a list is on flash (a session without one never imports
+    # firmware/locallist.py). Nested here, as a module global would grow app's dict; what the
+    # functions need comes as default arguments, which cost less heap than a closure's cells.
+    list_path = board.state_dir + "/locallist.bin"
+
+    def make_local_list(path=list_path, settings=settings, session=session):
+        from firmware.locallist import LocalList
+        return LocalList(path, settings, session)
+
+    local_lists = LazyService(session, ("SendLocalList", "GetLocalListVersion"),
+                              make_local_list)
+
+    def local_list(lists=local_lists, path=list_path):
+        if lists.made is None:
+            try:
+                os.stat(path)
+            except OSError:
+                return None
+        return lists.get()
+    authorizer = Authorizer(session, settings, cache, board.time_s, local_list)
     await sleep_ms(0)
     # made at the first ReserveNow/CancelReservation, after cp below exists
     reservations = LazyService(session, RESERVATION_ACTIONS,

@@ -17,27 +17,16 @@ reads as empty, a cache miss, never a wrong answer. An identifier or parentIdTag
 Identifiers are case-insensitive (IdToken, OCPP 1.6 §7.28): a lookup finds the entry whatever
 the case of its ASCII letters, and an update replaces it (keeping the newest spelling).
 
-Slot: 0 magic 0xA5, 1 status, 2 idTag length, 3 parentIdTag length, 4 idTag (20 bytes),
-24 parentIdTag (20 bytes), 44 expiry (u32 seconds since 2000, 0xFFFFFFFF: none), 48 seq (u32,
-higher is newer), 52 CRC-32 of bytes 0..51, 56 padding.
+The slot's format and codec are firmware/idslot.py's, shared with the Local Authorization List.
 """
 
 import os
-import struct
 
 import logger
-from crc import crc32
-from ocppj import rfc3339
+from firmware import idslot
+from firmware.idslot import SLOT
 
 log = logger.get("auth")
-
-SLOT = 64
-_MAGIC = 0xA5
-_TEXT = 20
-_FORMAT = "<BBBB20s20sII"  # through seq; the CRC follows at _BODY
-_BODY = 52
-STATUSES = ("Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx")
-_NO_EXPIRY = 0xFFFFFFFF
 
 
 class AuthCache:
@@ -48,8 +37,8 @@ class AuthCache:
         self._seq = 0
         try:
             with open(self.path, "rb") as f:
-                for _ in self._slots(f):
-                    self._seq = max(self._seq, struct.unpack_from("<I", self._buf, 48)[0])
+                for _ in idslot.scan(f, self._buf, capacity):
+                    self._seq = max(self._seq, idslot.seq(self._buf))
         except OSError:
             pass  # no cache yet
         try:
@@ -57,49 +46,16 @@ class AuthCache:
         except OSError:
             pass
 
-    # -- slots -------------------------------------------------------------------------------
-    def _slots(self, f):
-        """Yield the index of every intact slot of open file `f`, its bytes in self._buf."""
-        buf = self._buf
-        for i in range(self.capacity):
-            if f.readinto(buf) != SLOT:
-                return
-            if buf[0] == _MAGIC and buf[1] < len(STATUSES) and buf[2] <= _TEXT and \
-                    buf[3] <= _TEXT and struct.unpack_from("<I", buf, _BODY)[0] == \
-                    crc32(memoryview(buf)[:_BODY]):
-                yield i
-
-    def _holds(self, tag):
-        """True when the slot in self._buf is `tag`'s (bytes), ASCII letters in any case."""
-        buf = self._buf
-        n = len(tag)
-        if buf[2] != n:
-            return False
-        for k in range(n):
-            a = buf[4 + k]
-            b = tag[k]
-            if a != b:
-                if 65 <= a <= 90:  # A-Z -> a-z
-                    a += 32
-                if 65 <= b <= 90:
-                    b += 32
-                if a != b:
-                    return False
-        return True
-
     def _entry(self, id_tag):
         """(status, expiry_s or None, parentIdTag or None) of `id_tag`, or None."""
         tag = id_tag.encode()
-        if len(tag) > _TEXT:
+        if len(tag) > idslot.TEXT:
             return None
         try:
             with open(self.path, "rb") as f:
-                for _ in self._slots(f):
-                    if self._holds(tag):
-                        buf = self._buf
-                        expiry = struct.unpack_from("<I", buf, 44)[0]
-                        parent = bytes(buf[24:24 + buf[3]]).decode() if buf[3] else None
-                        return STATUSES[buf[1]], None if expiry == _NO_EXPIRY else expiry, parent
+                for _ in idslot.scan(f, self._buf, self.capacity):
+                    if idslot.holds(self._buf, tag):
+                        return idslot.entry(self._buf)
         except OSError:
             pass
         return None
@@ -110,9 +66,7 @@ class AuthCache:
         entry = self._entry(id_tag)
         if entry is None:
             return None
-        if entry[0] == "Accepted" and entry[1] is not None and now_s >= entry[1]:
-            return "Expired"
-        return entry[0]
+        return idslot.judged(entry[0], entry[1], now_s)
 
     def info(self, id_tag, now_s):
         """(status as status() gives it, parentIdTag or None) of `id_tag`, or None: one
@@ -120,9 +74,7 @@ class AuthCache:
         entry = self._entry(id_tag)
         if entry is None:
             return None
-        if entry[0] == "Accepted" and entry[1] is not None and now_s >= entry[1]:
-            return "Expired", entry[2]
-        return entry[0], entry[2]
+        return idslot.judged(entry[0], entry[1], now_s), entry[2]
 
     def parent(self, id_tag):
         entry = self._entry(id_tag)
@@ -131,22 +83,12 @@ class AuthCache:
     def update(self, id_tag, id_tag_info, now_s):
         """Store the IdTagInfo received for `id_tag`."""
         tag = id_tag.encode()
-        parent = (id_tag_info.get("parentIdTag") or "").encode()
-        status = id_tag_info["status"]
-        if len(tag) > _TEXT or len(parent) > _TEXT or status not in STATUSES:
+        if len(tag) > idslot.TEXT:
             return
-        expiry = id_tag_info.get("expiryDate")
-        try:
-            expiry_s = min(max(0, rfc3339.to_s2000(expiry)), _NO_EXPIRY - 1) if expiry \
-                else _NO_EXPIRY
-        except ValueError:
-            expiry_s = _NO_EXPIRY
+        slot = self._slot_for(tag, now_s)  # before the buffer takes the new slot
+        if not idslot.pack(self._buf, tag, id_tag_info, self._seq + 1):
+            return
         self._seq += 1
-        slot = self._slot_for(tag, now_s)
-        buf = self._buf
-        struct.pack_into(_FORMAT, buf, 0, _MAGIC, STATUSES.index(status), len(tag), len(parent),
-                         tag, parent, expiry_s, self._seq)
-        struct.pack_into("<I", buf, _BODY, crc32(memoryview(buf)[:_BODY]))
         self._write_slot(slot)
 
     def _slot_for(self, tag, now_s):
@@ -157,12 +99,11 @@ class AuthCache:
         buf = self._buf
         try:
             with open(self.path, "rb") as f:
-                for i in self._slots(f):
-                    if self._holds(tag):
+                for i in idslot.scan(f, buf, self.capacity):
+                    if idslot.holds(buf, tag):
                         return i
-                    seq = struct.unpack_from("<I", buf, 48)[0]
-                    expiry = struct.unpack_from("<I", buf, 44)[0]
-                    valid = buf[1] == 0 and (expiry == _NO_EXPIRY or now_s < expiry)
+                    seq = idslot.seq(buf)
+                    valid = idslot.valid(buf, now_s)
                     used[i] = seq
                     if valid and (oldest_valid is None or seq < used[oldest_valid]):
                         oldest_valid = i

@@ -7,6 +7,8 @@
 Each file carries a trailer with its length and CRC-32, so a write cut short (by power loss
 on a filesystem without atomic rename, or a damaged block) is detected on read and treated as
 absent, never trusted. `os.rename` over an existing file is atomic on LittleFS and POSIX.
+lib/atomicpieces.py writes and checks files of this format in pieces (content not held in RAM
+at once), kept apart so that what every start imports stays small.
 """
 
 import os
@@ -14,6 +16,7 @@ import struct
 
 from crc import crc32 as _crc
 
+# The trailer's format, atomicpieces' too
 _MAGIC = b"AF1"
 _TRAILER = "<3sII"  # magic, length, crc32
 _TRAILER_SIZE = 11

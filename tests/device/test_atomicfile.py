@@ -53,3 +53,4 @@ def test_makedirs_creates_parents():
     atomicfile.makedirs(top + "/x/y/z")
     assert "z" in os.listdir(top + "/x/y")
     atomicfile.makedirs(top + "/x/y/z")  # again: nothing to do
+
