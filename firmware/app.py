@@ -10,6 +10,7 @@ import gc
 import os
 import sys
 
+import atomicfile
 import logger
 import logring
 import unload
@@ -137,7 +138,9 @@ async def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="
     registration = Registration(session, board, identity, on_accepted=accepted,
                                 settings=settings, on_time_set=security.time_set)
     cp.boot_trigger = registration.boot_triggered
-    cp.register(session, updater, diagnostics, renewal)
+    smart = smart_charging(cfg, board, session, cp)
+    await sleep_ms(0)
+    cp.register(session, updater, diagnostics, renewal, smart)
     await sleep_ms(0)
     switch = ProfileSwitch(settings, client, session, trust, csms, security)
     link = Link(client, session, (registration.run, delivery.run), security.event,
@@ -238,6 +241,29 @@ CERT_ACTIONS = ("InstallCertificate", "GetInstalledCertificateIds", "DeleteCerti
 UPDATE_ACTIONS = ("UpdateFirmware", "SignedUpdateFirmware")
 DIAGNOSTICS_ACTIONS = ("GetDiagnostics", "GetLog")
 RENEWAL_ACTIONS = ("CertificateSigned",)
+SMART_CHARGING_ACTIONS = ("SetChargingProfile", "ClearChargingProfile", "GetCompositeSchedule")
+CHARGING_PROFILES_FILE = "/charging-profiles"  # in the state folder
+
+
+def smart_charging(cfg, board, session, cp):
+    """Smart Charging (firmware/smartcharging.py), made at its first request, or now when
+    charging profiles are on flash: their limits apply from start-up on. A charging session
+    without profiles never imports it."""
+    path = board.state_dir + CHARGING_PROFILES_FILE
+
+    def make():
+        from firmware.smartcharging import SmartCharging
+        installation = cfg["installation"]
+        service = SmartCharging(board, cp, path, installation["voltageV"],
+                                installation["phases"])
+        service.register(session)
+        asyncio.create_task(service.run())
+        return service
+
+    smart = LazyService(session, SMART_CHARGING_ACTIONS, make)
+    if atomicfile.exists(path):
+        smart.get()
+    return smart
 
 
 async def confirm_or_roll_back(board, registration):
