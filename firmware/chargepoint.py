@@ -92,7 +92,6 @@ class ChargePoint:
         self.guard = None  # evse.Guard over the connectors, once guard_relays() started it
         self.renewal = None  # CertificateRenewal (firmware/cpcert.py), likewise
         self.smart_charging = None  # SmartCharging (firmware/smartcharging.py), likewise
-        self._tx_listeners = []  # fn(connector, ended_tx): see on_transaction()
         self._alive_bit = watchdog.watch() if watchdog else 0
         self.available = True  # connector 0: the charge point as a whole
         self.scheduled_off = False  # connector 0 Inoperative once no transaction runs (§5.2)
@@ -134,10 +133,12 @@ class ChargePoint:
         self._save_availability()
         self._status_wake.set()
 
+    _tx_listeners = ()  # until on_transaction(): nothing made at start-up for them
+
     def on_transaction(self, fn):
         """Call fn(connector, None) when a transaction has started on a connector (before its
         EVSE may offer current) and fn(connector, tx) when transaction tx there has ended."""
-        self._tx_listeners.append(fn)
+        self._tx_listeners = self._tx_listeners + (fn,)
 
     def transaction_changed(self, connector, ended=None):
         for fn in self._tx_listeners:

@@ -1,13 +1,18 @@
 # The installed charging profiles: checked on arrival, replaced and cleared as §5.16 says, kept.
-"""The set of charging profiles the charge point holds, in the compact form of
+"""The rules of the charging profiles the charge point holds, in the compact form of
 firmware/schedule.py (a tuple of integers per profile: about 70 bytes, 12 more per period).
 
-    profiles = ChargingProfiles(state_dir + "/charging-profiles")   # loaded from flash
+    items = load(path)                        # the profiles on flash
     p = parse(1, payload["csChargingProfiles"])   # a profile tuple, or the reason (str) it is
                                                   # Rejected
-    profiles.install(p, now_s)                    # True, or False when MAX_PROFILES are held
-    profiles.clear(id=None, connector=1, purpose=None, level=None)   # how many went
-    profiles.end_transaction(local_id)            # its TxProfiles go (§3.13.1)
+    after = install(items, p, now_s)          # the new list, or None: MAX_PROFILES held
+    store(path, items, after)                 # written when what goes on flash changed
+    after = clear(items, None, 1, "TxProfile", None)   # ids, connector, purpose, level
+    after = end_transaction(items, local_id)  # its TxProfiles go (§3.13.1)
+
+The service (firmware/smartcharging.py) keeps the list; this module and firmware/schedule.py
+are imported for each piece of work and forgotten after it (their functions are 1.5 KB of
+RAM while imported, on the frozen 32-bit build).
 
 Checks (OCPP 1.6 §5.16, §7.8-7.14 and the errata): stackLevel 0..ChargeProfileMaxStackLevel,
 1..ChargingScheduleMaxPeriods periods, the first at startPeriod 0 and each later one later,
@@ -121,99 +126,90 @@ def bind(profile, tx):
     return profile[:sc.TX] + (tx,) + profile[sc.TX + 1:]
 
 
-class ChargingProfiles:
-    def __init__(self, path):
-        self.path = path
-        self.items = []  # the profile tuples, in the order installed
-        self._load()
+def load(path):
+    """The profiles on flash at `path` (a list); a torn or unreadable file is logged and
+    removed (then: none)."""
+    raw = atomicfile.read(path)
+    if raw is None:
+        if atomicfile.exists(path):
+            log.error("charging profiles file torn: ignored, removed")
+            _remove(path)
+        return []
+    try:
+        data = json.loads(raw)
+        if data[0] != _FORMAT:
+            raise ValueError("format %r" % data[0])
+        items = [tuple(p) for p in data[1:]]
+        for p in items:
+            if len(p) < sc.PERIODS + 3 or (len(p) - sc.PERIODS) % 3:
+                raise ValueError("a profile of %d fields" % len(p))
+        return items
+    except (ValueError, TypeError, IndexError, KeyError) as e:
+        log.error("charging profiles file unreadable: ignored, removed:", repr(e))
+        _remove(path)
+        return []
 
-    def _load(self):
-        raw = atomicfile.read(self.path)
-        if raw is None:
-            if atomicfile.exists(self.path):
-                log.error("charging profiles file torn: ignored, removed")
-                self._remove()
-            return
-        try:
-            data = json.loads(raw)
-            if data[0] != _FORMAT:
-                raise ValueError("format %r" % data[0])
-            items = [tuple(p) for p in data[1:]]
-            for p in items:
-                if len(p) < sc.PERIODS + 3 or (len(p) - sc.PERIODS) % 3:
-                    raise ValueError("a profile of %d fields" % len(p))
-            self.items = items
-        except (ValueError, TypeError, IndexError, KeyError) as e:
-            log.error("charging profiles file unreadable: ignored, removed:", repr(e))
-            self.items = []
-            self._remove()
 
-    def _remove(self):
-        try:
-            os.remove(self.path)
-        except OSError:
-            pass
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
 
-    def _save(self):
-        kept = [p for p in self.items if p[sc.PURPOSE] != sc.TX_PROFILE]
-        if kept:
-            atomicfile.write(self.path, json.dumps([_FORMAT] + kept))
+
+def _kept(items):
+    return [p for p in items if p[sc.PURPOSE] != sc.TX_PROFILE]
+
+
+def store(path, before, after):
+    """Write `after` to flash if what goes there (not the TxProfiles) differs from `before`;
+    no profile left to keep: no file."""
+    kept = _kept(after)
+    if kept == _kept(before):
+        return
+    if kept:
+        atomicfile.write(path, json.dumps([_FORMAT] + kept))
+    else:
+        _remove(path)
+
+
+def install(items, profile, now_s):
+    """`items` with `profile` added, replacing as §5.16 says; None when MAX_PROFILES others
+    are held already."""
+    keep = []
+    for p in items:
+        if p[sc.ID] == profile[sc.ID] or (
+                p[sc.LEVEL] == profile[sc.LEVEL] and p[sc.PURPOSE] == profile[sc.PURPOSE]
+                and p[sc.CONNECTOR] == profile[sc.CONNECTOR]):
+            continue  # replaced
+        if p[sc.TO] is not None and p[sc.TO] <= now_s:
+            continue  # expired: makes room
+        keep.append(p)
+    if len(keep) >= MAX_PROFILES:
+        return None
+    keep.append(profile)
+    return keep
+
+
+def clear(items, profile_id=None, connector=None, purpose=None, level=None):
+    """`items` without the profile with chargingProfileId `profile_id`, or (without one)
+    without every profile that matches all the other criteria given (errata 3.25/3.26;
+    none given: all of them). `purpose` is its name."""
+    if purpose is not None:
+        purpose = PURPOSES.index(purpose)
+    keep = []
+    for p in items:
+        if profile_id is not None:
+            match = p[sc.ID] == profile_id
         else:
-            self._remove()
-
-    def install(self, profile, now_s):
-        """Add `profile`, replacing as §5.16 says; False (nothing changed) when the charge
-        point holds MAX_PROFILES others already."""
-        keep = []
-        for p in self.items:
-            if p[sc.ID] == profile[sc.ID] or (
-                    p[sc.LEVEL] == profile[sc.LEVEL] and p[sc.PURPOSE] == profile[sc.PURPOSE]
-                    and p[sc.CONNECTOR] == profile[sc.CONNECTOR]):
-                continue  # replaced
-            if p[sc.TO] is not None and p[sc.TO] <= now_s:
-                continue  # expired: makes room
+            match = ((connector is None or p[sc.CONNECTOR] == connector)
+                     and (purpose is None or p[sc.PURPOSE] == purpose)
+                     and (level is None or p[sc.LEVEL] == level))
+        if not match:
             keep.append(p)
-        if len(keep) >= MAX_PROFILES:
-            return False
-        keep.append(profile)
-        self._set(keep)
-        return True
+    return keep
 
-    def clear(self, id=None, connector=None, purpose=None, level=None):
-        """Remove the profile with chargingProfileId `id`, or (without one) every profile
-        that matches all the other criteria given (errata 3.25/3.26; none: all of them).
-        Returns how many went."""
-        keep = []
-        for p in self.items:
-            if id is not None:
-                match = p[sc.ID] == id
-            else:
-                match = ((connector is None or p[sc.CONNECTOR] == connector)
-                         and (purpose is None or p[sc.PURPOSE] == purpose)
-                         and (level is None or p[sc.LEVEL] == level))
-            if not match:
-                keep.append(p)
-        gone = len(self.items) - len(keep)
-        if gone:
-            self._set(keep)
-        return gone
 
-    def end_transaction(self, tx):
-        """The transaction with local id `tx` has ended: its TxProfiles go. How many went."""
-        keep = [p for p in self.items if p[sc.PURPOSE] != sc.TX_PROFILE or p[sc.TX] != tx]
-        gone = len(self.items) - len(keep)
-        if gone:
-            self.items = keep  # TxProfiles only: nothing on flash changes
-        return gone
-
-    def keep_transactions(self, running):
-        """Drop the TxProfiles whose transaction (local id) is not in `running`."""
-        self.items = [p for p in self.items
-                      if p[sc.PURPOSE] != sc.TX_PROFILE or p[sc.TX] in running]
-
-    def _set(self, items):
-        """The new set; written when what goes on flash changed (not for TxProfiles)."""
-        before = [p for p in self.items if p[sc.PURPOSE] != sc.TX_PROFILE]
-        self.items = items
-        if before != [p for p in items if p[sc.PURPOSE] != sc.TX_PROFILE]:
-            self._save()
+def end_transaction(items, tx):
+    """`items` without the TxProfiles of the transaction with local id `tx` (§3.13.1)."""
+    return [p for p in items if p[sc.PURPOSE] != sc.TX_PROFILE or p[sc.TX] != tx]

@@ -5,14 +5,21 @@ RemoteStartTransaction, and drives each connector's offered current through the 
 that decides it, Evse.set_current_limit() (which still takes the lower of that, MaxCurrentA
 and the cable's rating; below 6 A nothing is offered).
 
-    smart = SmartCharging(board, cp, state_dir + "/charging-profiles", voltage_v=230,
+    smart = SmartCharging(cp, state_dir + "/charging-profiles", voltage_v=230,
                           phases=3)                       # loads the profiles, applies them
     smart.register(session)
     asyncio.create_task(smart.run())                      # the schedules' period boundaries
     smart.expect(connector, id_tag, charging_profile)     # RemoteStartTransaction's TxProfile
 
 It is made at the first Smart Charging request, or at start-up when profiles are on flash
-(firmware/app.py): a charging session without profiles never imports it.
+(firmware/app.py): a charging session without profiles never imports it. Once made, it keeps
+only itself and the profiles (tuples of firmware/schedule.py: about 64 bytes each, 12 more
+per period); firmware/schedule.py and firmware/chargingprofiles.py (1.5 KB of RAM while
+imported) are imported for each piece of work and forgotten after it. Measured on the frozen
+32-bit build: 1.3 KB with four one-period profiles, 2.4 KB with four of 24 periods. The
+profiles stay in RAM rather than being read from flash at every boundary: a steady cost, not
+a 4-8 KB burst of parsing at whatever moment a period starts (during a firmware download,
+say).
 
 When the limits are worked out again: at once after a profile is set or cleared and when a
 transaction starts or stops (ChargePoint.on_transaction); otherwise run() looks once a second
@@ -46,13 +53,7 @@ schedule is cut and its duration says how far it reaches.
 """
 
 import logger
-from drivers.pilot import MIN_DECIAMPS
-from firmware import schedule as sc
-from firmware.chargingprofiles import PURPOSES, ChargingProfiles, bind, parse
-from firmware.connector import same_tag
-from firmware.settings import MAX_PERIODS
-from ocppj import errors
-from ocppj.encoder import Decimal, Timestamp
+import unload
 from ticks import sleep_ms
 
 log = logger.get("smartcharging")
@@ -60,21 +61,27 @@ log = logger.get("smartcharging")
 CHECK_MS = 1000  # how often run() looks at the clock
 _PENDING_S = 60  # RemoteStartTransaction's profile waits ConnectionTimeOut and this much more
 _STEPS_PER_TURN = 4  # composite schedule steps between two turns of the loop
+# Imported for each piece of work, forgotten after it: all the service keeps is the list
+WORKERS = ("firmware.chargingprofiles", "firmware.schedule")
+
+
+def _forget():
+    unload.forget(*WORKERS)
 
 
 class SmartCharging:
-    def __init__(self, board, cp, path, voltage_v, phases):
-        self.board = board
+    def __init__(self, cp, path, voltage_v, phases):
+        from firmware import chargingprofiles
+        self.board = cp.board
         self.cp = cp
+        self.path = path
         self.volts = voltage_v
         self.phases = phases
-        self.profiles = ChargingProfiles(path)
+        self.items = chargingprofiles.load(path)  # TxProfiles are never on flash
         self._pending = {}  # connector -> (idTag, profile, until_s): RemoteStartTransaction's
         self._limits = [None] * len(cp.connectors)  # what each EVSE was last given
         self._next_s = None  # the next boundary of the schedules in force
         self._applied_s = 0
-        # TxProfiles live in RAM with their transaction: none is left from before a restart
-        self.profiles.keep_transactions([c.tx.local_id for c in cp.connectors if c.tx])
         cp.on_transaction(self.transaction_changed)
         self.apply()
 
@@ -83,6 +90,13 @@ class SmartCharging:
         h["SetChargingProfile"] = self.set_charging_profile
         h["ClearChargingProfile"] = self.clear_charging_profile
         h["GetCompositeSchedule"] = self.get_composite_schedule
+
+    def _change(self, items):
+        """The new list of profiles: on flash as far as it goes there, and applied."""
+        from firmware import chargingprofiles
+        chargingprofiles.store(self.path, self.items, items)
+        self.items = items
+        self.apply()
 
     # -- the limits ------------------------------------------------------------------------
     def _local(self, c):
@@ -100,10 +114,12 @@ class SmartCharging:
 
     def apply(self):
         """Work the limits out for now and give them to the EVSEs; note the next boundary."""
+        from drivers.pilot import MIN_DECIAMPS
+        from firmware import schedule
         now = self.board.time_s()
         members = self._members()
-        items = self.profiles.items
-        out = sc.allocate(items, now, members, self.volts, self.phases, MIN_DECIAMPS)
+        items = self.items
+        out = schedule.allocate(items, now, members, self.volts, self.phases, MIN_DECIAMPS)
         for c in self.cp.connectors:
             limit = None
             for k in range(len(members)):
@@ -114,8 +130,9 @@ class SmartCharging:
                 log.info("connector %d: limit %s" % (
                     c.n, "none" if limit is None else "%d.%d A" % (limit // 10, limit % 10)))
             c.evse.set_current_limit(limit)
-        self._next_s = sc.next_boundary(items, now, members)
+        self._next_s = schedule.next_boundary(items, now, members)
         self._applied_s = now
+        _forget()
 
     async def run(self):
         """Recompute when the clock reaches the next boundary (or is set back)."""
@@ -128,17 +145,25 @@ class SmartCharging:
     # -- transactions ------------------------------------------------------------------------
     def transaction_changed(self, connector, ended=None):
         """ChargePoint.on_transaction: a transaction started on `connector`, or `ended`."""
+        from firmware import chargingprofiles
+        items = self.items
         if ended is not None:
-            self.profiles.end_transaction(ended.local_id)
+            items = chargingprofiles.end_transaction(items, ended.local_id)
         tx = connector.tx
         pending = self._pending.pop(connector.n, None) if tx is not None else None
         if pending is not None:  # this start is RemoteStartTransaction's, or it is too late
+            from firmware.connector import same_tag
             tag, profile, until_s = pending
             now = self.board.time_s()
             if same_tag(tag, tx.id_tag) and now <= until_s:
-                if not self.profiles.install(bind(profile, tx.local_id), now):
+                installed = chargingprofiles.install(items, chargingprofiles.bind(
+                    profile, tx.local_id), now)
+                if installed is None:
                     log.warn("RemoteStartTransaction's TxProfile not installed: "
                              "MaxChargingProfilesInstalled reached")
+                else:
+                    items = installed
+        self.items = items  # TxProfiles only: nothing on flash changes
         self.apply()
 
     def expect(self, connector, id_tag, payload):
@@ -148,7 +173,9 @@ class SmartCharging:
         if payload["chargingProfilePurpose"] != "TxProfile" or "transactionId" in payload:
             reason = "a TxProfile without transactionId is wanted"
         else:
+            from firmware.chargingprofiles import parse
             profile = parse(connector, payload)
+            _forget()
             if not isinstance(profile, str):
                 until = (self.board.time_s() + self.cp.settings.get("ConnectionTimeOut")
                          + _PENDING_S)
@@ -165,6 +192,7 @@ class SmartCharging:
     def set_charging_profile(self, p):
         n = p["connectorId"]
         if not self._connector_known(n):  # errata 3.39
+            from ocppj import errors
             raise errors.CallError(errors.PROPERTY_CONSTRAINT_VIOLATION,
                                    "connectorId %d unknown" % n)
         payload = p["csChargingProfiles"]
@@ -183,25 +211,30 @@ class SmartCharging:
             else:
                 tx = running.local_id
         if reason is None:
-            profile = parse(n, payload, tx)
+            from firmware import chargingprofiles
+            profile = chargingprofiles.parse(n, payload, tx)
             if isinstance(profile, str):
                 reason = profile
-            elif not self.profiles.install(profile, self.board.time_s()):
-                reason = "MaxChargingProfilesInstalled reached"
+            else:
+                items = chargingprofiles.install(self.items, profile, self.board.time_s())
+                if items is None:
+                    reason = "MaxChargingProfilesInstalled reached"
+                else:
+                    self._change(items)
+        _forget()
         if reason is not None:
             log.warn("SetChargingProfile rejected:", reason)
             return {"status": "Rejected"}
-        self.apply()
         return {"status": "Accepted"}
 
     def clear_charging_profile(self, p):
-        purpose = p.get("chargingProfilePurpose")
-        gone = self.profiles.clear(p.get("id"), p.get("connectorId"),
-                                   None if purpose is None else PURPOSES.index(purpose),
-                                   p.get("stackLevel"))
-        if not gone:
+        from firmware import chargingprofiles
+        items = chargingprofiles.clear(self.items, p.get("id"), p.get("connectorId"),
+                                       p.get("chargingProfilePurpose"), p.get("stackLevel"))
+        if len(items) == len(self.items):
+            _forget()
             return {"status": "Unknown"}
-        self.apply()
+        self._change(items)
         return {"status": "Accepted"}
 
     async def get_composite_schedule(self, p):
@@ -209,6 +242,10 @@ class SmartCharging:
         duration = p["duration"]
         if not self._connector_known(n) or duration < 0:
             return {"status": "Rejected"}
+        from drivers.pilot import MIN_DECIAMPS
+        from firmware.schedule import Composite
+        from firmware.settings import MAX_PERIODS
+        from ocppj.encoder import Decimal, Timestamp
         watts = p.get("chargingRateUnit") == "W"
         now = self.board.time_s()
         members = self._members()
@@ -218,8 +255,9 @@ class SmartCharging:
                 members.append((c.n, None, now, self._local(c)))
         if n:
             index = [m[0] for m in members].index(n)
-        walk = sc.Composite(list(self.profiles.items), now, duration, members, index,
-                            self.volts, self.phases, MIN_DECIAMPS, MAX_PERIODS, watts)
+        walk = Composite(list(self.items), now, duration, members, index,
+                         self.volts, self.phases, MIN_DECIAMPS, MAX_PERIODS, watts)
+        _forget()  # the walk holds what it needs
         steps = 0
         while walk.step():
             steps += 1

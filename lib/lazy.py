@@ -14,6 +14,8 @@ over every stand-in.
 
 
 class LazyService:
+    _calling = None  # the action a stand-in is handing on (instance attribute while it does)
+
     def __init__(self, session, actions, make):
         self._session = session
         self._make = make
@@ -28,10 +30,20 @@ class LazyService:
         return self.made
 
     def _stand_in(self, action):
-        def first(payload):
-            self.get()
-            handler = self._session.handlers.get(action)
-            if handler is first or handler is None:  # a wiring bug: the session says so
+        # What it needs as default arguments, not as a closure: a function with two defaults
+        # is one 32-byte object, a closure over them three (64 bytes a stand-in against 128 on
+        # the 32-bit build; the application makes a dozen at start-up). A stand-in its service
+        # left in place is found when it is handed its own request again.
+        def first(payload, lazy=self, action=action):
+            handler = None
+            if lazy._calling != action:
+                lazy.get()
+                handler = lazy._session.handlers.get(action)
+            if handler is None:  # a wiring bug: the session says so
                 raise RuntimeError(action + " not registered by its service")
-            return handler(payload)
+            lazy._calling = action
+            try:
+                return handler(payload)
+            finally:
+                lazy._calling = None
         return first

@@ -28,7 +28,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from firmware import schedule as sc
-from firmware.chargingprofiles import ChargingProfiles, parse
+from firmware import chargingprofiles
+from firmware.chargingprofiles import parse
 from firmware.settings import MAX_PERIODS, MAX_PROFILES, MAX_STACK_LEVEL
 
 QUANTUM = 900  # 15 min: divides a day; every time of the long-window stacks is a multiple
@@ -348,18 +349,20 @@ def test_share_is_fair_and_never_more_than_the_total(total, wants):
 @given(st.lists(st.tuples(st.integers(1, 6), st.sampled_from(PLACES[:4]),
                           st.integers(0, MAX_STACK_LEVEL)), min_size=1, max_size=20))
 def test_install_replaces_by_id_and_by_level_purpose_and_connector(tmp_path_factory, sets):
-    folder = tmp_path_factory.mktemp("sc")
-    profiles = ChargingProfiles(str(folder / "charging-profiles"))
+    path = str(tmp_path_factory.mktemp("sc") / "charging-profiles")
+    items = []
     for pid, (purpose, connector), level in sets:
         d = {"kind": "Relative", "recurrency": None, "start": None, "duration": None,
              "valid_from": None, "valid_to": None, "unit": "A", "periods": [(0, 100, None)],
              "id": pid, "purpose": purpose, "connector": connector, "level": level, "tx": None}
         p = parse(connector, payload(d))
-        ok = profiles.install(p, T0)
-        assert ok == (p in profiles.items)
-        assert ok or len(profiles.items) == MAX_PROFILES
-        ids = [q[sc.ID] for q in profiles.items]
-        places = [(q[sc.LEVEL], q[sc.PURPOSE], q[sc.CONNECTOR]) for q in profiles.items]
-        assert len(set(ids)) == len(ids) and len(set(places)) == len(places), profiles.items
-        again = ChargingProfiles(str(folder / "charging-profiles"))  # as flash has them
-        assert again.items == profiles.items
+        after = chargingprofiles.install(items, p, T0)
+        assert after is not None or len(items) == MAX_PROFILES
+        if after is not None:
+            assert after[-1] == p
+            chargingprofiles.store(path, items, after)
+            items = after
+        ids = [q[sc.ID] for q in items]
+        places = [(q[sc.LEVEL], q[sc.PURPOSE], q[sc.CONNECTOR]) for q in items]
+        assert len(set(ids)) == len(ids) and len(set(places)) == len(places), items
+        assert chargingprofiles.load(path) == items  # as flash has them

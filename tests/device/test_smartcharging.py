@@ -50,7 +50,7 @@ at = utc_text  # seconds since 2000 as OCPP's date-time
 
 
 def smart(rig, path=None):
-    service = SmartCharging(rig.board, rig.cp, path or rig.board.state_dir + "/charging-profiles",
+    service = SmartCharging(rig.cp, path or rig.board.state_dir + "/charging-profiles",
                             230, 3)
     service.register(rig.session)
     return service
@@ -77,7 +77,7 @@ def started(rig, n=1, tag="TAG-SC"):
 
 
 def ids(service):
-    return sorted(p[0] for p in service.profiles.items)
+    return sorted(p[0] for p in service.items)
 
 
 async def test_a_tx_default_profile_limits_a_session_and_goes_with_its_clearing():
@@ -147,7 +147,7 @@ async def test_replacing_by_id_and_by_stack_level_purpose_and_connector():
         service = smart(rig)
         assert await set_profile(rig, 0, profile(pid=1, level=0, limit=16)) == "Accepted"
         assert await set_profile(rig, 0, profile(pid=1, level=3, limit=10)) == "Accepted"
-        assert [(p[0], p[3]) for p in service.profiles.items] == [(1, 3)], "same id"
+        assert [(p[0], p[3]) for p in service.items] == [(1, 3)], "same id"
         assert await set_profile(rig, 0, profile(pid=2, level=3, limit=8)) == "Accepted"
         assert ids(service) == [2], "same stackLevel and purpose on the same connector"
         assert await set_profile(rig, 1, profile(pid=3, level=3, limit=7)) == "Accepted"
@@ -155,7 +155,7 @@ async def test_replacing_by_id_and_by_stack_level_purpose_and_connector():
                                                   limit=32)) == "Accepted"
         assert ids(service) == [2, 3, 4], "another connector or purpose: both stay"
         assert await set_profile(rig, 2, profile(pid=2, level=0, limit=9)) == "Accepted"
-        assert ids(service) == [2, 3, 4] and service.profiles.items[-1][1] == 2, "moved by id"
+        assert ids(service) == [2, 3, 4] and service.items[-1][1] == 2, "moved by id"
     finally:
         rig.close()
 
@@ -260,9 +260,9 @@ async def test_remote_start_with_a_tx_profile_limits_the_session_it_starts():
         assert answer[2] == {"status": "Accepted"}
         assert await rig.until(lambda: c.tx is not None)
         assert c.evse.limit_deciamps == 70
-        assert made[0].profiles.items[0][12] == c.tx.local_id, "bound to its transaction"
+        assert made[0].items[0][12] == c.tx.local_id, "bound to its transaction"
         c.stop("Local")
-        assert made[0].profiles.items == []
+        assert made[0].items == []
         c.begin("OTHER")
         assert c.evse.limit_deciamps is None, "only for the transaction it started"
     finally:
@@ -374,9 +374,9 @@ async def test_profiles_survive_a_restart_tx_profiles_do_not():
         assert await set_profile(rig, 0, profile(pid=3, purpose="ChargePointMaxProfile",
                                                   kind="Recurring", recurrencyKind="Daily",
                                                   startSchedule=at(0), limit=32.5)) == "Accepted"
-        again = SmartCharging(rig.board, rig.cp, path, 230, 3)  # read from flash
+        again = SmartCharging(rig.cp, path, 230, 3)  # read from flash
         assert ids(again) == [2, 3]
-        cpmax = [p for p in again.profiles.items if p[0] == 3][0]
+        cpmax = [p for p in again.items if p[0] == 3][0]
         assert cpmax[5] == DAY and cpmax[13:] == (0, 325, None), cpmax
         assert await clear(rig, chargingProfilePurpose="TxDefaultProfile") == "Accepted"
         assert await clear(rig, chargingProfilePurpose="ChargePointMaxProfile") == "Accepted"
@@ -391,18 +391,18 @@ def test_a_torn_profiles_file_is_ignored_with_a_log_line():
         path = rig.board.state_dir + "/charging-profiles"
         atomicfile.write(path, '[1, [1, 0, 1, 0, 2, 0, null, null, null, null, false, null, '
                                'null, 0, 100, null]]')
-        assert ids(SmartCharging(rig.board, rig.cp, path, 230, 3)) == [1]
+        assert ids(SmartCharging(rig.cp, path, 230, 3)) == [1]
         with open(path, "rb") as f:
             whole = f.read()
         with open(path, "wb") as f:
             f.write(whole[:-3])  # the power went during the write
         with Captured() as cap:
-            service = SmartCharging(rig.board, rig.cp, path, 230, 3)
+            service = SmartCharging(rig.cp, path, 230, 3)
         assert ids(service) == [] and cap.count("torn") == 1, cap.lines
         assert not atomicfile.exists(path), "removed: the next start does not make the service"
         atomicfile.write(path, "[1, [1, 2]]")  # intact, but not profiles
         with Captured() as cap:
-            service = SmartCharging(rig.board, rig.cp, path, 230, 3)
+            service = SmartCharging(rig.cp, path, 230, 3)
         assert ids(service) == [] and cap.count("unreadable") == 1, cap.lines
     finally:
         rig.close()
@@ -411,15 +411,15 @@ def test_a_torn_profiles_file_is_ignored_with_a_log_line():
 async def test_the_application_makes_it_at_start_up_only_with_profiles_on_flash():
     rig = Rig()
     try:
-        cfg = {"installation": {"voltageV": 230, "phases": 3}}
-        lazy = app.smart_charging(cfg, rig.board, rig.session, rig.cp)
+        installation = {"voltageV": 230, "phases": 3}
+        lazy = app.smart_charging(rig.cp, installation)
         assert lazy.made is None, "no profiles: made at the first request"
         stand_ins = [rig.session.handlers[a] for a in app.SMART_CHARGING_ACTIONS]
         assert await set_profile(rig, 0, profile(limit=10)) == "Accepted"
         assert lazy.made is not None
         for action, stand_in in zip(app.SMART_CHARGING_ACTIONS, stand_ins):
             assert rig.session.handlers[action] is not stand_in, action
-        lazy = app.smart_charging(cfg, rig.board, rig.session, rig.cp)  # a new start
+        lazy = app.smart_charging(rig.cp, installation)  # a new start
         assert lazy.made is not None, "profiles on flash: made at start-up"
     finally:
         rig.close()
