@@ -56,9 +56,12 @@ _KINDS = ("Absolute", "Recurring", "Relative")  # by schedule.ABSOLUTE ...
 
 
 def _tenths(x):
-    """A decimal of the payload (int or float, at most one decimal) in tenths."""
+    """A decimal of the payload (int or float, at most one decimal) in tenths; -1 for one
+    that is no number at all (1e400 is infinite once parsed, and NaN)."""
     if isinstance(x, int):
         return x * 10
+    if not -_MAX_TENTHS < x < _MAX_TENTHS:  # also False for NaN
+        return -1
     return int(x * 10 + (0.5 if x >= 0 else -0.5))
 
 

@@ -1,6 +1,7 @@
 # Device tests of Smart Charging (firmware/smartcharging.py, chargingprofiles.py): a real
 # ChargePoint and session, the requests as a central system sends them, the EVSEs' limits.
 import asyncio
+import json
 
 import atomicfile
 import logger
@@ -116,6 +117,7 @@ async def test_what_set_charging_profile_rejects():
             (0, profile(periods=[(i * 60, 6) for i in range(MAX_PERIODS + 1)])),
             (0, profile(periods=[])),
             (0, profile(limit=-1)),
+            (0, profile(limit=1e12)),
             (0, profile(minChargingRate=-1)),
             (0, profile(kind="Recurring", recurrencyKind="Daily")),  # no startSchedule
             (0, profile(kind="Recurring", startSchedule=at(0))),  # no recurrencyKind
@@ -130,7 +132,13 @@ async def test_what_set_charging_profile_rejects():
         # errata 3.39: an unknown connector is a CALLERROR, not a status
         assert await set_profile(rig, 3, profile()) == "PropertyConstraintViolation"
         assert await set_profile(rig, -1, profile()) == "PropertyConstraintViolation"
-        # the schema's own checks come first: an unknown purpose
+        # the schema's own checks come first: a limit of 1e400 (infinite once parsed), an
+        # unknown purpose
+        text = json.dumps([2, "huge", "SetChargingProfile", {
+            "connectorId": 0, "csChargingProfiles": profile(limit=12345)}]).replace("12345", "1e400")
+        await rig.session.feed(text.encode())
+        answer = rig.cs.answers["huge"]
+        assert answer[0] == 4 or answer[2]["status"] == "Rejected", answer
         assert await set_profile(rig, 0, profile(purpose="Other")) == "PropertyConstraintViolation"
         # W is allowed as well as A (ChargingScheduleAllowedChargingRateUnit "Current,Power")
         assert await set_profile(rig, 0, profile(unit="W", limit=7360.5)) == "Accepted"
