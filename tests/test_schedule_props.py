@@ -276,7 +276,7 @@ def check_composite(window, points):
 DAY = 86400
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(windows(True, 3 * DAY))
 def test_composite_matches_the_reference_over_days(window):
     def points(start, end):  # the first second, then one per quantum: the limits are
@@ -288,7 +288,7 @@ def test_composite_matches_the_reference_over_days(window):
     check_composite(window, points)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(windows(False, 1200))
 def test_composite_matches_the_reference_second_by_second(window):
     check_composite(window, lambda start, end: range(start, end))
@@ -297,7 +297,7 @@ def test_composite_matches_the_reference_second_by_second(window):
 SCAN = 2500  # how far past t the brute force looks for the next change
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(stacks(False, 2000), st.integers(1, 2), st.booleans(),
        st.integers(T0 - 2000, T0 + 4000), st.one_of(st.none(), st.integers(T0 - 3000, T0 + 3000)),
        st.sampled_from([230, 120]), st.integers(1, 3))
@@ -322,6 +322,7 @@ def test_connector_limit_and_next_change(stack, n, running, t, ref, volts, phase
             assert nxt >= u or all(in_force(d, v, ref) == value for v in range(t + 1, nxt))
 
 
+@settings(max_examples=300)
 @given(st.integers(0, 2000), st.lists(st.integers(0, 400), max_size=5))
 def test_share_is_fair_and_never_more_than_the_total(total, wants):
     grants = sc.share(total, wants, LEAST)
