@@ -183,15 +183,18 @@ async def test_two_sessions_limited_by_charging_profiles(tmp_path, runtime):
     for a day."""
     from firmware.settings import MAX_PERIODS
     midnight = datetime.datetime.now(datetime.timezone.utc).replace(hour=0, minute=0, second=0)
-    daily = {"chargingProfileId": 1, "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
+    daily = {"chargingProfileId": 1, "stackLevel": 0,
+             "chargingProfilePurpose": "TxDefaultProfile",
              "chargingProfileKind": "Recurring", "recurrencyKind": "Daily",
              "chargingSchedule": {"startSchedule": midnight.strftime("%Y-%m-%dT%H:%M:%SZ"),
                                   "chargingRateUnit": "A", "chargingSchedulePeriod": [
                                       {"startPeriod": i * 3600, "limit": 12 + i % 3}
                                       for i in range(MAX_PERIODS)]}}
-    most = {"chargingProfileId": 2, "stackLevel": 0, "chargingProfilePurpose": "ChargePointMaxProfile",
+    most = {"chargingProfileId": 2, "stackLevel": 0,
+            "chargingProfilePurpose": "ChargePointMaxProfile",
             "chargingProfileKind": "Absolute", "chargingSchedule": {
-                "chargingRateUnit": "W", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 13800}]}}
+                "chargingRateUnit": "W",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 13800}]}}
     async with Harness(tmp_path, interpreter=runtime, connectors=2) as h:
         for p in (daily, most):
             result = await h.cs.call("CP_1", call.SetChargingProfile(connector_id=0,

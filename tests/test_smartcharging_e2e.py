@@ -129,8 +129,8 @@ async def test_remote_start_with_a_tx_profile_limits_the_session_it_starts(tmp_p
         await h.wait_state(1, lambda s: s["relay"] == "closed")
         await h.wait_state(1, offers(7))
         # the central system's id now names the transaction: the same stack level replaces it
-        assert await set_profile(h, 1, profile(4, "TxProfile", 9, transactionId=h.cs.last_transaction_id)) \
-            == "Accepted"
+        tx = h.cs.last_transaction_id
+        assert await set_profile(h, 1, profile(4, "TxProfile", 9, transactionId=tx)) == "Accepted"
         await h.wait_state(1, offers(9))
 
 

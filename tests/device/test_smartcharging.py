@@ -135,7 +135,8 @@ async def test_what_set_charging_profile_rejects():
         # the schema's own checks come first: a limit of 1e400 (infinite once parsed), an
         # unknown purpose
         text = json.dumps([2, "huge", "SetChargingProfile", {
-            "connectorId": 0, "csChargingProfiles": profile(limit=12345)}]).replace("12345", "1e400")
+            "connectorId": 0, "csChargingProfiles": profile(limit=12345)}])
+        text = text.replace("12345", "1e400")
         await rig.session.feed(text.encode())
         answer = rig.cs.answers["huge"]
         assert answer[0] == 4 or answer[2]["status"] == "Rejected", answer
