@@ -100,6 +100,7 @@ class ChargePoint:
         self.diagnostics = None  # Diagnostics, likewise
         self.guard = None  # evse.Guard over the connectors, once guard_relays() started it
         self.renewal = None  # CertificateRenewal (firmware/cpcert.py), likewise
+        self.smart_charging = None  # SmartCharging (firmware/smartcharging.py), likewise
         self._alive_bit = watchdog.watch() if watchdog else 0
         self.available = True  # connector 0: the charge point as a whole
         self.scheduled_off = False  # connector 0 Inoperative once no transaction runs (§5.2)
@@ -140,6 +141,17 @@ class ChargePoint:
         connector.evse.set_available(operative)
         self._save_availability()
         self._status_wake.set()
+
+    _tx_listeners = ()  # until on_transaction(): nothing made at start-up for them
+
+    def on_transaction(self, fn):
+        """Call fn(connector, None) when a transaction has started on a connector (before its
+        EVSE may offer current) and fn(connector, tx) when transaction tx there has ended."""
+        self._tx_listeners = self._tx_listeners + (fn,)
+
+    def transaction_changed(self, connector, ended=None):
+        for fn in self._tx_listeners:
+            fn(connector, ended)
 
     def transaction_ended(self):
         """A transaction has stopped: a scheduled Inoperative of the charge point applies once
@@ -432,14 +444,17 @@ class ChargePoint:
                     self._status_wake.set()
 
     # -- the central system's requests -----------------------------------------------------------
-    def register(self, session, firmware=None, diagnostics=None, renewal=None):
+    def register(self, session, firmware=None, diagnostics=None, renewal=None,
+                 smart_charging=None):
         """Answer the central system's requests; `firmware` (the FirmwareUpdater) and
         `diagnostics` answer the TriggerMessages for their status notifications, `renewal`
-        (firmware/cpcert.py) ExtendedTriggerMessage SignChargePointCertificate: each a
-        lib/lazy.py LazyService, made by the trigger if it was not yet."""
+        (firmware/cpcert.py) ExtendedTriggerMessage SignChargePointCertificate,
+        `smart_charging` the chargingProfile of RemoteStartTransaction: each a lib/lazy.py
+        LazyService, made by the request if it was not yet."""
         self.firmware = firmware
         self.diagnostics = diagnostics
         self.renewal = renewal
+        self.smart_charging = smart_charging
         h = session.handlers
         h["GetConfiguration"] = lambda p: handle_get_configuration(self.settings, p)
         h["ChangeConfiguration"] = lambda p: handle_change_configuration(self.settings, p)
@@ -507,6 +522,10 @@ class ChargePoint:
             parent = self.authorizer.parent(id_tag)  # its group, if the cache knows it
             c = reservations.choose(id_tag, parent, only=None if n is None else c)
         if c is None or not c.usable():
+            return {"status": "Rejected"}
+        profile = p.get("chargingProfile")  # a TxProfile for the transaction started here
+        if profile is not None and (self.smart_charging is None or self.smart_charging.get()
+                                    .expect(c.n, id_tag, profile) != "Accepted"):
             return {"status": "Rejected"}
         if self.settings.get("AuthorizeRemoteTxRequests"):
             c.pending_tag = id_tag  # reserved while we ask

@@ -62,6 +62,10 @@ RULES = (
     ("wifi", OBJ, False, 0, 0, None),
     ("wifi.ssid", STR, False, 1, 32, None),
     ("wifi.password", STR, False, 0, 64, None),
+    # The supply, for Smart Charging's limits in W (current per phase = W / (V * phases))
+    ("installation", OBJ, False, 0, 0, _SECTION),
+    ("installation.voltageV", INT, False, 100, 400, 230),
+    ("installation.phases", INT, False, 1, 3, 3),
     ("firmware", OBJ, False, 0, 0, _SECTION),
     ("firmware.manufacturerRootFile", STR, False, 1, 128, None),
     ("log", OBJ, False, 0, 0, _SECTION),

@@ -177,6 +177,7 @@ class Connector:
         self.tx = OpenTx(Journal.local_id(seq), id_tag, meter_wh, now_s, parent=parent)
         self.tx.begin = self.cp.sample(self, "Transaction.Begin", "StopTxnSampledData")
         self._save_tx()
+        self.cp.transaction_changed(self)  # smart charging sets its limit before the offer
         self.pending_tag = None
         self._pending_parent = None
         self.finishing = False
@@ -216,6 +217,7 @@ class Connector:
         self.stop_seq = seq
         self.stop_ms = ticks_ms()
         self.tx = None
+        self.cp.transaction_changed(self, tx)
         try:
             os.remove(self._path)
         except OSError:

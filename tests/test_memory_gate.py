@@ -176,6 +176,45 @@ async def test_200_transaction_messages_offline_then_delivered(tmp_path, runtime
         assert_clean(h)
 
 
+# -- smart charging ---------------------------------------------------------------------------
+async def test_two_sessions_limited_by_charging_profiles(tmp_path, runtime):
+    """A Daily TxDefaultProfile of ChargingScheduleMaxPeriods periods and a
+    ChargePointMaxProfile shared by two sessions, then the charge point's composite schedule
+    for a day."""
+    from firmware.settings import MAX_PERIODS
+    midnight = datetime.datetime.now(datetime.timezone.utc).replace(hour=0, minute=0, second=0)
+    daily = {"chargingProfileId": 1, "stackLevel": 0,
+             "chargingProfilePurpose": "TxDefaultProfile",
+             "chargingProfileKind": "Recurring", "recurrencyKind": "Daily",
+             "chargingSchedule": {"startSchedule": midnight.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                  "chargingRateUnit": "A", "chargingSchedulePeriod": [
+                                      {"startPeriod": i * 3600, "limit": 12 + i % 3}
+                                      for i in range(MAX_PERIODS)]}}
+    most = {"chargingProfileId": 2, "stackLevel": 0,
+            "chargingProfilePurpose": "ChargePointMaxProfile",
+            "chargingProfileKind": "Absolute", "chargingSchedule": {
+                "chargingRateUnit": "W",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 13800}]}}
+    async with Harness(tmp_path, interpreter=runtime, connectors=2) as h:
+        for p in (daily, most):
+            result = await h.cs.call("CP_1", call.SetChargingProfile(connector_id=0,
+                                                                     cs_charging_profiles=p))
+            assert result.status == "Accepted"
+        for n, tag in ((1, "TAG-ONE"), (2, "TAG-TWO")):
+            assert await h.ctl("plug %d" % n) == "ok"
+            await h.status("Preparing", n)
+            assert await h.ctl("swipe " + tag) == "ok"
+            await h.cs.wait_for("StartTransaction", "CP_1", lambda p, tag=tag: p["idTag"] == tag)
+            assert await h.ctl("cp %d C" % n) == "ok"
+        for n in (1, 2):  # 13800 W at 230 V on 3 phases: 20 A, 10 A each (duty 166)
+            await h.wait_state(n, lambda s: s["relay"] == "closed" and s["pwmDutyPermille"] == 166)
+        result = await h.cs.call("CP_1", call.GetCompositeSchedule(connector_id=0, duration=86400,
+                                                                   charging_rate_unit="W"))
+        assert result.status == "Accepted"
+        assert result.charging_schedule["charging_schedule_period"][0]["limit"] == 13800.0
+        assert_clean(h)
+
+
 # -- firmware update ----------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["rsa2048", "ec256"])
 async def test_signed_update_of_a_full_slot_image(tmp_path, runtime, kind):
