@@ -97,6 +97,9 @@ class Session:
         self._send = send  # async fn(buf, length): one frame out
         self.timeout_ms = timeout_ms
         self.handlers = {}
+        # services made at their first request (lib/lazy.py): .actions, .get() registers
+        # their handlers; one list here rather than a stand-in function per action
+        self.lazy = []
         self.registration = None  # None, "Pending", "Accepted" or "Rejected"
         self.connected = False
         self._next_id = 1
@@ -214,6 +217,20 @@ class Session:
             self._invalid("a frame of an unknown message type")
             await self._error(msg_id, "MessageTypeNotSupported", "unknown message type")
 
+    def handler(self, action):
+        """The handler of `action`, or None: registered, or registered now by the lazy
+        service whose actions name it (made at this first request). RuntimeError when that
+        service does not register it (a wiring bug)."""
+        handler = self.handlers.get(action)
+        if handler is None:
+            for service in self.lazy:
+                if action in service.actions:
+                    service.get()
+                    handler = self.handlers.get(action)
+                    if handler is None:
+                        raise RuntimeError(action + " not registered by its service")
+        return handler
+
     async def _incoming_call(self, msg_id, action, payload):
         if self.registration == "Rejected":  # §4.2: no response at all, no handler run
             log.warn("not answering", action[:40], msg_id[:36],
@@ -223,7 +240,11 @@ class Session:
         if tables is None or action not in self.protocol.incoming:
             await self._error(msg_id, "NotImplemented", "unknown action " + action[:40])
             return
-        handler = self.handlers.get(action)
+        try:
+            handler = self.handler(action)
+        except RuntimeError as e:  # a service that did not register its action: a bug
+            log.error(str(e))
+            handler = None
         if handler is None:
             await self._error(msg_id, "NotSupported", action + " is not supported")
             return

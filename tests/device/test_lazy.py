@@ -1,5 +1,6 @@
-# Device tests of lib/lazy.py and of the application's lazy services: stand-ins until the
-# first request, the service registering its own handlers over them, made once.
+# Device tests of lib/lazy.py and of the application's lazy services: nothing but the service's
+# entry in session.lazy until the first request, the service then registering its own
+# handlers, made once.
 import json
 import sys
 
@@ -29,19 +30,20 @@ def test_the_first_request_makes_the_service_once():
     peer, session = connect([])
     log = []
     lazy = LazyService(session, ("Ping",), lambda: Echo(session, log))
-    assert lazy.made is None and log == []
-    assert session.handlers["Ping"]({"n": 1}) == {"pong": 1}
-    assert session.handlers["Ping"]({"n": 2}) == {"pong": 2} and log == ["made"], log
+    assert lazy.made is None and log == [] and "Ping" not in session.handlers
+    assert session.handler("Ping")({"n": 1}) == {"pong": 1}
+    assert session.handler("Ping")({"n": 2}) == {"pong": 2} and log == ["made"], log
     assert lazy.get() is lazy.made
+    assert session.handler("Pong") is None, "an action no service names: not supported"
 
 
 def test_a_service_that_does_not_take_its_action_is_a_clear_error():
     peer, session = connect([])
     lazy = LazyService(session, ("Ping", "Pong"), lambda: Echo(session, []))
-    raises(RuntimeError, session.handlers["Pong"], {})
+    raises(RuntimeError, session.handler, "Pong")
 
 
-async def test_the_applications_lazy_services_take_over_every_stand_in():
+async def test_the_applications_lazy_services_register_every_action():
     board = SimBoard({"connectors": 1, "sim": {"controlPort": 1}}, state_dir=tempdir())
     peer, session = connect([], registration="Accepted")
     settings = Settings(board.state_dir, 1, "Core")
@@ -57,14 +59,15 @@ async def test_the_applications_lazy_services_take_over_every_stand_in():
         cfg, board, session, settings, cp, security, WsClient("ws://127.0.0.1:1/ocpp", "CP_1"),
         Trust(board.state_dir))
     assert "firmware.fwupdate" not in sys.modules or "firmware.fwupdate" in before
-    stand_ins = {a: session.handlers[a] for a in app.CERT_ACTIONS + app.UPDATE_ACTIONS
-                 + app.DIAGNOSTICS_ACTIONS + app.RENEWAL_ACTIONS}
+    actions = app.CERT_ACTIONS + app.UPDATE_ACTIONS + app.DIAGNOSTICS_ACTIONS + \
+        app.RENEWAL_ACTIONS
+    assert not [a for a in actions if a in session.handlers], "registered before a request"
     # a request to the certificate store makes it
-    answer = session.handlers["GetInstalledCertificateIds"](
+    answer = session.handler("GetInstalledCertificateIds")(
         {"certificateType": "ManufacturerRootCertificate"})
     assert answer["status"] == "NotFound", json.dumps(answer)
     updater.get()
     diagnostics.get()
     renewal.get()
-    for action, stand_in in stand_ins.items():
-        assert session.handlers[action] is not stand_in, action + " still a stand-in"
+    for action in actions:
+        assert session.handlers.get(action) is not None, action + " not registered"
