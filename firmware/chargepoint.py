@@ -74,7 +74,8 @@ TICK_MS = 100
 RESET_FLUSH_MS = 5000  # how long a Reset waits for the StopTransactions to go out
 RESET_CLOSE_MS = 4000  # and then at most for the WebSocket's close handshake
 STOP_HOLD_MS = 10000  # a status change waits this long at most for its StopTransaction
-FEATURE_PROFILES = "Core,FirmwareManagement,RemoteTrigger"
+FEATURE_PROFILES = ("Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,"
+                    "RemoteTrigger")
 
 
 class ChargePoint:

@@ -30,7 +30,9 @@ async def test_every_key_round_trips_and_persists(tmp_path):
         conf = await h.cs.call("CP_1", call.GetConfiguration())
         keys = {k["key"]: k for k in conf.configuration_key}
         assert not conf.unknown_key
-        assert keys["SupportedFeatureProfiles"]["value"] == "Core,FirmwareManagement,RemoteTrigger"
+        assert keys["SupportedFeatureProfiles"]["value"] == (
+            "Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,"
+            "RemoteTrigger")
         assert keys["SupportedFileTransferProtocols"]["value"] == "HTTP,HTTPS"
         assert keys["NumberOfConnectors"]["value"] == "1"
         assert "value" not in keys["AuthorizationKey"]  # write-only
