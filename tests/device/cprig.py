@@ -41,6 +41,22 @@ def accept_all(action, payload):
     return [3, {}]
 
 
+def answers_with_parents(parents):
+    """accept_all, with the parentIdTag `parents` names for an idTag in the IdTagInfo of
+    Authorize and StartTransaction answers (the group of a card, §3.10)."""
+    def answer(action, payload):
+        if action in ("Authorize", "StartTransaction"):
+            info = {"status": "Accepted"}
+            parent = parents.get(payload["idTag"])
+            if parent:
+                info["parentIdTag"] = parent
+            if action == "Authorize":
+                return [3, {"idTagInfo": info}]
+            return [3, {"transactionId": 7, "idTagInfo": info}]
+        return accept_all(action, payload)
+    return answer
+
+
 class Central:
     """The far end of the link: answers our CALLs by script, sends its own, keeps both."""
 

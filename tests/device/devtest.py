@@ -21,7 +21,8 @@ Where the WebAssembly MicroPython differs from CPython (and sometimes from the E
 - the GC heap grows on demand, so a MemoryError of the ESP32 is not reproduced.
 
 Helpers: `needs(*modules)` skips a test where a module is missing, `raises(...)` checks an
-exception, `tempdir()` / `rmtree(path)` give a scratch directory.
+exception, `tempdir()` / `rmtree(path)` give a scratch directory, `with Captured() as cap:`
+collects the log lines meanwhile (`cap.lines`, `cap.count(text)`).
 """
 
 import os
@@ -132,3 +133,22 @@ def rmtree(path):
         else:
             os.remove(full)
     os.rmdir(path)
+
+
+class Captured:
+    """Log lines while it is active (a with-block)."""
+
+    def __init__(self):
+        self.lines = []
+
+    def __enter__(self):
+        import logger  # lib/: device tests put it on the path before they import this
+        logger.set_sink(self.lines.append)
+        return self
+
+    def __exit__(self, *exc):
+        import logger
+        logger.set_sink(None)
+
+    def count(self, text):
+        return len([line for line in self.lines if text in line])

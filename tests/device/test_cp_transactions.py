@@ -2,7 +2,7 @@
 # stopping by group, the sample interval, StopTxnSampledData, scheduled availability, faults.
 import gc
 
-from cprig import Rig, accept_all
+from cprig import Rig, accept_all, answers_with_parents
 from devtest import measures_heap
 from firmware.status import connector_status
 from ocppj.encoder import Encoder
@@ -11,16 +11,7 @@ from ticks import ticks_add, ticks_ms
 PARENTS = {"CARD-1": "FAMILY", "card-2": "family", "CARD-3": "OTHERS"}
 
 
-def with_parents(action, payload):
-    if action in ("Authorize", "StartTransaction"):
-        info = {"status": "Accepted"}
-        parent = PARENTS.get(payload["idTag"])
-        if parent:
-            info["parentIdTag"] = parent
-        if action == "Authorize":
-            return [3, {"idTagInfo": info}]
-        return [3, {"transactionId": 7, "idTagInfo": info}]
-    return accept_all(action, payload)
+with_parents = answers_with_parents(PARENTS)
 
 
 def authorized(rig):

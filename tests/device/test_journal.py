@@ -3,8 +3,7 @@
 import json
 import os
 
-import logger
-from devtest import raises, rmtree, tempdir
+from devtest import Captured, raises, rmtree, tempdir
 from ocppj.encoder import Decimal, Encoder, Timestamp
 from ocppj.journal import Journal
 
@@ -37,23 +36,6 @@ def stop(j, tx):
 
 def seqs(j):
     return [r.seq for r in j.records()]
-
-
-class Captured:
-    """Log lines while it is active (a with-block)."""
-
-    def __init__(self):
-        self.lines = []
-
-    def __enter__(self):
-        logger.set_sink(self.lines.append)
-        return self
-
-    def __exit__(self, *exc):
-        logger.set_sink(None)
-
-    def count(self, text):
-        return len([line for line in self.lines if text in line])
 
 
 def read_bytes(path):

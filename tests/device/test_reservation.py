@@ -6,7 +6,7 @@ import sys
 import atomicfile
 import logger
 from civil import utc_text
-from cprig import Rig, accept_all
+from cprig import Rig, accept_all, answers_with_parents
 from firmware import app
 from firmware.settings import Settings
 from ticks import ticks_ms
@@ -14,16 +14,7 @@ from ticks import ticks_ms
 PARENTS = {"HOLDER": "FAMILY", "KID": "family", "OTHER": "OTHERS"}
 
 
-def with_parents(action, payload):
-    if action in ("Authorize", "StartTransaction"):
-        info = {"status": "Accepted"}
-        parent = PARENTS.get(payload["idTag"])
-        if parent:
-            info["parentIdTag"] = parent
-        if action == "Authorize":
-            return [3, {"idTagInfo": info}]
-        return [3, {"transactionId": 7, "idTagInfo": info}]
-    return accept_all(action, payload)
+with_parents = answers_with_parents(PARENTS)
 
 
 class NoZero(Settings):

@@ -4,9 +4,9 @@ import asyncio
 import json
 
 import atomicfile
-import logger
 from civil import utc_text
 from cprig import Rig
+from devtest import Captured
 from firmware import app
 from firmware.settings import MAX_PERIODS, MAX_PROFILES, MAX_STACK_LEVEL
 from firmware.smartcharging import SmartCharging
@@ -14,23 +14,6 @@ from lazy import LazyService
 from ocppj import rfc3339
 
 DAY = 86400
-
-
-class Captured:
-    """Log lines while it is active (a with-block)."""
-
-    def __init__(self):
-        self.lines = []
-
-    def __enter__(self):
-        logger.set_sink(self.lines.append)
-        return self
-
-    def __exit__(self, *exc):
-        logger.set_sink(None)
-
-    def count(self, text):
-        return len([line for line in self.lines if text in line])
 
 
 def profile(pid=1, purpose="TxDefaultProfile", level=0, limit=10, unit="A", kind="Relative",
