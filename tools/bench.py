@@ -9,7 +9,8 @@ build, target 2 ms), then the heap floors of the memory gate's scenarios
 the frozen code size), and exits 1 when a figure misses its target. Bytes are allocated bytes
 per operation (gc.mem_alloc with the GC off on MicroPython; the peak of one call on CPython);
 times are microseconds per operation on this machine (an ESP32 is some 200 to 300 times
-slower).
+slower). A target is either in TARGETS below or a script's own (its `TARGET` lines, e.g. the
+signature checks of signature_bench.py): both are shown next to their figure.
 
     python tools/bench.py [--no-stalls] [--no-floors]
 """
@@ -100,6 +101,7 @@ def check(name, interpreter, nbytes, us, times):
 
 def main():
     rows = []
+    own = {}  # (name, interpreter) -> [(target text, met)] the script checked itself
     for interpreter, command in runners():
         for script in BENCHES:
             proc = subprocess.run(command(script), cwd=ROOT, capture_output=True, text=True)
@@ -111,12 +113,22 @@ def main():
                 if line.startswith("BENCH "):
                     _, name, nbytes, us = line.split()
                     rows.append((name, interpreter, int(nbytes), float(us)))
+                elif line.startswith("TARGET "):  # a script's own target, checked by it
+                    # "TARGET <name> <figure> <= <limit> <unit> met|MISSED"
+                    words = line.split()
+                    own.setdefault((words[1], interpreter), []).append(
+                        ("%s %s" % (words[4], "B" if words[5] == "bytes" else words[5]),
+                         words[6] == "met"))
     missed = 0
     times = {(name, interpreter): us for name, interpreter, _, us in rows}
     print("%-44s %-17s %10s %10s %16s %s" % ("benchmark", "interpreter", "bytes/op", "us/op",
                                              "target", "met"))
     for name, interpreter, nbytes, us in rows:
         target, met = check(name, interpreter, nbytes, us, times)
+        if not target and (name, interpreter) in own:
+            checked = own[(name, interpreter)]
+            target = ", ".join(text for text, _ in checked)
+            met = "yes" if all(ok for _, ok in checked) else "NO"
         missed += met == "NO"
         print("%-44s %-17s %10d %10.1f %16s %s" % (name, interpreter, nbytes, us, target, met))
     print("bench: %d figures, %d targets missed" % (len(rows), missed))
