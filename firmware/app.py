@@ -113,11 +113,8 @@ async def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="
                               make_local_list)
 
     def local_list(lists=local_lists, path=list_path):
-        if lists.made is None:
-            try:
-                os.stat(path)
-            except OSError:
-                return None
+        if lists.made is None and not atomicfile.exists(path):
+            return None
         return lists.get()
     authorizer = Authorizer(session, settings, cache, board.time_s, local_list)
     await sleep_ms(0)
@@ -281,7 +278,7 @@ def make_reservations(cp, session, state_dir):
 
 
 SMART_CHARGING_ACTIONS = ("SetChargingProfile", "ClearChargingProfile", "GetCompositeSchedule")
-CHARGING_PROFILES_FILE = "/charging-profiles"  # in the state folder
+CHARGING_PROFILES_FILE = "charging-profiles"  # in the state folder
 
 
 def smart_charging(cp, installation):
@@ -292,14 +289,14 @@ def smart_charging(cp, installation):
 
     def make(cp=cp, installation=installation):
         from firmware.smartcharging import SmartCharging
-        service = SmartCharging(cp, cp.board.state_dir + CHARGING_PROFILES_FILE,
+        service = SmartCharging(cp, cp.board.state_dir + "/" + CHARGING_PROFILES_FILE,
                                 installation["voltageV"], installation["phases"])
         service.register(cp.session)
         asyncio.create_task(service.run())
         return service
 
     smart = LazyService(cp.session, SMART_CHARGING_ACTIONS, make)
-    if atomicfile.exists(cp.board.state_dir + CHARGING_PROFILES_FILE):
+    if atomicfile.exists(cp.board.state_dir + "/" + CHARGING_PROFILES_FILE):
         smart.get()
     return smart
 
