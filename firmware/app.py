@@ -16,20 +16,20 @@ import logring
 import unload
 from drivers.leds import StatusLed
 from drivers.watchdog import Watchdog
-from firmware.authcache import AuthCache
-from firmware.authorize import Authorizer
+from firmware.v16.authcache import AuthCache
+from firmware.v16.authorize import Authorizer
 from firmware.board import open_board
-from firmware.chargepoint import FEATURE_PROFILES, ChargePoint
-from firmware import fwjob
+from firmware.v16.chargepoint import FEATURE_PROFILES, ChargePoint
+from firmware.management import fwjob
 from filelog import FileLog
-from firmware.security import SecurityEvents
-from firmware.trust import Trust
+from firmware.security.events import SecurityEvents
+from firmware.security.trust import Trust
 from lazy import LazyService
 from looplag import LoopLag
 from firmware.link import Link, basic_auth_key, make_client, read_file
-from firmware.profile import ProfileSwitch
-from firmware.registration import Registration
-from firmware.settings import Settings
+from firmware.security.profile import ProfileSwitch
+from firmware.v16.registration import Registration
+from firmware.v16.settings import Settings
 from ocppj.delivery import Delivery
 from ocppj.encoder import Encoder
 from ocppj.journal import Journal
@@ -65,7 +65,7 @@ def _stop(message):
 
 def make_wire(csms, state_dir):
     """The WebSocket client (its receive buffer), the frame encoder (its frame buffer) and the
-    Trust (firmware/trust.py: the central system's roots): the largest long-lived buffers,
+    Trust (firmware/security/trust.py: the central system's roots): the largest long-lived buffers,
     made together right after start-up's garbage has been collected, so they lie side by side
     and are never looked for in a fragmented heap. csms.caFile is read here and nowhere else,
     into the certificate store when its content is new: the WebSocket, firmware downloads, log
@@ -101,12 +101,12 @@ async def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="
     cache = AuthCache(board.state_dir)
     # The Local Authorization List: made at the first SendLocalList or GetLocalListVersion,
     # for an authorization only when a list is on flash (a session without one never imports
-    # firmware/locallist.py). Nested here, as a module global would grow app's dict; what the
+    # firmware/v16/locallist.py). Nested here, as a module global would grow app's dict; what the
     # functions need comes as default arguments, which cost less heap than a closure's cells.
     list_path = board.state_dir + "/locallist.bin"
 
     def make_local_list(path=list_path, settings=settings, session=session):
-        from firmware.locallist import LocalList
+        from firmware.v16.locallist import LocalList
         return LocalList(path, settings, session)
 
     local_lists = LazyService(session, ("SendLocalList", "GetLocalListVersion"),
@@ -175,9 +175,9 @@ async def start_ocpp(cfg, board, watchdog, client, encoder, trust, boot_reason="
     await sleep_ms(0)
     if fwjob.pending(board.state_dir):  # an update to resume, or to report on after its reboot
         # the updater's modules first, each in a turn of its own (the bulk of making it)
-        __import__("firmware.fwupdate")
+        __import__("firmware.management.fwupdate")
         await sleep_ms(0)
-        __import__("firmware.fwtransfer")
+        __import__("firmware.management.fwtransfer")
         await sleep_ms(0)
         job = updater.get().job
         if job is not None and job.phase == "rebooting":
@@ -214,15 +214,15 @@ async def firmware_management(cfg, board, session, settings, cp, security, clien
         return trust.ders or None
 
     def make_certs():
-        from firmware.certstore import CertStore
+        from firmware.security.certstore import CertStore
         store = CertStore(board.state_dir, trust=trust, on_roots=client.set_ca,
                           secure_link=client.secure)
         store.register(session)
         return store
 
     def make_updater():
-        from firmware.fwtransfer import make_transfer
-        from firmware.fwupdate import FirmwareUpdater
+        from firmware.management.fwtransfer import make_transfer
+        from firmware.management.fwupdate import FirmwareUpdater
         updater = FirmwareUpdater(board, session, settings, cp, lambda: certs.get().roots_steps(),
                                   security, None)
         updater.set_transfer(make_transfer(updater, roots, board.block))
@@ -231,7 +231,7 @@ async def firmware_management(cfg, board, session, settings, cp, security, clien
         return updater
 
     def make_diagnostics():
-        from firmware.diagnostics import Diagnostics
+        from firmware.management.diagnostics import Diagnostics
         diagnostics = Diagnostics(board, session, roots, board.block, security.log_file, lag)
         diagnostics.register(session)
         return diagnostics
@@ -242,7 +242,7 @@ async def firmware_management(cfg, board, session, settings, cp, security, clien
             yield Certificate(der)
 
     def make_renewal():
-        from firmware.cpcert import CertificateRenewal
+        from firmware.security.cpcert import CertificateRenewal
         renewal = CertificateRenewal(board, session, settings, client, cfg["csms"]["chargeBoxId"],
                                      security, cpo_roots, cfg["csms"].get("clientCertFile"))
         renewal.register(session)
@@ -270,8 +270,8 @@ RESERVATIONS_FILE = "reservations.json"  # in the state folder while reservation
 
 
 def make_reservations(cp, session, state_dir):
-    """The reservation service (firmware/reservation.py), its handlers registered."""
-    from firmware.reservation import Reservations
+    """The reservation service (firmware/v16/reservation.py), its handlers registered."""
+    from firmware.v16.reservation import Reservations
     service = Reservations(cp, state_dir + "/" + RESERVATIONS_FILE)
     service.register(session)
     return service
@@ -282,13 +282,13 @@ CHARGING_PROFILES_FILE = "charging-profiles"  # in the state folder
 
 
 def smart_charging(cp, installation):
-    """Smart Charging (firmware/smartcharging.py), made at its first request, or now when
+    """Smart Charging (firmware/v16/smartcharging.py), made at its first request, or now when
     charging profiles are on flash: their limits apply from start-up on. A charging session
     without profiles never imports it. (make() takes what it needs as default arguments: no
     closure cells; at 96 KiB every 100 bytes made at start-up count.)"""
 
     def make(cp=cp, installation=installation):
-        from firmware.smartcharging import SmartCharging
+        from firmware.v16.smartcharging import SmartCharging
         service = SmartCharging(cp, cp.board.state_dir + "/" + CHARGING_PROFILES_FILE,
                                 installation["voltageV"], installation["phases"])
         service.register(cp.session)
@@ -304,7 +304,7 @@ def smart_charging(cp, installation):
 async def confirm_or_roll_back(board, registration):
     """A new image that does not reach the central system in time is not kept: the hard reset
     lets the bootloader roll back to the image that worked."""
-    from firmware.fwupdate import CONFIRM_TIMEOUT_S
+    from firmware.management.fwupdate import CONFIRM_TIMEOUT_S
     for _ in range(CONFIRM_TIMEOUT_S):
         if registration.accepted:
             return
@@ -328,10 +328,10 @@ async def run(cfg, board, client, encoder, trust):
         ident["chargePointVendor"], ident["chargePointModel"],
         ident.get("firmwareVersion", "?"), board.name, board.reset_cause()))
     # OCPP 2.0.1 BootNotification.reason, kept ready: a recorded intent or the reset cause
-    from firmware import bootreason
+    from firmware.model import bootreason
     boot_reason = bootreason.take(board.state_dir, board.reset_cause())
     log.info("boot reason", boot_reason)
-    unload.forget("firmware.bootreason")  # start-up only; a reset imports it to record why
+    unload.forget("firmware.model.bootreason")  # start-up only; a reset imports it to record why
     await sleep_ms(0)
     try:
         await board.start()

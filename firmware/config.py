@@ -75,7 +75,7 @@ RULES = (
 LOG_LEVELS = const(("debug", "info", "warn", "error"))
 
 # The settings of config.json that are OCPP configuration keys: the installer's starting
-# values (a central system's later ChangeConfiguration wins, see firmware/settings.py), checked
+# values (a central system's later ChangeConfiguration wins, see firmware/v16/settings.py), checked
 # by the key's own rule there, the one source of their bounds. load() puts them in
 # config["ocpp"], key by OCPP name.
 OCPP_KEYS = const((("csms.securityProfile", "SecurityProfile"),
@@ -163,7 +163,7 @@ def _check(config):
 
 
 def _ocpp_keys(config):
-    from firmware.settings import override_problem
+    from firmware.v16.settings import override_problem
     keys = {}
     for path, name in OCPP_KEYS:
         section, field = path.split(".")

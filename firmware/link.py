@@ -17,7 +17,7 @@ from ws.reconnect import Reconnector
 log = logger.get("link")
 
 # Under the state folder: the client key and certificate chain installed by CertificateSigned
-# (firmware/cpcert.py writes it, make_client reads it), PEM, one atomicfile.
+# (firmware/security/cpcert.py writes it, make_client reads it), PEM, one atomicfile.
 CLIENT_PAIR = "/cpcert"
 
 
@@ -32,7 +32,7 @@ def read_file(path):
 
 def stored_credentials(path):
     """(certificate chain PEM, private key PEM) of the pair a CertificateSigned.req installed
-    (firmware/cpcert.py: one atomicfile, the key first), or None when there is none or it is
+    (firmware/security/cpcert.py: one atomicfile, the key first), or None when there is none or it is
     torn."""
     import atomicfile
     data = atomicfile.read(path)
@@ -50,7 +50,7 @@ def make_client(csms, subprotocol, ca=None, state_dir=None):
     Basic auth password is the application's to set (set_authorization_key) from the OCPP
     keys AuthorizationKey and SecurityProfile, which the central system may change. The
     client certificate: the pair installed by a certificate renewal under `state_dir`
-    (firmware/cpcert.py) if there is one, else csms.clientCertFile / clientKeyFile."""
+    (firmware/security/cpcert.py) if there is one, else csms.clientCertFile / clientKeyFile."""
     pair = stored_credentials(state_dir + CLIENT_PAIR) if state_dir is not None else None
     if pair is not None:
         cert, key = pair

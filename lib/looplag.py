@@ -6,7 +6,7 @@
 A task sleeps `period_ms` again and again; whatever it wakes up later than asked is time some
 other code held the loop without yielding (on an ESP32, 200-300 times slower than a PC, a
 few ms of host work become a second). A new worst of `log_ms` or more is logged once;
-GetDiagnostics uploads say the worst (firmware/diagnostics.py), so a log shows where the
+GetDiagnostics uploads say the worst (firmware/management/diagnostics.py), so a log shows where the
 loop was held.
 """
 

@@ -3,7 +3,7 @@ import os
 import re
 import subprocess
 
-from firmware.chargepoint import FEATURE_PROFILES
+from firmware.v16.chargepoint import FEATURE_PROFILES
 from simproc import ROOT
 
 

@@ -37,11 +37,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drivers.pilot import cable_rating_deciamps
-from firmware.board.sim import SimBoard
-from firmware.board.sim_ev import offered_deciamps
-from firmware.evse import (EV_COMMUNICATION_ERROR, POWER_SWITCH_FAILURE, RELAY_CLOSED,
+from firmware.sim.board import SimBoard
+from firmware.sim.ev import offered_deciamps
+from firmware.model.evse import (EV_COMMUNICATION_ERROR, POWER_SWITCH_FAILURE, RELAY_CLOSED,
                            RELAY_OPENED, Evse, relay_may_close)
-from firmware.status import FAULTING, connector_status
+from firmware.model.status import FAULTING, connector_status
 
 DEBOUNCE_MS = 300
 RELEASE_MS = 50
@@ -358,7 +358,7 @@ ERROR_CODES = (None,) + FAULTING + ("EVCommunicationError", "WeakSignal", "Reade
        finishing=st.booleans())
 def test_a_reservation_only_ever_shows_reserved_over_available_or_preparing(
         available, error, plugged, ready, tx, offering, authorized, finishing):
-    """connector_status with a reservation (firmware/reservation.py): Reserved where the
+    """connector_status with a reservation (firmware/v16/reservation.py): Reserved where the
     connector would be Available or Preparing with no identifier accepted, and otherwise what
     it would be without one (a fault, Inoperative, a transaction, Finishing, the holder's
     identifier waiting for the cable all come first)."""
@@ -374,7 +374,7 @@ def test_a_reservation_only_ever_shows_reserved_over_available_or_preparing(
 
 def test_only_the_contactor_driver_switches_a_relay():
     """The relay rule in one place: board.set_relay() is called only by lib/drivers/contactor.py
-    (and the boards themselves, for their safe state), and only firmware/evse.py makes a
+    (and the boards themselves, for their safe state), and only firmware/model/evse.py makes a
     Contactor (so only Evse.tick() can close one)."""
     offenders = []
     for tree in ("firmware", "lib"):
@@ -394,6 +394,6 @@ def test_only_the_contactor_driver_switches_a_relay():
                     if called == "set_relay" and rel != "lib/drivers/contactor.py" and not (
                             rel.startswith("firmware/board/")):
                         offenders.append("%s:%d set_relay()" % (rel, node.lineno))
-                    if called == "Contactor" and rel != "firmware/evse.py":
+                    if called == "Contactor" and rel != "firmware/model/evse.py":
                         offenders.append("%s:%d Contactor()" % (rel, node.lineno))
     assert not offenders, "relay switched outside the rule: %s" % offenders

@@ -12,7 +12,7 @@ import pytest
 from ocpp.v16 import call
 
 from cpharness import Harness
-from firmware.board import sim_flash
+from firmware.sim import flash as sim_flash
 from ota.image import ImageError
 from simproc import micropython
 from test_firmware_e2e import cert_pem, keys, now_iso, signed  # noqa: F401 (keys: fixture)

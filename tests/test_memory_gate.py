@@ -181,7 +181,7 @@ async def test_two_sessions_limited_by_charging_profiles(tmp_path, runtime):
     """A Daily TxDefaultProfile of ChargingScheduleMaxPeriods periods and a
     ChargePointMaxProfile shared by two sessions, then the charge point's composite schedule
     for a day."""
-    from firmware.settings import MAX_PERIODS
+    from firmware.v16.settings import MAX_PERIODS
     midnight = datetime.datetime.now(datetime.timezone.utc).replace(hour=0, minute=0, second=0)
     daily = {"chargingProfileId": 1, "stackLevel": 0,
              "chargingProfilePurpose": "TxDefaultProfile",

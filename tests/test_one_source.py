@@ -24,7 +24,7 @@ def test_the_connector_fault_codes_are_listed_once():
     lists = [path for path, text in device_sources()
              if re.search(r"""^\w+ = \(\s*(ev\.POWER_SWITCH_FAILURE|"PowerSwitchFailure")""",
                           text, re.M)]
-    assert lists == ["firmware/status.py"], lists
+    assert lists == ["firmware/model/status.py"], lists
 
 
 def test_the_p256_programs_and_table_are_what_their_generator_writes():

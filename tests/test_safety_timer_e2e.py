@@ -1,7 +1,7 @@
 # End to end: the firmware process with its asyncio loop held for 2 s by code that never yields
 # (the control channel's `stall`), while the EV leaves, the pilot goes to E or F, or the
 # contacts weld. The relay opens within 100 ms of wall time all the same (the safety timer,
-# firmware/evse.py Guard), and once the loop runs again it tells the central system.
+# firmware/model/evse.py Guard), and once the loop runs again it tells the central system.
 import asyncio
 import json
 import time

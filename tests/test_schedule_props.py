@@ -1,4 +1,4 @@
-# Property tests of firmware/schedule.py (and the parsing of firmware/chargingprofiles.py):
+# Property tests of firmware/model/schedule.py (and the parsing of firmware/v16/chargingprofiles.py):
 # random profile stacks against a plain reference model evaluated point by point.
 """Random stacks of charging profiles (every purpose, stack levels, validity windows,
 Absolute / Recurring Daily and Weekly / Relative, A and W, numberPhases), random transactions
@@ -27,10 +27,10 @@ import datetime
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from firmware import schedule as sc
-from firmware import chargingprofiles
-from firmware.chargingprofiles import parse
-from firmware.settings import MAX_PERIODS, MAX_PROFILES, MAX_STACK_LEVEL
+from firmware.model import schedule as sc
+from firmware.v16 import chargingprofiles
+from firmware.v16.chargingprofiles import parse
+from firmware.v16.settings import MAX_PERIODS, MAX_PROFILES, MAX_STACK_LEVEL
 
 QUANTUM = 900  # 15 min: divides a day; every time of the long-window stacks is a multiple
 T0 = 840000000 // QUANTUM * QUANTUM  # 2026-08-14, a multiple of QUANTUM

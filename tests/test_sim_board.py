@@ -143,7 +143,7 @@ def test_runner_restarts_after_reset_and_the_meter_survives(tmp_path):
 
 @pytest.mark.parametrize("kind", ["cpython", "frozen32"])
 def test_the_stall_meter_sees_a_held_loop(tmp_path, monkeypatch, kind):
-    """make bench's stall meter (firmware/board/sim_stall.py): the loop held 300 ms by the
+    """make bench's stall meter (firmware/sim/stall.py): the loop held 300 ms by the
     `stall` command shows as a worst turn of at least that, in CPU time on the frozen build
     (its simclock module) and in wall time under CPython; short turns stay short."""
     import mp32

@@ -51,7 +51,7 @@ MAKE_FLAGS = ["VARIANT=standard", "CFLAGS_EXTRA=-m32", "LDFLAGS_EXTRA=-m32",
               "MICROPY_PY_FFI=0", "MICROPY_PY_BTREE=0", "MPY_CROSS_FLAGS=" + MPY_MARCH]
 VARIANTS = {"plain": "unix_plain.py", "frozen": "unix_frozen.py"}
 # C modules of the frozen build only (the host twin of the board): simclock, the CPU-time
-# clock of the simulated board's stall meter (firmware/board/sim_stall.py)
+# clock of the simulated board's stall meter (firmware/sim/stall.py)
 USERMODS = os.path.join(ROOT, "tools", "usermods")
 
 

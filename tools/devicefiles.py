@@ -1,7 +1,7 @@
 # The list of device files: what goes to the board, what the device gates check.
 """Device files are boot.py, main.py and every .py under firmware/ and lib/.
 
-The simulated board (firmware/board/sim*.py) is device code too (it runs under MicroPython's
+The simulated board (firmware/sim/) is device code too (it runs under MicroPython's
 unix port) but is not deployed to an ESP32: `deployable()` leaves it out, and the OCPP 2.0.1
 schema tables too while the firmware speaks 1.6 only (65 files of flash saved).
 """
@@ -26,15 +26,16 @@ def all_files():
 
 
 NOT_DEPLOYED = ("lib/ocppj/schemas/v201/",)
+SIM = "firmware/sim/"
 
 
 def deployable():
-    return [f for f in all_files() if not os.path.basename(f).startswith("sim")
+    return [f for f in all_files() if not f.startswith(SIM)
             and not f.startswith(NOT_DEPLOYED)]
 
 
 def frozen(sim=False):
     """What manifest.py freezes: the deployable files but boot.py, which stays a file on the
     board; with the simulated board for the host twin of the build."""
-    board = [f for f in all_files() if os.path.basename(f).startswith("sim")] if sim else []
+    board = [f for f in all_files() if f.startswith(SIM)] if sim else []
     return sorted(f for f in deployable() + board if f != "boot.py")

@@ -15,7 +15,7 @@ version, so two versions differ everywhere. --size is the file size, rounded up 
 multiple of 16 (an image always ends on one); the smallest image is about 300 bytes.
 
 --fail-after-boot sets the project name to "sim-fails-after-boot". The simulated board
-(firmware/board/sim.py) treats an image with that name as firmware that crashes on its first
+(firmware/sim/board.py) treats an image with that name as firmware that crashes on its first
 start before it can confirm itself: SimBoard.start() logs a simulated crash and resets with
 the watchdog cause; the next start finds the slot still pending_verify, so the simulated
 bootloader rolls back to the old slot and SimBoard.rolled_back() is True once. The firmware

@@ -21,5 +21,5 @@ def open_board(config, block=None):
         # Esp32Board drives the relays open first, then checks the pin map (ConfigError).
         from firmware.board.esp32 import Esp32Board
         return Esp32Board(config, block)
-    from firmware.board.sim import SimBoard
+    from firmware.sim.board import SimBoard
     return SimBoard(config, block=block)

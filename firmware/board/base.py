@@ -2,7 +2,7 @@
 """The one interface between device code and hardware.
 
 Two implementations exist: `firmware.board.esp32.Esp32Board` (the real ESP32, through
-`machine`/`esp32`/`network`) and `firmware.board.sim.SimBoard` (the host, with a simulated EV
+`machine`/`esp32`/`network`) and `firmware.sim.board.SimBoard` (the host, with a simulated EV
 and electrical side driven over a TCP control channel). Device code outside `firmware/board/`
 never imports `machine` or `esp32`: it gets a board from `firmware.board.open_board(config)`.
 

@@ -3,7 +3,7 @@
 
 Each takes a board (firmware.board.base.Board) and, where it matters, a connector number
 (from 1). The connector's state machine and the one rule that may close the relay live in
-firmware/evse.py; nothing else drives these drivers' outputs.
+firmware/model/evse.py; nothing else drives these drivers' outputs.
 
     from drivers.pilot import Pilot
     from drivers.contactor import Contactor

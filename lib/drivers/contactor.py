@@ -2,7 +2,7 @@
 """Contactor with feedback.
 
     relay = Contactor(board, 1)   # commands the relay open at once
-    relay.close()                 # only firmware/evse.py calls this, under relay_may_close()
+    relay.close()                 # only firmware/model/evse.py calls this, under relay_may_close()
     relay.open()
     relay.check()                 # None, WELDED or STUCK_OPEN
 

@@ -16,11 +16,11 @@ import asyncio
 import json
 
 from devtest import rmtree, tempdir
-from firmware.authcache import AuthCache
-from firmware.authorize import Authorizer
-from firmware.board.sim import SimBoard
-from firmware.chargepoint import ChargePoint
-from firmware.settings import Settings
+from firmware.v16.authcache import AuthCache
+from firmware.v16.authorize import Authorizer
+from firmware.sim.board import SimBoard
+from firmware.v16.chargepoint import ChargePoint
+from firmware.v16.settings import Settings
 from ocppj.delivery import Delivery
 from ocppj.encoder import Encoder
 from ocppj.journal import Journal

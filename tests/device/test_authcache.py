@@ -3,7 +3,7 @@
 import gc
 
 from devtest import measures_heap, rmtree, tempdir
-from firmware.authcache import SLOT, AuthCache
+from firmware.v16.authcache import SLOT, AuthCache
 
 NOW = 800000000  # seconds since 2000
 

@@ -2,10 +2,10 @@
 # the list before the cache, for every combination of the configuration keys, online and
 # offline; what the cache keeps. (The application's lazy way to the list: test_locallist_e2e.)
 from devtest import rmtree, tempdir
-from firmware.authcache import AuthCache
-from firmware.authorize import Authorizer
-from firmware.locallist import LocalList
-from firmware.settings import Settings
+from firmware.v16.authcache import AuthCache
+from firmware.v16.authorize import Authorizer
+from firmware.v16.locallist import LocalList
+from firmware.v16.settings import Settings
 from ocpppeer import connect
 
 NOW = 800000000  # seconds since 2000

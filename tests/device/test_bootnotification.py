@@ -1,6 +1,6 @@
 # Device tests of the seed-002 BootNotification API: fields, send, result codes, the answer.
 from devtest import raises
-from firmware import bootnotification as bn
+from firmware.v16 import bootnotification as bn
 from ocpppeer import connect
 
 

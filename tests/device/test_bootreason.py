@@ -1,6 +1,6 @@
 # Device tests of the 2.0.1 boot reason derived from recorded intent and the reset cause.
 from devtest import tempdir
-from firmware import bootreason
+from firmware.model import bootreason
 from firmware.board import base
 
 

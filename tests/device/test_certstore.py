@@ -1,7 +1,7 @@
-# Device tests of firmware/certstore.py: InstallCertificate, GetInstalledCertificateIds and
+# Device tests of firmware/security/certstore.py: InstallCertificate, GetInstalledCertificateIds and
 # DeleteCertificate as the security whitepaper's M03-M05 ask.
 from devtest import tempdir
-from firmware.certstore import MAX_PER_TYPE, CertStore
+from firmware.security.certstore import MAX_PER_TYPE, CertStore
 
 MANUFACTURER = "ManufacturerRootCertificate"
 CSMS = "CentralSystemRootCertificate"
@@ -50,7 +50,7 @@ def test_the_last_manufacturer_root_can_be_deleted():
 
 
 def test_the_ca_file_is_provisioned_once_per_content_and_changes_are_told():
-    from firmware.trust import Trust
+    from firmware.security.trust import Trust
     folder = tempdir()
     trust = Trust(folder)
     assert trust.ders == []
@@ -72,7 +72,7 @@ def test_the_ca_file_is_provisioned_once_per_content_and_changes_are_told():
 
 
 def test_additional_root_certificate_check_is_reported_false():
-    from firmware.settings import Settings
+    from firmware.v16.settings import Settings
     conf = Settings(tempdir(), 1, "Core").get_configuration(["AdditionalRootCertificateCheck"])
     assert conf["configurationKey"] == [{"key": "AdditionalRootCertificateCheck",
                                          "readonly": True, "value": "false"}]

@@ -1,7 +1,7 @@
 # Device tests of the contactor driver: command, feedback, welded and stuck-open after settle_ms.
 from devtest import rmtree, tempdir
 from drivers.contactor import STUCK_OPEN, WELDED, Contactor
-from firmware.board.sim import SimBoard
+from firmware.sim.board import SimBoard
 
 
 def sim_board():

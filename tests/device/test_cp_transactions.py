@@ -4,7 +4,7 @@ import gc
 
 from cprig import Rig, accept_all, answers_with_parents
 from devtest import measures_heap
-from firmware.status import connector_status
+from firmware.model.status import connector_status
 from ocppj.encoder import Encoder
 from ticks import ticks_add, ticks_ms
 

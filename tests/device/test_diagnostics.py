@@ -1,4 +1,4 @@
-# Device tests of the log upload (firmware/diagnostics.py): the snapshot in the shared block.
+# Device tests of the log upload (firmware/management/diagnostics.py): the snapshot in the shared block.
 import asyncio
 import json
 import random
@@ -7,7 +7,7 @@ import logger
 import logring
 from devtest import needs, tempdir
 from filelog import FileLog
-from firmware.diagnostics import Diagnostics
+from firmware.management.diagnostics import Diagnostics
 from ocpppeer import connect
 from sharedblock import SharedBlock
 from ticks import sleep_ms
@@ -85,7 +85,7 @@ async def test_get_log_waits_for_the_block_then_sends_the_security_log_from_it()
 
 @needs("socket")
 async def test_without_retry_interval_an_upload_waits_as_long_as_a_download():
-    from firmware import fwjob
+    from firmware.management import fwjob
     lines = []
     logger.set_sink(lines.append)
     try:

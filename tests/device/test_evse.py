@@ -1,10 +1,10 @@
 # Device tests of the connector state machine on a real SimBoard: the relay rule, the opening
 # sequence (PWM first, relay after the EV or the grace period), faults and events.
 from devtest import rmtree, tempdir
-from firmware import evse as E
-from firmware.board.sim import SimBoard
+from firmware.model import evse as E
+from firmware.sim.board import SimBoard
 from drivers.watchdog import Watchdog
-from firmware.evse import Evse, relay_may_close
+from firmware.model.evse import Evse, relay_may_close
 
 
 class Rig:

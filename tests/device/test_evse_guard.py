@@ -4,15 +4,15 @@
 import time
 
 from devtest import needs, rmtree, tempdir
-from firmware import evse as E
-from firmware.board.sim import SimBoard
-from firmware.evse import Evse, Guard
+from firmware.model import evse as E
+from firmware.sim.board import SimBoard
+from firmware.model.evse import Evse, Guard
 from ticks import ticks_diff, ticks_ms
 
 HOLD_MS = 2000  # how long the CPU is held
 ACT_AT_MS = 500  # when, inside that, the EV side changes
 BOUND_MS = 100  # the relay must be open this soon after the change
-# The real timer needs a thread standing for its hardware (firmware/board/sim_timer.py): the
+# The real timer needs a thread standing for its hardware (firmware/sim/timer.py): the
 # WebAssembly port has none, and the firmware never runs there. CPython and the MicroPython
 # unix port run these tests.
 REASON = "_thread"

@@ -1,7 +1,7 @@
-# Device tests of firmware/fwjob.py: the update job on flash, its credentials in a file apart.
+# Device tests of firmware/management/fwjob.py: the update job on flash, its credentials in a file apart.
 import json
 
-from firmware import fwjob
+from firmware.management import fwjob
 from devtest import rmtree, tempdir
 
 CERT = "-----BEGIN CERTIFICATE-----\nMIIB" + "A" * 900 + "\n-----END CERTIFICATE-----\n"

@@ -1,6 +1,6 @@
 # Device tests of the seed-000/001 firmware status API: statuses, payloads, result codes.
 from devtest import raises
-from firmware import fwstatus
+from firmware.management import fwstatus
 from ocpppeer import connect
 
 

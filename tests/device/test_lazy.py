@@ -6,13 +6,13 @@ import sys
 
 from devtest import raises, tempdir
 from firmware import app
-from firmware.authcache import AuthCache
-from firmware.authorize import Authorizer
-from firmware.board.sim import SimBoard
-from firmware.chargepoint import ChargePoint
-from firmware.security import SecurityEvents
-from firmware.settings import Settings
-from firmware.trust import Trust
+from firmware.v16.authcache import AuthCache
+from firmware.v16.authorize import Authorizer
+from firmware.sim.board import SimBoard
+from firmware.v16.chargepoint import ChargePoint
+from firmware.security.events import SecurityEvents
+from firmware.v16.settings import Settings
+from firmware.security.trust import Trust
 from lazy import LazyService
 from ws.client import WsClient
 from ocppj.delivery import Delivery
@@ -58,7 +58,7 @@ async def test_the_applications_lazy_services_register_every_action():
     updater, diagnostics, renewal = await app.firmware_management(
         cfg, board, session, settings, cp, security, WsClient("ws://127.0.0.1:1/ocpp", "CP_1"),
         Trust(board.state_dir))
-    assert "firmware.fwupdate" not in sys.modules or "firmware.fwupdate" in before
+    assert "firmware.management.fwupdate" not in sys.modules or "firmware.management.fwupdate" in before
     actions = app.CERT_ACTIONS + app.UPDATE_ACTIONS + app.DIAGNOSTICS_ACTIONS + \
         app.RENEWAL_ACTIONS
     assert not [a for a in actions if a in session.handlers], "registered before a request"

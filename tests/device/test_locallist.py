@@ -1,4 +1,4 @@
-# Device tests of the Local Authorization List (firmware/locallist.py): SendLocalList Full and
+# Device tests of the Local Authorization List (firmware/v16/locallist.py): SendLocalList Full and
 # Differential, every UpdateStatus, GetLocalListVersion, expiry, identifiers whatever their
 # case, persistence, power cuts during an update, and RAM that does not grow with the list.
 import gc
@@ -9,9 +9,9 @@ import atomicfile
 import atomicpieces
 import logger
 from devtest import measures_heap, rmtree, tempdir
-from firmware.idslot import SLOT
-from firmware.locallist import LocalList
-from firmware.settings import LOCAL_LIST_MAX, SEND_LOCAL_LIST_MAX, Settings
+from firmware.v16.idslot import SLOT
+from firmware.v16.locallist import LocalList
+from firmware.v16.settings import LOCAL_LIST_MAX, SEND_LOCAL_LIST_MAX, Settings
 from ocpppeer import connect
 
 NOW = 800000000  # seconds since 2000 (2025-05-08)

@@ -4,7 +4,7 @@ import struct
 
 from devtest import raises, rmtree, tempdir
 from drivers.meter import BoardMeter, SdmMeter, crc16, f32_scaled
-from firmware.board.sim import SimBoard
+from firmware.sim.board import SimBoard
 from ticks import sleep_ms, ticks_add, ticks_diff, ticks_ms
 
 

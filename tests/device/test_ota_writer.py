@@ -2,7 +2,7 @@
 import hashlib
 
 from devtest import raises, rmtree, tempdir
-from firmware.board import sim_flash
+from firmware.sim import flash as sim_flash
 from ota.image import ImageError
 from ota.writer import PartitionWriter, WriteError
 from test_ota_image import MemPartition, make_image

@@ -3,8 +3,8 @@
 from devtest import rmtree, tempdir
 from drivers import pilot
 from drivers.pilot import Pilot, cable_rating_deciamps, classify, duty_permille
-from firmware.board.sim import SimBoard
-from firmware.board.sim_ev import offered_deciamps
+from firmware.sim.board import SimBoard
+from firmware.sim.ev import offered_deciamps
 
 
 def sim_board():

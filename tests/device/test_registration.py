@@ -3,8 +3,8 @@
 import asyncio
 
 from devtest import tempdir
-from firmware.board.sim import SimBoard
-from firmware.registration import Registration, boot_payload
+from firmware.sim.board import SimBoard
+from firmware.v16.registration import Registration, boot_payload
 from ocpppeer import connect
 
 

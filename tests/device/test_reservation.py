@@ -1,4 +1,4 @@
-# Device tests of the Reservation profile (firmware/reservation.py) on a real ChargePoint:
+# Device tests of the Reservation profile (firmware/v16/reservation.py) on a real ChargePoint:
 # every ReserveNow answer, replacing by id, CancelReservation, expiry, who holds a reservation,
 # connector 0, the file on flash, and that a plain session never makes the service.
 import sys
@@ -8,7 +8,7 @@ import logger
 from civil import utc_text
 from cprig import Rig, accept_all, answers_with_parents
 from firmware import app
-from firmware.settings import Settings
+from firmware.v16.settings import Settings
 from ticks import ticks_ms
 
 PARENTS = {"HOLDER": "FAMILY", "KID": "family", "OTHER": "OTHERS"}
@@ -77,7 +77,7 @@ async def test_a_plain_session_never_makes_the_reservation_service():
         assert answer[2] == {"status": "Accepted"}, answer
         rig.cp.status_of(1)
         assert rig.reservations.made is None, "made without a reservation request"
-        assert "firmware.reservation" not in sys.modules or "firmware.reservation" in before
+        assert "firmware.v16.reservation" not in sys.modules or "firmware.v16.reservation" in before
         assert not atomicfile.exists(path(rig))
     finally:
         rig.close()

@@ -1,11 +1,11 @@
-# Device tests of firmware/security.py: which security events are raised, how they are dated
+# Device tests of firmware/security/events.py: which security events are raised, how they are dated
 # when the clock was not set yet, and that they wait on flash (issue 10, items 6 and 7).
 import asyncio
 
 from devtest import tempdir
 from filelog import FileLog
-from firmware.board.sim import SimBoard
-from firmware.security import CLOCK_JUMP_S, MAX_STORED, SecurityEvents
+from firmware.sim.board import SimBoard
+from firmware.security.events import CLOCK_JUMP_S, MAX_STORED, SecurityEvents
 from ocppj.journal import Journal
 from ocpppeer import connect
 

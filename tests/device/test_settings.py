@@ -4,7 +4,7 @@ import json
 import atomicfile
 import logger
 from devtest import raises, rmtree, tempdir
-from firmware import settings as S
+from firmware.v16 import settings as S
 from ocppj import errors
 from ocppj.encoder import Encoder
 

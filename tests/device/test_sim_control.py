@@ -2,8 +2,8 @@
 import json
 
 from devtest import tempdir
-from firmware.board import sim_control
-from firmware.board.sim import SimBoard
+from firmware.sim import control as sim_control
+from firmware.sim.board import SimBoard
 
 
 def board():

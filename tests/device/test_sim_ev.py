@@ -1,5 +1,5 @@
 # Device tests of the simulated EV: pilot levels, offered current, relay and energy meter.
-from firmware.board.sim_ev import SimConnector, offered_deciamps
+from firmware.sim.ev import SimConnector, offered_deciamps
 
 
 def test_offered_current_follows_iec_61851_duty_table():

@@ -1,7 +1,7 @@
 # Device tests of the simulated OTA slots: blocks, set_boot's image check, the rollback states.
 from devtest import raises, rmtree, tempdir
-from firmware.board import sim_flash
-from firmware.board.sim import SimBoard
+from firmware.sim import flash as sim_flash
+from firmware.sim.board import SimBoard
 from test_ota_image import make_image
 
 

@@ -25,7 +25,7 @@ def _busy(ms, work=None):
 def test_callback_runs_on_the_main_thread_while_it_never_yields():
     import _thread
 
-    from firmware.board.sim_timer import Timer
+    from firmware.sim.timer import Timer
 
     main = _thread.get_ident()
     seen = []
@@ -50,7 +50,7 @@ def test_callback_runs_on_the_main_thread_while_it_never_yields():
 def test_the_main_program_is_suspended_while_the_callback_runs():
     # Between bytecodes, not beside them: a thread running the callback itself would let the
     # busy loop go on counting meanwhile.
-    from firmware.board.sim_timer import Timer
+    from firmware.sim.timer import Timer
 
     counter = [0]
     moved = []
@@ -71,7 +71,7 @@ def test_the_main_program_is_suspended_while_the_callback_runs():
 
 @needs(REASON)
 def test_callbacks_never_nest_and_deinit_stops_them():
-    from firmware.board.sim_timer import Timer
+    from firmware.sim.timer import Timer
 
     depth = [0]
     deepest = [0]
@@ -99,7 +99,7 @@ def test_callbacks_never_nest_and_deinit_stops_them():
 
 @needs(REASON)
 def test_the_callback_gets_the_timer_and_an_exception_does_not_stop_it():
-    from firmware.board.sim_timer import Timer
+    from firmware.sim.timer import Timer
 
     got = []
 
@@ -118,7 +118,7 @@ def test_the_callback_gets_the_timer_and_an_exception_does_not_stop_it():
 @needs(REASON)
 def test_the_sim_board_starts_a_timer_and_its_deinit_stops_it():
     from devtest import rmtree, tempdir
-    from firmware.board.sim import SimBoard
+    from firmware.sim.board import SimBoard
 
     path = tempdir()
     board = SimBoard({"connectors": 1}, state_dir=path)

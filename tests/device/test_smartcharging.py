@@ -1,4 +1,4 @@
-# Device tests of Smart Charging (firmware/smartcharging.py, chargingprofiles.py): a real
+# Device tests of Smart Charging (firmware/v16/smartcharging.py, chargingprofiles.py): a real
 # ChargePoint and session, the requests as a central system sends them, the EVSEs' limits.
 import asyncio
 import json
@@ -8,8 +8,8 @@ from civil import utc_text
 from cprig import Rig
 from devtest import Captured
 from firmware import app
-from firmware.settings import MAX_PERIODS, MAX_PROFILES, MAX_STACK_LEVEL
-from firmware.smartcharging import SmartCharging
+from firmware.v16.settings import MAX_PERIODS, MAX_PROFILES, MAX_STACK_LEVEL
+from firmware.v16.smartcharging import SmartCharging
 from lazy import LazyService
 from ocppj import rfc3339
 

@@ -1,7 +1,7 @@
 # Device tests of the status machine (OCPP 1.6 §4.9) and MinimumStatusDuration.
 import time
 
-from firmware.status import StatusReporter, connector_status
+from firmware.model.status import StatusReporter, connector_status
 
 
 def status(available=True, error=None, plugged=False, ready=False, tx=False, offering=False,

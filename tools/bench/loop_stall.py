@@ -2,7 +2,7 @@
 # Worst event-loop stalls: how long one turn of the firmware's loop is held, per scenario.
 """Runs scenarios of the memory gate (tests/test_memory_gate.py) on the firmware frozen into
 the 32-bit MicroPython unix build, heap capped 16 KiB above a plain ESP32's (the meter lives
-in it too), with the simulated board's stall meter on (firmware/board/sim_stall.py:
+in it too), with the simulated board's stall meter on (firmware/sim/stall.py:
 CP_STALL_METER), and prints the worst time one turn of the event loop took next to the
 target (issue 12: 2 ms here, some 0.5 s on an ESP32, which runs Python 200 to 300 times
 slower).

@@ -2,7 +2,7 @@
 //
 // Built into the frozen 32-bit unix interpreter of tools/build_micropython.py, never into
 // the ESP32 image. A wall clock counts the time the host's scheduler (or the hypervisor)
-// takes the process off the CPU; a board has no such pauses, so firmware/board/sim_stall.py
+// takes the process off the CPU; a board has no such pauses, so firmware/sim/stall.py
 // measures how long the loop is held in CPU time of the thread that runs it.
 
 #include <time.h>

@@ -17,14 +17,14 @@ reads as empty, a cache miss, never a wrong answer. An identifier or parentIdTag
 Identifiers are case-insensitive (IdToken, OCPP 1.6 §7.28): a lookup finds the entry whatever
 the case of its ASCII letters, and an update replaces it (keeping the newest spelling).
 
-The slot's format and codec are firmware/idslot.py's, shared with the Local Authorization List.
+The slot's format and codec are firmware/v16/idslot.py's, shared with the Local Authorization List.
 """
 
 import os
 
 import logger
-from firmware import idslot
-from firmware.idslot import SLOT
+from firmware.v16 import idslot
+from firmware.v16.idslot import SLOT
 
 log = logger.get("auth")
 

@@ -13,7 +13,7 @@ The ESP32 bootloader with app rollback (enabled in every MicroPython ESP32 build
   ESP32 when it is not valid. A valid slot becomes the boot slot in state `new`. On the board
   that check is C code (some 0.1 s for 1.5 MiB); here it is Python that holds the loop 90 ms
   of host time, about 200 times the board's share, so the stall meter of `make bench`
-  leaves it out (firmware/board/sim_stall.py, emulating()).
+  leaves it out (firmware/sim/stall.py, emulating()).
 - `running_partition(folder)` is the bootloader starting the firmware: a boot slot in state
   `new` becomes `pending_verify` and runs; a boot slot still `pending_verify` at the next
   start never confirmed itself (it crashed, hung, or was reset before its self-test passed):
@@ -161,7 +161,7 @@ class FilePartition:
 
     def set_boot(self):
         from ota.image import ImageError
-        from firmware.board.sim_stall import emulating
+        from firmware.sim.stall import emulating
         try:
             with emulating():  # C on the board: not the firmware's time (make bench)
                 self.check_image()

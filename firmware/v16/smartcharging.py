@@ -13,8 +13,8 @@ and the cable's rating; below 6 A nothing is offered).
 
 It is made at the first Smart Charging request, or at start-up when profiles are on flash
 (firmware/app.py): a charging session without profiles never imports it. Once made, it keeps
-only itself and the profiles (tuples of firmware/schedule.py: about 64 bytes each, 12 more
-per period); firmware/schedule.py and firmware/chargingprofiles.py (1.5 KB of RAM while
+only itself and the profiles (tuples of firmware/model/schedule.py: about 64 bytes each, 12 more
+per period); firmware/model/schedule.py and firmware/v16/chargingprofiles.py (1.5 KB of RAM while
 imported) are imported for each piece of work and forgotten after it. Measured on the frozen
 32-bit build: 1.3 KB with four one-period profiles, 2.4 KB with four of 24 periods. The
 profiles stay in RAM rather than being read from flash at every boundary: a steady cost, not
@@ -23,7 +23,7 @@ say).
 
 When the limits are worked out again: at once after a profile is set or cleared and when a
 transaction starts or stops (ChargePoint.on_transaction); otherwise run() looks once a second
-whether the clock has reached the next boundary firmware/schedule.py named (a period, a
+whether the clock has reached the next boundary firmware/model/schedule.py named (a period, a
 validity or a recurrence starting or ending) or gone back, and only then recomputes.
 
 ChargePointMaxProfile is shared between the connectors that have a transaction: equal
@@ -62,7 +62,7 @@ CHECK_MS = 1000  # how often run() looks at the clock
 _PENDING_S = 60  # RemoteStartTransaction's profile waits ConnectionTimeOut and this much more
 _STEPS_PER_TURN = 4  # composite schedule steps between two turns of the loop
 # Imported for each piece of work, forgotten after it: all the service keeps is the list
-WORKERS = ("firmware.chargingprofiles", "firmware.schedule")
+WORKERS = ("firmware.v16.chargingprofiles", "firmware.model.schedule")
 
 
 def _forget():
@@ -71,7 +71,7 @@ def _forget():
 
 class SmartCharging:
     def __init__(self, cp, path, voltage_v, phases):
-        from firmware import chargingprofiles
+        from firmware.v16 import chargingprofiles
         self.board = cp.board
         self.cp = cp
         self.path = path
@@ -93,7 +93,7 @@ class SmartCharging:
 
     def _change(self, items):
         """The new list of profiles: on flash as far as it goes there, and applied."""
-        from firmware import chargingprofiles
+        from firmware.v16 import chargingprofiles
         chargingprofiles.store(self.path, self.items, items)
         self.items = items
         self.apply()
@@ -115,7 +115,7 @@ class SmartCharging:
     def apply(self):
         """Work the limits out for now and give them to the EVSEs; note the next boundary."""
         from drivers.pilot import MIN_DECIAMPS
-        from firmware import schedule
+        from firmware.model import schedule
         now = self.board.time_s()
         members = self._members()
         items = self.items
@@ -145,14 +145,14 @@ class SmartCharging:
     # -- transactions ------------------------------------------------------------------------
     def transaction_changed(self, connector, ended=None):
         """ChargePoint.on_transaction: a transaction started on `connector`, or `ended`."""
-        from firmware import chargingprofiles
+        from firmware.v16 import chargingprofiles
         items = self.items
         if ended is not None:
             items = chargingprofiles.end_transaction(items, ended.local_id)
         tx = connector.tx
         pending = self._pending.pop(connector.n, None) if tx is not None else None
         if pending is not None:  # this start is RemoteStartTransaction's, or it is too late
-            from firmware.connector import same_tag
+            from firmware.v16.connector import same_tag
             tag, profile, until_s = pending
             now = self.board.time_s()
             if same_tag(tag, tx.id_tag) and now <= until_s:
@@ -173,7 +173,7 @@ class SmartCharging:
         if payload["chargingProfilePurpose"] != "TxProfile" or "transactionId" in payload:
             reason = "a TxProfile without transactionId is wanted"
         else:
-            from firmware.chargingprofiles import parse
+            from firmware.v16.chargingprofiles import parse
             profile = parse(connector, payload)
             _forget()
             if not isinstance(profile, str):
@@ -211,7 +211,7 @@ class SmartCharging:
             else:
                 tx = running.local_id
         if reason is None:
-            from firmware import chargingprofiles
+            from firmware.v16 import chargingprofiles
             profile = chargingprofiles.parse(n, payload, tx)
             if isinstance(profile, str):
                 reason = profile
@@ -228,7 +228,7 @@ class SmartCharging:
         return {"status": "Accepted"}
 
     def clear_charging_profile(self, p):
-        from firmware import chargingprofiles
+        from firmware.v16 import chargingprofiles
         items = chargingprofiles.clear(self.items, p.get("id"), p.get("connectorId"),
                                        p.get("chargingProfilePurpose"), p.get("stackLevel"))
         if len(items) == len(self.items):
@@ -243,8 +243,8 @@ class SmartCharging:
         if not self._connector_known(n) or duration < 0:
             return {"status": "Rejected"}
         from drivers.pilot import MIN_DECIAMPS
-        from firmware.schedule import Composite
-        from firmware.settings import MAX_PERIODS
+        from firmware.model.schedule import Composite
+        from firmware.v16.settings import MAX_PERIODS
         from ocppj.encoder import Decimal, Timestamp
         watts = p.get("chargingRateUnit") == "W"
         now = self.board.time_s()

@@ -112,7 +112,7 @@ OFF_CPU_MS = 20
 
 def stall(board, words):
     """The `stall` command: the loop held, the EV side acting meanwhile. What opens the relay
-    then is the safety timer (firmware/evse.py, Guard), not the loop."""
+    then is the safety timer (firmware/model/evse.py, Guard), not the loop."""
     usage = "error: usage: stall MS [AT plug|unplug|cp|weld ...]"
     try:
         hold_ms = int(words[1]) if len(words) > 1 else -1

@@ -3,7 +3,7 @@
     fwjob.pending(state_dir)            # a job file is there: the updater has work at start
     fwjob.save(state_dir, job)          # None removes it
 
-Kept apart from the updater (firmware/fwupdate.py) so that start-up can tell, without
+Kept apart from the updater (firmware/management/fwupdate.py) so that start-up can tell, without
 importing the updater, whether there is an update to resume or to report on.
 
 A signed job's certificate and signature (1.5 KB of text for RSA) are written once, to a file

@@ -5,7 +5,7 @@
     WsClient(..., ca=trust.ders)                 # and HTTPS: HttpClient(ca=trust.ders)
     trust.reread()                               # after InstallCertificate / DeleteCertificate
 
-The files are firmware/certstore.py's: <state>/certs/csms/<name>.der, written power-loss safe
+The files are firmware/security/certstore.py's: <state>/certs/csms/<name>.der, written power-loss safe
 (lib/atomicfile.py); a torn one is left out (the store logs it).
 """
 

@@ -42,7 +42,7 @@ cache, with LocalPreAuthorize) says it is Accepted with the transaction's parent
 transaction's parentIdTag comes from the Authorize (or cache) that started it, or from its
 StartTransaction.conf.
 
-Reservations (§5.13) are firmware/reservation.py's, made at the first ReserveNow or
+Reservations (§5.13) are firmware/v16/reservation.py's, made at the first ReserveNow or
 CancelReservation (or at start-up when reservations wait on flash): until then the hooks here
 (status, cards, RemoteStartTransaction, the control loop, a transaction's start) only ask the
 LazyService whether it was made. Once it was, a reserved connector is Reserved and only its
@@ -59,10 +59,10 @@ import json
 
 import atomicfile
 import logger
-from firmware.connector import STOP_ALIGNED, Connector, meter_value, same_tag
-from firmware.evse import Guard
-from firmware.settings import handle_change_configuration, handle_get_configuration
-from firmware.status import StatusReporter, connector_status
+from firmware.v16.connector import STOP_ALIGNED, Connector, meter_value, same_tag
+from firmware.model.evse import Guard
+from firmware.v16.settings import handle_change_configuration, handle_get_configuration
+from firmware.model.status import StatusReporter, connector_status
 from ocppj import errors
 from ocppj.encoder import Timestamp
 from ocppj.session import CallTimeout, NotConnected
@@ -94,14 +94,14 @@ class ChargePoint:
         self.cache = cache
         self.watchdog = watchdog
         self.close_link = close_link  # async fn(): close the WebSocket cleanly (WsClient.close)
-        # lib/lazy.py LazyService of firmware/reservation.py: asked for .made only, never made here
+        # lib/lazy.py LazyService of firmware/v16/reservation.py: asked for .made only, never made here
         self.reservations = reservations
         self.installing = False  # a firmware install waits: idle connectors Unavailable
         self.firmware = None  # the FirmwareUpdater, for TriggerMessage (lib/lazy.py)
         self.diagnostics = None  # Diagnostics, likewise
         self.guard = None  # evse.Guard over the connectors, once guard_relays() started it
-        self.renewal = None  # CertificateRenewal (firmware/cpcert.py), likewise
-        self.smart_charging = None  # SmartCharging (firmware/smartcharging.py), likewise
+        self.renewal = None  # CertificateRenewal (firmware/security/cpcert.py), likewise
+        self.smart_charging = None  # SmartCharging (firmware/v16/smartcharging.py), likewise
         self._alive_bit = watchdog.watch() if watchdog else 0
         self.available = True  # connector 0: the charge point as a whole
         self.scheduled_off = False  # connector 0 Inoperative once no transaction runs (§5.2)
@@ -165,7 +165,7 @@ class ChargePoint:
 
     def reservations_made(self):
         """The reservation service once a ReserveNow (or a reservation on flash) made it, else
-        None: without a reservation no hook here imports firmware/reservation.py."""
+        None: without a reservation no hook here imports firmware/v16/reservation.py."""
         lazy = self.reservations
         return lazy.made if lazy is not None else None
 
@@ -449,7 +449,7 @@ class ChargePoint:
                  smart_charging=None):
         """Answer the central system's requests; `firmware` (the FirmwareUpdater) and
         `diagnostics` answer the TriggerMessages for their status notifications, `renewal`
-        (firmware/cpcert.py) ExtendedTriggerMessage SignChargePointCertificate,
+        (firmware/security/cpcert.py) ExtendedTriggerMessage SignChargePointCertificate,
         `smart_charging` the chargingProfile of RemoteStartTransaction: each a lib/lazy.py
         LazyService, made by the request if it was not yet."""
         self.firmware = firmware
@@ -560,7 +560,7 @@ class ChargePoint:
             start = ticks_ms()  # give the StopTransactions a moment to reach the central system
             while self.journal.peek() is not None and ticks_diff(ticks_ms(), start) < RESET_FLUSH_MS:
                 await sleep_ms(100)
-            from firmware import bootreason
+            from firmware.model import bootreason
             bootreason.record(self.board.state_dir, "RemoteReset")
             if self._online():
                 try:  # the statuses that follow the stops (Finishing ...)

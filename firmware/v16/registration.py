@@ -10,7 +10,7 @@ answer (a SecurityError, say): retry with back-off.
 """
 
 import logger
-from firmware import bootnotification as bn
+from firmware.v16 import bootnotification as bn
 from ocppj.session import NotConnected
 from ticks import sleep_ms, ticks_diff, ticks_ms
 

@@ -6,7 +6,7 @@
 
 The file is the log kept in RAM by lib/logring.py (secrets already redacted) for
 GetDiagnostics and GetLog DiagnosticsLog; for GetLog SecurityLog, the security log on flash
-(firmware/security.py writes it: every security event, key and profile change). It is
+(firmware/security/events.py writes it: every security event, key and profile change). It is
 sent by HTTP(S) POST (multipart/form-data) to the location given; FTP is not supported
 (SupportedFileTransferProtocols says HTTP,HTTPS), so an ftp:// location fails clearly.
 Statuses: DiagnosticsStatusNotification Uploading, Uploaded or UploadFailed; LogStatusNotification
@@ -28,7 +28,7 @@ import asyncio
 
 import logger
 import logring
-from firmware.fwjob import RETRY_INTERVAL_S
+from firmware.management.fwjob import RETRY_INTERVAL_S
 from ocppj import errors
 from ocppj.session import CallTimeout, NotConnected
 from sharedblock import BlockBusy, SharedBlock

@@ -10,7 +10,7 @@ configuration keys when it may:
   knows as not valid (or expired) is refused (§3.5.4);
 - a cached NOT-valid identifier is checked again with the central system when online.
 
-The Local Authorization List (firmware/locallist.py), with LocalAuthListEnabled, comes first
+The Local Authorization List (firmware/v16/locallist.py), with LocalAuthListEnabled, comes first
 (§3.5.3: its entries have priority over the cache's): an identifier it lists is decided by its
 entry under the same rules, the cache is not asked, and no IdTagInfo received for it goes
 into the cache (§3.5.3, §4.1: "if the idTag is not in the Local Authorization List").

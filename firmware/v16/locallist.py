@@ -7,9 +7,9 @@
 
 Made by the application at the first of those requests, or for an authorization when a list
 file exists (lib/lazy.py, firmware/app.py): a charging session without a list never imports
-this module. The Authorizer (firmware/authorize.py) asks it before the cache (§3.5.3).
+this module. The Authorizer (firmware/v16/authorize.py) asks it before the cache (§3.5.3).
 
-The file: a header slot, then one 64-byte slot per identifier in firmware/idslot.py's format
+The file: a header slot, then one 64-byte slot per identifier in firmware/v16/idslot.py's format
 (the authorization cache's), then lib/atomicfile.py's trailer (length and CRC-32 of the whole).
 A lookup reads the slots one at a time into one small buffer: RAM does not grow with the list.
 Every update, Full or Differential, writes the complete new list to a temporary file, version
@@ -58,9 +58,9 @@ import struct
 import atomicfile
 import atomicpieces
 import logger
-from firmware import idslot
-from firmware.idslot import SLOT
-from firmware.settings import LOCAL_LIST_MAX, SEND_LOCAL_LIST_MAX
+from firmware.v16 import idslot
+from firmware.v16.idslot import SLOT
+from firmware.v16.settings import LOCAL_LIST_MAX, SEND_LOCAL_LIST_MAX
 from ocppj import errors
 from ticks import sleep_ms
 

@@ -12,7 +12,7 @@ second by second with a reference model (tests/test_schedule_props.py).
     c = Composite(profiles, start, 3600, members, 0, 230, 3, 60, 24, False)
     while c.step(): pass                     # c.periods: [offset_s, limit, phases, ...]
 
-A profile is a tuple (made from the OCPP ChargingProfile by firmware/chargingprofiles.py):
+A profile is a tuple (made from the OCPP ChargingProfile by firmware/v16/chargingprofiles.py):
 the fields at the indices below, then its periods, three items each: startPeriod (s),
 limit (tenths), numberPhases (None: not given). None stands for an absent optional field.
 

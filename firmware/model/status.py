@@ -15,7 +15,7 @@ A connector set Inoperative is Unavailable even with the cable still in: a Chang
 scheduled during a transaction takes effect when the transaction ends (§5.2, transition F8),
 not when the cable is pulled.
 
-A reserved connector (ReserveNow, firmware/reservation.py) is Reserved while nothing else
+A reserved connector (ReserveNow, firmware/v16/reservation.py) is Reserved while nothing else
 applies (A7): a fault, Inoperative, a transaction, Finishing come first; an identifier
 accepted for it and waiting for the cable (the holder's: nobody else's is) makes it Preparing
 (G2, "reservation identity is presented"); an EV plugged in without one leaves it Reserved:

@@ -12,9 +12,10 @@ import time
 
 import atomicfile
 import logger
-from firmware.board import base, sim_control, sim_flash
-from firmware.board.sim_ev import SimConnector
-from firmware.board.sim_timer import Timer
+from firmware.board import base
+from firmware.sim import control as sim_control, flash as sim_flash
+from firmware.sim.ev import SimConnector
+from firmware.sim.timer import Timer
 from ticks import sleep_ms, ticks_diff, ticks_ms
 
 RESET_EXIT_STATUS = 3
@@ -97,7 +98,7 @@ class SimBoard(base.Board):
         self._task = asyncio.create_task(self._physics())
         stall_file = _env("CP_STALL_METER", None)
         if stall_file:  # make bench: the worst turn of the loop (tools/bench/loop_stall.py)
-            from firmware.board.sim_stall import StallMeter
+            from firmware.sim.stall import StallMeter
             self._meter = asyncio.create_task(StallMeter(stall_file).run())
 
     def deinit(self):

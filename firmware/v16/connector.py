@@ -29,9 +29,9 @@ from array import array
 
 import atomicfile
 import logger
-from firmware import evse as ev
-from firmware.evse import Evse
-from firmware.status import FAULTING
+from firmware.model import evse as ev
+from firmware.model.evse import Evse
+from firmware.model.status import FAULTING
 from ocppj.encoder import Decimal, Timestamp
 from ocppj.journal import Journal
 from ticks import ticks_add, ticks_diff, ticks_ms

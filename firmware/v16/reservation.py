@@ -10,7 +10,7 @@
 
 Made by the application at the first ReserveNow or CancelReservation (lib/lazy.py), or at
 start-up when the file exists: a charge point nobody reserves never imports this module. The
-ChargePoint (firmware/chargepoint.py) asks it from its hooks once it is made.
+ChargePoint (firmware/v16/chargepoint.py) asks it from its hooks once it is made.
 
 A reservation is [reservationId, connectorId, expiry (s since 2000), idTag, parentIdTag or
 None], all of them in one file (atomicfile: a torn file is logged and ignored), written at
@@ -48,7 +48,7 @@ import os
 
 import atomicfile
 import logger
-from firmware.connector import same_tag
+from firmware.v16.connector import same_tag
 from ocppj import rfc3339
 
 try:

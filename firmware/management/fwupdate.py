@@ -29,9 +29,9 @@ import asyncio
 
 import logger
 import unload
-from firmware import fwjob
-from firmware.fwjob import RETRY_INTERVAL_S, Job
-from firmware.fwstatus import FirmwareStatus, SignedFirmwareStatus
+from firmware.management import fwjob
+from firmware.management.fwjob import RETRY_INTERVAL_S, Job
+from firmware.management.fwstatus import FirmwareStatus, SignedFirmwareStatus
 from ocppj import errors, rfc3339
 from ticks import sleep_ms
 
@@ -341,7 +341,7 @@ class FirmwareUpdater:
             return
         if job.signed:
             await self.status(job, "InstallRebooting")  # L01.FR.15
-        from firmware import bootreason
+        from firmware.model import bootreason
         bootreason.record(self.board.state_dir, "FirmwareUpdate")
         log.info("rebooting into the new firmware", job.version or "")
         await sleep_ms(200)

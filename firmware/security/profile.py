@@ -5,7 +5,7 @@
 
 Raising SecurityProfile with ChangeConfiguration:
 - a value not above the current one is Rejected (A05.FR.01) and 1 or 2 need an
-  AuthorizationKey (FR.02): firmware/settings.py; 2 and 3 need an installed
+  AuthorizationKey (FR.02): firmware/v16/settings.py; 2 and 3 need an installed
   CentralSystemRootCertificate (FR.03) and 3 a client certificate, csms.clientCertFile and
   clientKeyFile (FR.04): checked here;
 - Accepted: once the answer is out, the link closes and reconnects with the new profile

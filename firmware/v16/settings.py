@@ -159,7 +159,7 @@ TABLE = (
     ("UnlockConnectorOnEVSideDisconnect", BOOL, 0, 0, 0, True),
     ("WebSocketPingInterval", INT, 0, 0, 3600, 60),  # §9.1.34: negative values Rejected
     # Security whitepaper, chapter 7
-    # 7.1: false, the root store is not chained (firmware/certstore.py)
+    # 7.1: false, the root store is not chained (firmware/security/certstore.py)
     ("AdditionalRootCertificateCheck", FIXED, R, 0, 0, False),
     ("AuthorizationKey", STR, W, 16, 40, ""),  # "": none configured
     ("SecurityProfile", INT, 0, 0, 3, 0),  # 7.6: default 0
@@ -170,13 +170,13 @@ TABLE = (
     # true: plain UpdateFirmware answers CALLERROR NotSupported (whitepaper L01.FR.20); false
     # (default): it is accepted, its image a signed bundle checked like SignedUpdateFirmware
     ("SecureFirmwareUpdateOnly", BOOL, 0, 0, 0, False),
-    # Local Auth List Management (§9.2): the list of firmware/locallist.py
+    # Local Auth List Management (§9.2): the list of firmware/v16/locallist.py
     ("LocalAuthListEnabled", BOOL, 0, 0, 0, True),
     ("LocalAuthListMaxLength", FIXED, R, 0, 0, LOCAL_LIST_MAX),
     ("SendLocalListMaxLength", FIXED, R, 0, 0, SEND_LOCAL_LIST_MAX),
-    # Reservation (§9.3): a reservation of connector 0 (firmware/reservation.py)
+    # Reservation (§9.3): a reservation of connector 0 (firmware/v16/reservation.py)
     ("ReserveConnectorZeroSupported", FIXED, R, 0, 0, True),
-    # Smart Charging (§9.4): the profiles of firmware/smartcharging.py
+    # Smart Charging (§9.4): the profiles of firmware/v16/smartcharging.py
     ("ChargeProfileMaxStackLevel", FIXED, R, 0, 0, MAX_STACK_LEVEL),
     ("ChargingScheduleAllowedChargingRateUnit", FIXED, R, 0, 0, "Current,Power"),
     ("ChargingScheduleMaxPeriods", FIXED, R, 0, 0, MAX_PERIODS),

@@ -1,6 +1,6 @@
 # The installed charging profiles: checked on arrival, replaced and cleared as §5.16 says, kept.
 """The rules of the charging profiles the charge point holds, in the compact form of
-firmware/schedule.py (a tuple of integers per profile: about 70 bytes, 12 more per period).
+firmware/model/schedule.py (a tuple of integers per profile: about 70 bytes, 12 more per period).
 
     items = load(path)                        # the profiles on flash
     p = parse(1, payload["csChargingProfiles"])   # a profile tuple, or the reason (str) it is
@@ -10,7 +10,7 @@ firmware/schedule.py (a tuple of integers per profile: about 70 bytes, 12 more p
     after = clear(items, None, 1, "TxProfile", None)   # ids, connector, purpose, level
     after = end_transaction(items, local_id)  # its TxProfiles go (§3.13.1)
 
-The service (firmware/smartcharging.py) keeps the list; this module and firmware/schedule.py
+The service (firmware/v16/smartcharging.py) keeps the list; this module and firmware/model/schedule.py
 are imported for each piece of work and forgotten after it (their functions are 1.5 KB of
 RAM while imported, on the frozen 32-bit build).
 
@@ -43,8 +43,8 @@ import os
 
 import atomicfile
 import logger
-from firmware import schedule as sc
-from firmware.settings import MAX_PERIODS, MAX_PROFILES, MAX_STACK_LEVEL
+from firmware.model import schedule as sc
+from firmware.v16.settings import MAX_PERIODS, MAX_PROFILES, MAX_STACK_LEVEL
 from ocppj import rfc3339
 
 log = logger.get("smartcharging")

@@ -26,7 +26,7 @@ import os
 
 import atomicfile
 import logger
-from firmware.trust import file_name
+from firmware.security.trust import file_name
 
 CSMS = "CentralSystemRootCertificate"
 TYPES = {CSMS: "csms", "ManufacturerRootCertificate": "manufacturer"}  # trust.py: the same
@@ -52,7 +52,7 @@ class CertStore:
                  secure_link=False):
         self.folder = state_dir + "/certs"
         self.max_per_type = max_per_type
-        self.trust = trust  # firmware.trust.Trust: re-read when the central system's roots change
+        self.trust = trust  # firmware.security.trust.Trust: re-read when the central system's roots change
         self.on_roots = on_roots  # fn(ders) then: the WebSocket's next context
         self.secure_link = secure_link  # the link is TLS: its last root is in use
         for sub in TYPES.values():

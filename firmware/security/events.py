@@ -12,7 +12,7 @@ one more drops the oldest, and the drop is a line of the security log.
 
 The security log (whitepaper 2.9) is a FileLog on flash, kept through power cuts (2 x 2 KiB,
 the newest lines): a line per security event, with its UTC time (or "clock-not-set") and its
-techInfo, and per event dropped. GetLog SecurityLog uploads it (firmware/diagnostics.py).
+techInfo, and per event dropped. GetLog SecurityLog uploads it (firmware/management/diagnostics.py).
 Every event is also a line of the ordinary log (logger "security").
 
 What this charge point reports of the whitepaper's list, and when:
