@@ -41,6 +41,7 @@ RULES = (
     ("identity", OBJ, True, 0, 0, None),
     ("csms", OBJ, True, 0, 0, None),
     ("csms.url", STR, True, 6, 512, None),
+    ("csms.ocppVersion", STR, False, 3, 5, "1.6"),  # one of ocppj.protocol.VERSIONS
     ("csms.chargeBoxId", STR, True, 1, 48, None),
     ("csms.securityProfile", INT, False, None, None, 0),  # bounds: OCPP_KEYS below
     ("csms.authorizationKey", STR, False, None, None, None),
@@ -139,7 +140,13 @@ def _check(config):
     for name in config["identity"]:
         if name not in known:  # a misspelt field would silently vanish from BootNotification
             raise ConfigError("identity." + name, "unknown key (known: " + ", ".join(known) + ")")
-    config["ocpp"] = _ocpp_keys(config)
+    from ocppj.protocol import VERSIONS
+    version = config["csms"]["ocppVersion"]
+    if version not in VERSIONS:
+        raise ConfigError("csms.ocppVersion", "must be one of " + ", ".join(VERSIONS))
+    # 1.6: the OCPP keys, checked by the settings' own rules; 2.0.1 checks its few here, and
+    # never imports the 1.6 settings
+    config["ocpp"] = _ocpp_keys(config) if version == "1.6" else _v201_keys(config["csms"])
     url = config["csms"]["url"]
     if not (url.startswith("ws://") or url.startswith("wss://")):
         raise ConfigError("csms.url", "must start with ws:// or wss://")
@@ -174,6 +181,18 @@ def _ocpp_keys(config):
                 raise ConfigError(path, problem)
             keys[name] = value
     return keys
+
+
+def _v201_keys(csms):
+    """OCPP 2.0.1: security profiles 0-2 (A00), and the BasicAuthPassword of 16 to 40
+    characters (A00.FR.205); the device model takes them from here."""
+    if not 0 <= csms["securityProfile"] <= 2:
+        raise ConfigError("csms.securityProfile", "must be 0 to 2 with OCPP 2.0.1")
+    key = csms.get("authorizationKey")
+    if key is not None and not 16 <= len(key) <= 40:
+        raise ConfigError("csms.authorizationKey", "must be 16 to 40 characters with OCPP "
+                          "2.0.1 (BasicAuthPassword), is %d" % len(key))
+    return {}
 
 
 def parse(text):

@@ -22,6 +22,7 @@ class Harness:
         self.boot = boot
         self.changes = changes
         self.csms = csms or {}  # more csms settings of config.json (securityProfile, caFile ...)
+        self.v201 = self.csms.get("ocppVersion") == "2.0.1"
         self.fw = None
         self.port = None
         self._ctl = None
@@ -37,9 +38,15 @@ class Harness:
             await asyncio.to_thread(self.fw.start)
             if self.boot:
                 await self.cs.wait_for("BootNotification", "CP_1", timeout=15)
-                for n in range(self.fw.config["connectors"] + 1):
+                if self.v201:  # 2.0.1: one per EVSE, no connector 0
+                    first = 1
+                    key = "evseId"
+                else:
+                    first = 0
+                    key = "connectorId"
+                for n in range(first, self.fw.config["connectors"] + 1):
                     await self.cs.wait_for("StatusNotification", "CP_1",
-                                           lambda p, n=n: p["connectorId"] == n, timeout=10)
+                                           lambda p, n=n: p[key] == n, timeout=10)
         except BaseException as e:  # a firmware that never came up shows why, then goes
             await self.__aexit__(type(e), e, None)
             raise
@@ -82,10 +89,14 @@ class Harness:
             await asyncio.sleep(0.02)
 
     async def status(self, status, n=1, timeout=10):
-        """Wait for StatusNotification `status` on connector n."""
-        return await self.cs.wait_for("StatusNotification", "CP_1",
-                                      lambda p: p["connectorId"] == n and p["status"] == status,
-                                      timeout=timeout)
+        """Wait for StatusNotification `status` on connector n (2.0.1: EVSE n's connector)."""
+        if self.v201:
+            def match(p):
+                return p["evseId"] == n and p["connectorStatus"] == status
+        else:
+            def match(p):
+                return p["connectorId"] == n and p["status"] == status
+        return await self.cs.wait_for("StatusNotification", "CP_1", match, timeout=timeout)
 
     async def configure(self, key, value):
         from ocpp.v16 import call

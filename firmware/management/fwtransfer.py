@@ -1,7 +1,7 @@
 # The download of one firmware update and the checks before anything can boot it.
 """`make_transfer(...)` returns the function FirmwareUpdater calls for each download attempt:
 
-    outcome = await transfer(job, partition)
+    outcome = await transfer(job, partition, updater)   # updater: its certificate check
     # "ok"                          downloaded, image sound, signature verified (job.version set)
     # "InvalidSignature"            the signature does not verify: nothing bootable was made
     # "InvalidCertificate"          the bundle's signing certificate is refused
@@ -35,8 +35,8 @@ log = logger.get("firmware")
 BLOCK_WAIT_MS = 180000  # an upload ends within its HTTP time-outs
 
 
-def make_transfer(updater, roots, block=None):
-    async def transfer(job, partition):
+def make_transfer(roots, block=None):
+    async def transfer(job, partition, updater):
         got = await _fetch(job, partition, roots, block)
         if isinstance(got, str):
             return got

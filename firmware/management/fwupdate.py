@@ -53,7 +53,9 @@ class FirmwareUpdater:
         self.cp = cp  # connectors: transactions running, unavailability while installing
         self.roots = roots  # fn() -> generator of the ManufacturerRootCertificates (lib/steps.py)
         self.security = security  # SecurityEvents: .event(type, tech_info)
-        self.transfer = transfer  # fn(job, partition) -> coroutine: download + verify (ota glue)
+        # fn(job, partition, updater) -> coroutine: download + verify (firmware/management/
+        # fwtransfer.py), given this updater for its certificate check when it runs
+        self.transfer = transfer
         self.plain = FirmwareStatus(session)
         self.signed = SignedFirmwareStatus(session)
         self._wake = asyncio.Event()
@@ -62,9 +64,6 @@ class FirmwareUpdater:
         self.job = fwjob.load(board.state_dir)
         if self.job and self.job.status:
             self._notifier().set_status(self.job.status, self.job.request_id)
-
-    def set_transfer(self, transfer):
-        self.transfer = transfer
 
     # -- persistence and status ------------------------------------------------------------
     def _save(self):
@@ -218,11 +217,10 @@ class FirmwareUpdater:
                     if self.job is job:
                         self._end()
             if self.job is not job and self.cp.installing:  # replaced while it waited
-                self.cp.installing = False
-                self.cp.wake_status()
+                self.cp.set_installing(False)
 
     def _end(self):
-        self.cp.installing = False
+        self.cp.set_installing(False)
         self.job = None
         self._save()
 
@@ -260,7 +258,7 @@ class FirmwareUpdater:
 
     async def _transfer_once(self, job, partition):
         """One download attempt, as a task that a new request cancels (_start)."""
-        task = self._transfer = asyncio.create_task(self.transfer(job, partition))
+        task = self._transfer = asyncio.create_task(self.transfer(job, partition, self))
         try:
             return await task
         except asyncio.CancelledError:
@@ -317,8 +315,7 @@ class FirmwareUpdater:
         return False
 
     async def _install(self, job):
-        self.cp.installing = True  # idle connectors Unavailable, no new sessions (L01.FR.07)
-        self.cp.wake_status()
+        self.cp.set_installing(True)  # idle connectors Unavailable, no new sessions (L01.FR.07)
         while self.cp.transactions_running():
             await self._sleep(job, _WAIT_STEP_MS)
         await self.cp.flush_status()  # the StatusNotification Unavailable goes out first

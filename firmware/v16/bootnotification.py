@@ -19,9 +19,10 @@ its CiString limit, raises ValueError at set() (BOOTNOTIFICATION_FAILED before s
 """
 
 import logger
-from ocppj import errors, rfc3339, schemas
+from firmware.registration import BootMessage
+from ocppj import schemas
 from ocppj.encoder import FrameTooLarge
-from ocppj.session import CallTimeout, NotConnected
+from ocppj.session import NotConnected
 
 RESPONSE_SUCCESS = "response_success"
 RESPONSE_PENDING = "response_pending"
@@ -43,14 +44,20 @@ def field_limits():
     return {request[i]: request[i + 2] for i in range(1, len(request), 3)}
 
 
-class BootNotification:
-    def __init__(self, session):
-        self.session = session
-        self.payload = {}
-        self.status = ""  # "Accepted", "Pending", "Rejected" once answered
-        self.current_time_s = None  # the central system's time, seconds since 2000
-        self.interval_s = None
-        self.error = None  # why the last send() failed
+def for_identity(session, identity):
+    """The BootNotification of the configured identity (config.json `identity`)."""
+    boot = BootNotification(session)
+    boot.set_identity(identity)
+    return boot
+
+
+def boot_payload(identity):
+    """BootNotification.req from the configured identity: every non-empty field, as is."""
+    return for_identity(None, identity).payload
+
+
+class BootNotification(BootMessage):
+    """The 1.6 BootNotification.req, built field by field."""
 
     def set(self, field, value):
         """Set one BootNotification.req field (an empty value removes it)."""
@@ -70,20 +77,8 @@ class BootNotification:
 
     async def send(self, triggered=False):
         """SendBootNotificationRequest: one of the result codes above."""
-        try:
-            answer = await self.session.call("BootNotification", self.payload,
-                                             triggered=triggered)
-        except (NotConnected, FrameTooLarge) as e:
-            self.error = e
-            return FAILED
-        except (errors.CallError, CallTimeout) as e:
-            self.error = e
-            return RESPONSE_FAILED
-        self.error = None
-        self.status = answer["status"]
-        self.interval_s = answer["interval"]
-        try:
-            self.current_time_s = rfc3339.to_s2000(answer["currentTime"])
-        except ValueError:
-            self.current_time_s = None  # validated already; kept defensive for odd clocks
-        return _BY_STATUS[self.status]
+        status = await BootMessage.send(self, triggered)
+        if status is None:
+            return FAILED if isinstance(self.error, (NotConnected, FrameTooLarge)) else \
+                RESPONSE_FAILED
+        return _BY_STATUS[status]

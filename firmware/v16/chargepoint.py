@@ -120,7 +120,6 @@ class ChargePoint:
         self._aligned_next_s = None
         self._avail_path = board.state_dir + "/availability.json"
         self._load_availability()
-        delivery.on_answer = self._answered
 
     # -- availability (persists across reboots, §5.2) ------------------------------------
     def _load_availability(self):
@@ -136,6 +135,12 @@ class ChargePoint:
     def _save_availability(self):
         flags = [self.available] + [c.available for c in self.connectors]
         atomicfile.write(self._avail_path, json.dumps(flags))
+
+    def set_installing(self, installing):
+        """A firmware install waits (True): idle connectors Unavailable, no new session
+        (L01.FR.07); or it is over (False)."""
+        self.installing = installing
+        self._status_wake.set()
 
     def apply_availability(self, connector, operative):
         connector.available = operative
@@ -316,9 +321,6 @@ class ChargePoint:
             self._status_wake.clear()
             await self.send_statuses()
 
-    def wake_status(self):
-        self._status_wake.set()
-
     def transactions_running(self):
         return any(c.tx is not None for c in self.connectors)
 
@@ -427,15 +429,16 @@ class ChargePoint:
             target.begin(id_tag, parent)
 
     # -- answers to our transaction messages ----------------------------------------------------
-    def _answered(self, record, answer):
+    def answered(self, record, answer):
+        """The delivery's answer to a transaction message (Delivery's on_answer)."""
         info = answer.get("idTagInfo") if isinstance(answer, dict) else None
         if record.action == "StartTransaction":
             id_tag = record.payload["idTag"]
             if info:
                 self.authorizer.remember(id_tag, info)
-            for c in self.connectors:
-                if c.tx is not None and c.tx.local_id == record.tx:
-                    c.started(answer)
+            c = self._connector(record.payload["connectorId"])  # the record names it
+            if c is not None and c.tx is not None and c.tx.local_id == record.tx:
+                c.started(answer)
         elif record.action == "StopTransaction":
             if info and "idTag" in record.payload:
                 self.authorizer.remember(record.payload["idTag"], info)

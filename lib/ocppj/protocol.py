@@ -1,7 +1,8 @@
 # The per-version data of OCPP-J: subprotocol name, schema tables, actions each way.
 """What the RPC session needs to know about one OCPP version, as data.
 
-    from ocppj.protocol import V16
+    from ocppj.protocol import V16, of
+    of("2.0.1").subprotocol    # "ocpp2.0.1"
     V16.subprotocol            # "ocpp1.6"
     V16.schema("Reset")        # (request table, response table) or None
     "Reset" in V16.incoming    # actions the central system may send us
@@ -24,3 +25,12 @@ class Protocol:
 
 
 V16 = Protocol("ocpp1.6", "v16")
+VERSIONS = ("1.6", "2.0.1")  # config.json csms.ocppVersion
+
+
+def of(version):
+    """The Protocol of an OCPP version ("1.6" or "2.0.1"); 2.0.1's tables are imported only
+    when it is the configured one."""
+    if version == "2.0.1":
+        return Protocol("ocpp2.0.1", "v201")
+    return V16

@@ -110,15 +110,16 @@ class Rig:
             assert self.settings.change(key, value) == "Accepted", (key, value)
         self.journal = Journal(self.board.state_dir + "/journal",
                                max_record_bytes=FRAME_BYTES - 256)
-        self.delivery = Delivery(self.journal, self.session, lambda: 2, lambda: 1)
+        self.delivery = Delivery(self.journal, self.session, lambda: 2, lambda: 1,
+                                 lambda record, answer: self.cp.answered(record, answer))
         self.cache = AuthCache(self.board.state_dir)
         self.authorizer = Authorizer(self.session, self.settings, self.cache, self.board.time_s)
         self.reservations = None
-        if reservations:  # the application's lazy reservation service (firmware/app.py)
-            from firmware import app
+        if reservations:  # the application's lazy reservation service (firmware/v16/start.py)
+            from firmware.v16 import start
             from lazy import LazyService
-            self.reservations = LazyService(self.session, app.RESERVATION_ACTIONS, lambda: (
-                app.make_reservations(self.cp, self.session, self.board.state_dir)))
+            self.reservations = LazyService(self.session, start.RESERVATION_ACTIONS, lambda: (
+                start.make_reservations(self.cp, self.session, self.board.state_dir)))
         self.cp = ChargePoint(self.board, self.settings, self.session, self.journal,
                               self.delivery, self.authorizer, self.cache,
                               reservations=self.reservations)

@@ -15,7 +15,8 @@ def charge_point(replies):
     peer, session = connect(replies, registration="Accepted")
     settings = Settings(board.state_dir, 1, "Core")
     journal = Journal(board.state_dir + "/journal")
-    delivery = Delivery(journal, session, lambda: 1, lambda: 1)
+    delivery = Delivery(journal, session, lambda: 1, lambda: 1,
+                        lambda record, answer: cp.answered(record, answer))
     cache = AuthCache(board.state_dir)
     cp = ChargePoint(board, settings, session, journal, delivery,
                      Authorizer(session, settings, cache, board.time_s), cache)

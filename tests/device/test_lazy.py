@@ -5,7 +5,7 @@ import json
 import sys
 
 from devtest import raises, tempdir
-from firmware import app
+from firmware.v16 import start
 from firmware.v16.authcache import AuthCache
 from firmware.v16.authorize import Authorizer
 from firmware.sim.board import SimBoard
@@ -55,12 +55,12 @@ async def test_the_applications_lazy_services_register_every_action():
     security = SecurityEvents(session, board, Journal(board.state_dir + "/security"))
     cfg = {"firmware": {}, "csms": {"chargeBoxId": "CP_1"}}
     before = set(sys.modules)
-    updater, diagnostics, renewal = await app.firmware_management(
+    updater, diagnostics, renewal = await start.firmware_management(
         cfg, board, session, settings, cp, security, WsClient("ws://127.0.0.1:1/ocpp", "CP_1"),
         Trust(board.state_dir))
     assert "firmware.management.fwupdate" not in sys.modules or "firmware.management.fwupdate" in before
-    actions = app.CERT_ACTIONS + app.UPDATE_ACTIONS + app.DIAGNOSTICS_ACTIONS + \
-        app.RENEWAL_ACTIONS
+    actions = start.CERT_ACTIONS + start.UPDATE_ACTIONS + start.DIAGNOSTICS_ACTIONS + \
+        start.RENEWAL_ACTIONS
     assert not [a for a in actions if a in session.handlers], "registered before a request"
     # a request to the certificate store makes it
     answer = session.handler("GetInstalledCertificateIds")(

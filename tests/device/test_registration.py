@@ -4,7 +4,8 @@ import asyncio
 
 from devtest import tempdir
 from firmware.sim.board import SimBoard
-from firmware.v16.registration import Registration, boot_payload
+from firmware.registration import Registration
+from firmware.v16.bootnotification import boot_payload, for_identity
 from ocpppeer import connect
 
 
@@ -19,8 +20,8 @@ def setup(replies, connectors=2):
             await session.call("StatusNotification", {"connectorId": n, "errorCode": "NoError",
                                                       "status": "Available"})
 
-    reg = Registration(session, board, {"chargePointVendor": "V", "chargePointModel": "M",
-                                        "iccid": ""}, statuses)
+    reg = Registration(session, board, for_identity(session, {
+        "chargePointVendor": "V", "chargePointModel": "M", "iccid": ""}), statuses)
     reg.retry_min_ms = 10
     return board, wire, reg
 

@@ -7,7 +7,7 @@ import atomicfile
 import logger
 from civil import utc_text
 from cprig import Rig, accept_all, answers_with_parents
-from firmware import app
+from firmware.v16 import start
 from firmware.v16.settings import Settings
 from ticks import ticks_ms
 
@@ -45,7 +45,7 @@ def status(rig, n=1):
 
 
 def path(rig):
-    return rig.board.state_dir + "/" + app.RESERVATIONS_FILE
+    return rig.board.state_dir + "/" + start.RESERVATIONS_FILE
 
 
 def fault(rig, n, code):
@@ -86,9 +86,9 @@ async def test_a_plain_session_never_makes_the_reservation_service():
 def test_the_service_registers_its_actions():
     rig = Rig(reservations=True)
     try:
-        assert not [a for a in app.RESERVATION_ACTIONS if a in rig.session.handlers]
+        assert not [a for a in start.RESERVATION_ACTIONS if a in rig.session.handlers]
         rig.reservations.get()
-        for action in app.RESERVATION_ACTIONS:
+        for action in start.RESERVATION_ACTIONS:
             assert rig.session.handlers.get(action) is not None, action + " not registered"
     finally:
         rig.close()
@@ -352,7 +352,7 @@ async def test_reservations_survive_a_restart():
         assert await reserve(rig, 2, "HOLDER", rid=40, parent="FAMILY") == "Accepted"
         assert await reserve(rig, 0, "OTHER", rid=41) == "Accepted"
         kept = rig.reservations.made.held
-        again = app.make_reservations(rig.cp, rig.session, rig.board.state_dir)
+        again = start.make_reservations(rig.cp, rig.session, rig.board.state_dir)
         assert again.held == kept, (again.held, kept)
         assert again.reserved(2) and not again.reserved(1)
     finally:
@@ -368,11 +368,11 @@ async def test_a_torn_or_unreadable_file_is_ignored_with_a_log_line():
             whole = f.read()
         with open(path(rig), "wb") as f:
             f.write(whole[:-3])  # the write cut short
-        again = app.make_reservations(rig.cp, rig.session, rig.board.state_dir)
+        again = start.make_reservations(rig.cp, rig.session, rig.board.state_dir)
         assert again.held == [] and not atomicfile.exists(path(rig)), again.held
         assert [ln for ln in lines if "reservations file torn" in ln], lines
         atomicfile.write(path(rig), '[[50, 7, 0, "HOLDER", null]]')  # no connector 7
-        again = app.make_reservations(rig.cp, rig.session, rig.board.state_dir)
+        again = start.make_reservations(rig.cp, rig.session, rig.board.state_dir)
         assert again.held == [] and [ln for ln in lines if "unreadable" in ln], lines
     finally:
         logger.set_sink(None)

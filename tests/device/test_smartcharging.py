@@ -7,7 +7,7 @@ import atomicfile
 from civil import utc_text
 from cprig import Rig
 from devtest import Captured
-from firmware import app
+from firmware.v16 import start
 from firmware.v16.settings import MAX_PERIODS, MAX_PROFILES, MAX_STACK_LEVEL
 from firmware.v16.smartcharging import SmartCharging
 from lazy import LazyService
@@ -237,7 +237,7 @@ async def test_remote_start_with_a_tx_profile_limits_the_session_it_starts():
             service = smart(rig)
             made.append(service)
             return service
-        lazy = LazyService(rig.session, app.SMART_CHARGING_ACTIONS, make)
+        lazy = LazyService(rig.session, start.SMART_CHARGING_ACTIONS, make)
         rig.cp.register(rig.session, smart_charging=lazy)
         rig.plug()
         for wrong in (profile(), profile(purpose="TxProfile", transactionId=1),
@@ -404,14 +404,14 @@ async def test_the_application_makes_it_at_start_up_only_with_profiles_on_flash(
     rig = Rig()
     try:
         installation = {"voltageV": 230, "phases": 3}
-        lazy = app.smart_charging(rig.cp, installation)
+        lazy = start.smart_charging(rig.cp, installation)
         assert lazy.made is None, "no profiles: made at the first request"
-        assert not [a for a in app.SMART_CHARGING_ACTIONS if a in rig.session.handlers]
+        assert not [a for a in start.SMART_CHARGING_ACTIONS if a in rig.session.handlers]
         assert await set_profile(rig, 0, profile(limit=10)) == "Accepted"
         assert lazy.made is not None
-        for action in app.SMART_CHARGING_ACTIONS:
+        for action in start.SMART_CHARGING_ACTIONS:
             assert rig.session.handlers.get(action) is not None, action
-        lazy = app.smart_charging(rig.cp, installation)  # a new start
+        lazy = start.smart_charging(rig.cp, installation)  # a new start
         assert lazy.made is not None, "profiles on flash: made at start-up"
     finally:
         rig.close()
