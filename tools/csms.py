@@ -1,4 +1,4 @@
-# Entry point of the local OCPP 1.6J central system: `python tools/csms.py --help`.
+# Entry point of the local OCPP 1.6J / 2.0.1 central system: `python tools/csms.py --help`.
 """Runs the CLI of the `tools/csms/` package.
 
 Only a script: an `import csms` (or `tools.csms`) finds the package next to this

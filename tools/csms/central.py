@@ -1,5 +1,5 @@
 # The local CSMS as a library: server, policy, records of CALLs and frames, waits, central-system calls.
-"""`CentralSystem`: an OCPP 1.6J central system that end-to-end tests start in-process.
+"""`CentralSystem`: an OCPP 1.6J / 2.0.1 central system that end-to-end tests start in-process.
 
     cs = CentralSystem(boot_status="Pending")
     port = await cs.start()                      # ws://127.0.0.1:<port>/ocpp/<charge-point id>
@@ -7,6 +7,9 @@
     cs.boot_status = "Accepted"
     await cs.call("CP_1", call.TriggerMessage(requested_message="BootNotification"))
     await cs.stop()
+
+It serves OCPP 1.6 unless told otherwise: `CentralSystem(ocpp_versions=(OCPP16, OCPP201))`
+serves both, each connection in the version whose subprotocol the charge point offers.
 """
 
 from __future__ import annotations
@@ -28,8 +31,11 @@ from websockets.asyncio.server import Server, ServerConnection, basic_auth, serv
 from websockets.exceptions import ConnectionClosed
 
 from .session import ChargePointSession
+from .session201 import ChargePointSession201
 
 OCPP16 = "ocpp1.6"
+OCPP201 = "ocpp2.0.1"
+SESSIONS = {OCPP16: ChargePointSession, OCPP201: ChargePointSession201}  # WebSocket subprotocol -> session
 CALL = 2  # OCPP-J MessageTypeId of a request
 
 
@@ -56,7 +62,10 @@ class Frame:
 
 
 class CentralSystem:
-    """An OCPP 1.6J central system on one TCP port, serving any number of charge points.
+    """An OCPP-J central system on one TCP port, serving any number of charge points.
+
+    `ocpp_versions` are the WebSocket subprotocols served (OCPP16, OCPP201); a charge point
+    offering none of them is refused. The policy below applies to every version.
 
     Every CALL a charge point sends is recorded in arrival order (`received()`),
     every frame both ways is kept (`frames()`) and echoed to stdout when `echo`.
@@ -81,7 +90,12 @@ class CentralSystem:
         ping_interval: float | None = 20,
         tls: ssl.SSLContext | None = None,
         credentials: tuple[str, str] | None = None,
+        ocpp_versions: tuple[str, ...] = (OCPP16,),
     ):
+        unknown = [version for version in ocpp_versions if version not in SESSIONS]
+        if unknown or not ocpp_versions:
+            raise ValueError(f"ocpp_versions {ocpp_versions!r}: choose from {tuple(SESSIONS)}")
+        self.ocpp_versions = tuple(ocpp_versions)
         self.boot_status = boot_status
         self.heartbeat_interval = heartbeat_interval
         self.blocked_tags = set(blocked_tags)  # Authorize/StartTransaction/StopTransaction answer Blocked
@@ -103,7 +117,7 @@ class CentralSystem:
         self.last_transaction_id: int | None = None
         self._transaction_ids = itertools.count(1)
         self._server: Server | None = None
-        self._sessions: dict[str, ChargePointSession] = {}
+        self._sessions: dict[str, ChargePointSession | ChargePointSession201] = {}
         self._received: dict[str, list[Received]] = {}
         self._untaken: list[tuple[str, Received]] = []  # (cp_id, CALL) not yet returned by wait_for
         self._frames: list[Frame] = []
@@ -148,8 +162,8 @@ class CentralSystem:
             self._serve_connection,
             host,
             port,
-            subprotocols=[OCPP16],
-            select_subprotocol=_select_ocpp16,
+            subprotocols=list(self.ocpp_versions),
+            select_subprotocol=self._select_subprotocol,
             ping_interval=self.ping_interval,
             ssl=self.tls,
             process_request=basic_auth(credentials=self.credentials) if self.credentials else None,
@@ -166,11 +180,12 @@ class CentralSystem:
 
     async def _serve_connection(self, ws: ServerConnection) -> None:
         cp_id = charge_point_id(ws.request.path)
-        if ws.subprotocol != OCPP16:
-            # OCPP-J 1.6: complete the handshake without the header, then close at once.
+        if ws.subprotocol not in self.ocpp_versions:
+            # OCPP-J: complete the handshake without the header, then close at once.
+            served = " or ".join(self.ocpp_versions)
             offered = ", ".join(ws.request.headers.get_all("Sec-WebSocket-Protocol")) or "none"
-            self.say(f"{cp_id or '?'} refused: no {OCPP16} subprotocol (offered: {offered})")
-            await ws.close(1002, f"{OCPP16} subprotocol required")
+            self.say(f"{cp_id or '?'} refused: no {served} subprotocol (offered: {offered})")
+            await ws.close(1002, f"{served} subprotocol required")
             return
         if not cp_id:
             self.say(f"? refused: no charge-point id in path {ws.request.path!r}")
@@ -180,13 +195,13 @@ class CentralSystem:
         self.authorizations.append((cp_id, ws.request.headers.get("Authorization")))
         tls = ws.transport.get_extra_info("ssl_object")
         self.peer_certificates.append((cp_id, tls.getpeercert(binary_form=True) if tls else None))
-        session = ChargePointSession(self, cp_id, ws)
+        session = SESSIONS[ws.subprotocol](self, cp_id, ws)
         stale = self._sessions.get(cp_id)
         self._sessions[cp_id] = session  # a reconnecting charge point replaces its half-open old link
         if stale is not None:
             # In the background: closing a dead peer waits out close_timeout.
             self._spawn(stale.ws.close(1000, "replaced by a new connection"))
-        self.say(f"{cp_id} connected from {_peer(ws)}")
+        self.say(f"{cp_id} connected from {_peer(ws)} ({ws.subprotocol})")
         self._notify()
         try:
             await session.start()
@@ -199,6 +214,12 @@ class CentralSystem:
             reason = f", {ws.close_reason}" if ws.close_reason else ""
             self.say(f"{cp_id} disconnected (code {ws.close_code}{reason})")
             self._notify()
+
+    def _select_subprotocol(self, ws: ServerConnection, offered) -> str | None:
+        # The charge point's order of preference decides among the served versions. Unlike
+        # websockets' default (HTTP 400 when nothing matches), go on without a subprotocol
+        # so the handler can log the refusal and close as OCPP-J asks.
+        return next((version for version in offered if version in self.ocpp_versions), None)
 
     def _spawn(self, coroutine) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -287,8 +308,43 @@ class CentralSystem:
 
         return await self._wait_until(take, timeout, failure)
 
+    async def report(self, cp_id: str, request_id: int, timeout: float = 10) -> list[dict]:
+        """The NotifyReport parts of cp_id's report `request_id` (OCPP 2.0.1), in seqNo order,
+        once the last one (tbc false) and every part before it arrived.
+
+        Read from the record (`received`), so parts that came before this wait count;
+        request ids are meant to be fresh for each report request.
+        """
+
+        def parts() -> list[dict]:
+            return [
+                received.payload
+                for received in self._received.get(cp_id, [])
+                if received.action == "NotifyReport"
+                and isinstance(received.payload, dict)  # a malformed CALL is recorded too
+                and received.payload.get("requestId") == request_id
+            ]
+
+        def whole():
+            found = sorted(parts(), key=lambda part: part.get("seqNo", -1))
+            ends = [part for part in found if not part.get("tbc", False)]  # tbc is false when absent
+            if ends and [part.get("seqNo") for part in found] == list(range(ends[0].get("seqNo", -1) + 1)):
+                return found
+            return None
+
+        def failure():
+            seq_nos = [(part.get("seqNo"), part.get("tbc", False)) for part in parts()]
+            return f"no whole report {request_id} from {cp_id} ((seqNo, tbc) arrived: {seq_nos or 'none'})"
+
+        return await self._wait_until(whole, timeout, failure)
+
     def connected(self, cp_id: str) -> bool:
         return cp_id in self._sessions
+
+    def ocpp_version(self, cp_id: str) -> str | None:
+        """The subprotocol (OCPP16 or OCPP201) of cp_id's current connection; None when not connected."""
+        session = self._sessions.get(cp_id)
+        return session.ws.subprotocol if session is not None else None
 
     async def wait_connected(self, cp_id: str, timeout: float = 10) -> None:
         is_connected = lambda: True if self.connected(cp_id) else None  # noqa: E731
@@ -317,7 +373,8 @@ class CentralSystem:
         await session.ws.send(frame)
 
     async def call(self, cp_id: str, request, timeout: float | None = None):
-        """Send a CALL (an `ocpp.v16.call` dataclass) to cp_id; return its `ocpp.v16.call_result` dataclass.
+        """Send a CALL to cp_id; return its call_result dataclass. The CALL is an `ocpp.v16.call`
+        or an `ocpp.v201.call` dataclass, matching the connection's version (`ocpp_version()`).
 
         A CALLERROR answer raises the matching `ocpp.exceptions.OCPPError`; a charge
         point that disconnects first raises ConnectionError instead of waiting out the timeout.
@@ -339,12 +396,6 @@ class CentralSystem:
         finally:
             answer.cancel()  # no-op once finished
             closed.cancel()
-
-
-def _select_ocpp16(ws: ServerConnection, offered) -> str | None:
-    # Unlike websockets' default (HTTP 400 when nothing matches), go on without a
-    # subprotocol so the handler can log the refusal and close as OCPP-J asks.
-    return OCPP16 if OCPP16 in offered else None
 
 
 def _peer(ws: ServerConnection) -> str:

@@ -1,5 +1,9 @@
 # Command line of the local CSMS: options, live frame log on stdout, clean stop on Ctrl-C.
-"""`python tools/csms.py [--host H] [--port P] [--boot-status S] [--heartbeat-interval N]`."""
+"""`python tools/csms.py [--host H] [--port P] [--boot-status S] [--heartbeat-interval N] [--ocpp-version V]`.
+
+Serves OCPP 1.6 and 2.0.1 unless `--ocpp-version` names one: each charge point gets the
+version it offers, so `make sim` works whatever config.json's csms.ocppVersion says.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +17,14 @@ import traceback
 
 from ocpp.v16.enums import RegistrationStatus
 
-from .central import CentralSystem
+from .central import OCPP16, OCPP201, CentralSystem
+
+VERSIONS = {"1.6": OCPP16, "2.0.1": OCPP201}  # --ocpp-version -> WebSocket subprotocol
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="csms.py", description="Local OCPP 1.6J central system; prints every frame both ways."
+        prog="csms.py", description="Local OCPP 1.6J / 2.0.1 central system; prints every frame both ways."
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9000, help="0 picks a free port (default 9000)")
@@ -28,7 +34,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--blocked-tag", help="idTag answered Blocked (repeatable)", **repeatable)
     parser.add_argument("--unknown-tag", help="idTag answered Invalid (repeatable)", **repeatable)
     parser.add_argument("--vendor-id", help="DataTransfer vendorId to accept (repeatable)", **repeatable)
-    return parser.parse_args(argv)
+    parser.add_argument("--ocpp-version", choices=list(VERSIONS), action="append",
+                        help="an OCPP version to serve (repeatable; default: all)")
+    args = parser.parse_args(argv)
+    args.ocpp_version = args.ocpp_version or list(VERSIONS)
+    return args
 
 
 class OneLineErrors(logging.Formatter):
@@ -48,11 +58,13 @@ async def serve_until_signal(args: argparse.Namespace) -> None:
         blocked_tags=args.blocked_tag,
         unknown_tags=args.unknown_tag,
         vendor_ids=args.vendor_id,
+        ocpp_versions=tuple(VERSIONS[version] for version in args.ocpp_version),
     )
     port = await cs.start(args.host, args.port)
     cs.say(
         f"CSMS listening on ws://{args.host}:{port}/<any path>/<charge-point id>"
-        f"  boot={cs.boot_status} heartbeat={cs.heartbeat_interval}s  (Ctrl-C stops)"
+        f"  ocpp={','.join(args.ocpp_version)} boot={cs.boot_status} heartbeat={cs.heartbeat_interval}s"
+        "  (Ctrl-C stops)"
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -1,5 +1,6 @@
-# One charge point's connection to the local CSMS: frame logging and the answers to its CALLs.
-"""The per-connection side of the CSMS, on top of `ocpp.v16.ChargePoint`.
+# One charge point's OCPP 1.6 connection to the local CSMS: frame logging and the answers to its CALLs.
+"""The per-connection side of the CSMS for OCPP 1.6, on top of `ocpp.v16.ChargePoint`;
+`SessionHooks` is the part every OCPP version's session shares (session201.py).
 
 Policy (boot status, idTag lists, vendor ids, transaction ids) lives in the
 CentralSystem, so a test can change it while charge points are connected.
@@ -56,11 +57,15 @@ class _CodedError(OCPPError):
         super().__init__("refused by the test central system")
 
 
-class ChargePointSession(ChargePoint):
-    """One connected charge point; answers every charge-point-initiated OCPP 1.6 action.
+class SessionHooks:
+    """What sessions of every OCPP version share, mixed in ahead of the `ocpp` ChargePoint:
+    frame logging, the CentralSystem's call_errors and answer_delays, the OCPP-J error
+    codes of unserved actions, and the record of every CALL.
 
     Handlers never call self.call(): that would deadlock the `ocpp` receive loop.
     """
+
+    known_actions: frozenset = frozenset()  # this version's actions, both directions
 
     def __init__(self, csms: CentralSystem, cp_id: str, ws: ServerConnection):
         super().__init__(cp_id, FrameLoggingTransport(csms, cp_id, ws), response_timeout=csms.call_timeout)
@@ -68,11 +73,11 @@ class ChargePointSession(ChargePoint):
         self.ws = ws
 
     async def _handle_call(self, msg):
-        # The `ocpp` package swaps these two codes. The OCPP-J 1.6 CallError table:
+        # The `ocpp` package swaps these two codes. The OCPP-J CallError table (1.6 and 2.0.1):
         # NotImplemented = action not known; NotSupported = known but not served here
         # (a central-system action such as Reset sent by a charge point).
         if msg.action not in self.route_map:
-            if msg.action in OCPP16_ACTIONS:
+            if msg.action in self.known_actions:
                 raise NotSupportedError("Requested Action is recognized but not supported by the receiver")
             raise OcppNotImplementedError("Requested Action is not known by receiver")
         delay = self.csms.answer_delays.get(msg.action)
@@ -90,6 +95,12 @@ class ChargePointSession(ChargePoint):
         # Recorded after the answer went out, so a test that has seen a CALL
         # cannot get its own next request onto the wire ahead of that answer.
         self.csms.record_call(self.id, raw_msg)
+
+
+class ChargePointSession(SessionHooks, ChargePoint):
+    """One connected OCPP 1.6 charge point; answers every charge-point-initiated OCPP 1.6 action."""
+
+    known_actions = OCPP16_ACTIONS
 
     @on(Action.boot_notification)
     def on_boot_notification(self, **_):
