@@ -9,20 +9,21 @@ import asyncio
 import sys
 
 from simproc import Firmware
-from tools.csms import CentralSystem
+from tools.csms import OCPP16, OCPP201, CentralSystem
 
 
 class Harness:
     def __init__(self, folder, interpreter=None, runner=False, boot=True, cs_options=None,
                  csms=None, **changes):
         self.folder = folder
-        self.cs = CentralSystem(**dict({"heartbeat_interval": 60}, **(cs_options or {})))
+        self.v201 = (csms or {}).get("ocppVersion") == "2.0.1"
+        defaults = {"heartbeat_interval": 60, "ocpp_versions": (OCPP201,) if self.v201 else (OCPP16,)}
+        self.cs = CentralSystem(**dict(defaults, **(cs_options or {})))
         self.interpreter = interpreter or sys.executable
         self.runner = runner
         self.boot = boot
         self.changes = changes
         self.csms = csms or {}  # more csms settings of config.json (securityProfile, caFile ...)
-        self.v201 = self.csms.get("ocppVersion") == "2.0.1"
         self.fw = None
         self.port = None
         self._ctl = None
