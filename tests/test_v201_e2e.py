@@ -2,6 +2,7 @@
 # bundled central system (the `ocpp` package's v201 side, which validates every message against
 # the 2.0.1 schemas), on CPython and on the MicroPython unix port.
 import asyncio
+import json
 
 import pytest
 from ocpp.v201 import call
@@ -38,7 +39,9 @@ async def test_boot_status_variables_trigger_and_availability(tmp_path, interpre
             "firmwareVersion": "0.1.0"}}, boot.payload
         first = await h.cs.wait_for("StatusNotification", "CP_1")
         assert first["connectorStatus"] == "Available" and first["connectorId"] == 1
-        assert "v16" not in h.fw.log(), "a 2.0.1 station imports nothing of firmware/v16"
+        modules = json.loads(await h.ctl("modules"))
+        assert "firmware.v201.station" in modules and not [
+            m for m in modules if m.startswith("firmware.v16")], modules
         # the cable: Occupied, and back
         assert await h.ctl("plug 1") == "ok"
         await h.status("Occupied")
@@ -172,3 +175,10 @@ async def test_a_central_system_without_2_0_1_is_one_clear_line(tmp_path):
     async with harness as h:
         await asyncio.to_thread(h.fw.wait_log, "offered: ocpp2.0.1", 15)
         assert not [r for r in h.cs.received("CP_1")], "no OCPP message on a 1.6 link"
+
+
+async def test_a_1_6_charge_point_imports_nothing_of_2_0_1(tmp_path):
+    async with Harness(tmp_path) as h:
+        modules = json.loads(await h.ctl("modules"))
+        assert "firmware.v16.chargepoint" in modules and not [
+            m for m in modules if m.startswith("firmware.v201")], modules

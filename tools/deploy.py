@@ -5,10 +5,12 @@ files and config.json to the board in one mpremote session, then reset it.
 
     python tools/deploy.py --port /dev/ttyUSB0 [--config config.json] [--dry-run]
 
-The simulated board's files (firmware/board/sim*.py) stay on the host.
+The simulated board's files (firmware/sim/) stay on the host, and so do the files of the OCPP
+version config.json does not name (csms.ocppVersion, tools/devicefiles.py).
 """
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -21,9 +23,15 @@ import devicefiles  # noqa: E402
 BUILD = os.path.join(devicefiles.ROOT, "build", "mpy")
 
 
+def version(config):
+    """The OCPP version config.json names (the firmware's default when it names none)."""
+    with open(config) as f:
+        return (json.load(f).get("csms") or {}).get("ocppVersion", "1.6")
+
+
 def plan(port, config):
     """The mpremote argument list that makes the board's filesystem match the build."""
-    files = devicefiles.deployable()
+    files = devicefiles.deployable(version(config))
     folders = sorted({os.path.dirname(f) for f in files if os.path.dirname(f)})
     mkdirs = "import os\nfor d in %r:\n    try:\n        os.mkdir('/' + d)\n    except OSError:\n        pass" % (
         folders,)
@@ -47,7 +55,7 @@ def main():
     if not os.path.exists(args.config):
         sys.exit("deploy: %s not found (copy config.example.json and edit it)" % args.config)
     shutil.rmtree(BUILD, ignore_errors=True)
-    if compile_mpy.compile_all(devicefiles.deployable(), BUILD):
+    if compile_mpy.compile_all(devicefiles.deployable(version(args.config)), BUILD):
         sys.exit("deploy: compilation failed, nothing copied")
     cmd = plan(args.port, args.config)
     if args.dry_run:

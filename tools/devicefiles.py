@@ -2,8 +2,11 @@
 """Device files are boot.py, main.py and every .py under firmware/ and lib/.
 
 The simulated board (firmware/sim/) is device code too (it runs under MicroPython's
-unix port) but is not deployed to an ESP32: `deployable()` leaves it out, and the OCPP 2.0.1
-schema tables too while the firmware speaks 1.6 only (65 files of flash saved).
+unix port) but is not deployed to an ESP32: `deployable()` leaves it out. `make deploy`
+copies one OCPP version's files, the one config.json names (csms.ocppVersion): the other
+version's package and schema tables stay behind (the v201 tables alone are 65 files). The
+frozen image (manifest.py) holds both versions: its code stays in flash, and a board then
+changes version with its config.json alone.
 """
 
 import os
@@ -25,13 +28,17 @@ def all_files():
     return sorted(found)
 
 
-NOT_DEPLOYED = ("lib/ocppj/schemas/v201/",)
 SIM = "firmware/sim/"
+# What a version does not need: the other version's package and schema tables
+NOT_FOR = {"1.6": ("firmware/v201/", "lib/ocppj/schemas/v201/"),
+           "2.0.1": ("firmware/v16/", "lib/ocppj/schemas/v16/")}
 
 
-def deployable():
-    return [f for f in all_files() if not f.startswith(SIM)
-            and not f.startswith(NOT_DEPLOYED)]
+def deployable(version=None):
+    """The device files but the simulation's; for one OCPP version ("1.6", "2.0.1") only, or
+    for both (None)."""
+    left_out = (SIM,) + NOT_FOR.get(version, ())
+    return [f for f in all_files() if not f.startswith(left_out)]
 
 
 def frozen(sim=False):

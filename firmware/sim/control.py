@@ -18,6 +18,7 @@
     mem               one JSON line on the Python heap after a collection (MicroPython
                       only; null figures under CPython): bytes in use, bytes free, and the
                       largest block that can still be allocated in one piece
+    modules           one JSON list of the firmware's modules imported (firmware.*)
     help              the list of commands
 
 Every command answers one line: `ok`, `error: <reason>`, or (state) the JSON line.
@@ -32,7 +33,7 @@ from ticks import ticks_diff, ticks_ms
 
 MAX_LINE = 256
 HELP = ("commands: plug N, unplug N, cp N <A-F>, swipe <idTag>, weld N on|off, reset, state, "
-        "mem, stall MS [AT CMD], help")
+        "mem, modules, stall MS [AT CMD], help")
 MAX_STALL_MS = 10000
 
 
@@ -58,7 +59,7 @@ def handle(board, line):
     if not words:
         return "error: empty command (try help)"
     cmd = words[0]
-    if cmd in ("state", "help", "reset", "mem") and len(words) != 1:
+    if cmd in ("state", "help", "reset", "mem", "modules") and len(words) != 1:
         return "error: usage: " + cmd
     if cmd == "state":
         return json.dumps({"connectors": [c.state(i + 1) for i, c in enumerate(board.sim)]})
@@ -66,6 +67,9 @@ def handle(board, line):
         return HELP
     if cmd == "mem":
         return json.dumps(heap_figures())
+    if cmd == "modules":  # which of the firmware's modules are imported (only one version's)
+        import sys
+        return json.dumps(sorted(m for m in sys.modules if m.startswith("firmware")))
     if cmd == "reset":
         asyncio.create_task(board.press_reset())  # after this answer has gone out
         return "ok"
