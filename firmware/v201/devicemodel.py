@@ -33,15 +33,14 @@ refuse raise ValueError (a wiring or configuration mistake, found at start).
 
 get() returns values as the firmware needs them, the write-only BasicAuthPassword too.
 read() answers as GetVariables must: Rejected for a WriteOnly attribute (B06.FR.09), ""
-for one without a value (B06.FR.13), cut to ReportingValueSize. set() checks the value
-against the dataType, valuesList, min/maxLimit (for strings and lists maxLimit is the
-length), ConfigurationValueSize and the mutability; the statuses are those of
-SetVariableStatusEnumType (RebootRequired for a REBOOT variable, also when it is set again
-to a value that still waits for the reboot). A change is written to `path` (atomicfile:
-power-loss safe) before it is answered; a failed write answers Rejected. Listeners run after
-the change, before the answer goes out; one that must act after it (reconnect with a new
-BasicAuthPassword, A01) uses session.after_reply. A listener that raises is logged; the
-change stays (it was made).
+for one without a value (B06.FR.13), cut to ReportingValueSize. set() refuses a ReadOnly
+attribute, a value longer than ConfigurationValueSize and one its row's rules refuse
+(firmware/v201/dmcheck.py); the statuses are SetVariableStatusEnumType's (RebootRequired for
+a REBOOT variable, also when it is set again to a value still waiting for the reboot). A
+change is written to `path` (atomicfile: power-loss safe) before it is answered; a failed
+write answers Rejected. Listeners run after the change, before the answer goes out; one that
+must act after it (reconnect with a new BasicAuthPassword, A01) uses session.after_reply. A
+listener that raises is logged; the change stays (it was made).
 
 The file holds the values the central system set, as wire strings, so loading runs the
 checks of set(): a torn or corrupt file, or a stored value that no longer passes (a new
@@ -50,13 +49,8 @@ entry remembers the `fixed` value it was set over: when the installer has since 
 value in the configuration, the installer's wins (so a re-provisioned BasicAuthPassword is
 taken, and one rotated by the central system survives restarts otherwise).
 
-Reports (B07, B08) are generators: each ReportData dict is built when it is asked for, so
-the inventory never exists at once. Write-only attributes are reported without a value
-(VariableAttributeType.value "May only be omitted when mutability is set to WriteOnly"),
-unset ones with "" (B07.FR.11). ConfigurationInventory reports the variables the operator can
-set, with their writable attributes (B07.FR.07); SummaryInventory the AvailabilityState of the
-station, each EVSE and each connector whose state differs from its EVSE's, and every Problem
-that is true (B07.FR.09).
+Reports are generators (firmware/v201/dmreport.py, imported at the first report) over the
+row-level methods row_of, end, value, shown and max_limit: the inventory never exists at once.
 
 Secrets: a BasicAuthPassword (from `fixed`, the file or SetVariables) is registered with
 logger.secret before anything could log it, and no log line here carries its value.
@@ -66,13 +60,12 @@ import json
 
 import atomicfile
 import logger
+from firmware.v201.dmcheck import check, integer
+from firmware.v201.dmtable import (ACTUAL, ATTRIBUTES, CONNECTOR, MUTABILITY_MASK,
+                                   MUTABILITY_SHIFT, PASSWORD, REBOOT, SCOPE_MASK, STATION,
+                                   TABLE)
 from firmware.v201.jsonsize import size
-from firmware.v201.dmtable import (
-    ACTUAL, ATTRIBUTES, BOOLEAN, CONNECTOR, CONSTANT, DATA_TYPES, DATETIME, DECIMAL, INTEGER,
-    MUTABILITY, MUTABILITY_MASK, MUTABILITY_SHIFT, OPTION_LIST, PASSWORD,
-    PERSISTENT, REBOOT, SCOPE_MASK, SEQUENCE_LIST, STATION, STRING, TABLE, TYPE_MASK)
 from ocppj.errors import CallError, FORMATION_VIOLATION, OCCURENCE_CONSTRAINT_VIOLATION
-from ocppj.validate import is_datetime
 
 # SetVariableStatusEnumType / GetVariableStatusEnumType (the test compares them with the
 # generated tables)
@@ -90,7 +83,6 @@ _READ_WRITE = 2
 
 _NO_COMPONENT = -1
 _NO_VARIABLE = -2
-_PASSWORD_SYMBOLS = "*-_=:+|@."  # passwordString: a-z, A-Z, 0-9 and these (part 2 §2.1.4)
 
 log = logger.get("dm")
 
@@ -110,37 +102,15 @@ def _wire(v):
     return str(v)
 
 
-def _same(a, b):
-    """Equal without regard to case (allocates only when the lengths match)."""
+def same(a, b):
+    """Names equal without regard to case (allocates only when the lengths match)."""
     return a == b or (len(a) == len(b) and a.lower() == b.lower())
 
 
-def _integer(text):
-    """The int of a decimal integer text ("-12"), or None; 9 digits at most (a small int on
-    the ESP32)."""
-    s = text[1:] if text[:1] == "-" else text
-    if not 0 < len(s) <= 9 or not _digits(s):
-        return None
-    return int(text)
-
-
-def _digits(s):
-    for c in s:
-        if c < "0" or c > "9":
-            return False
-    return True
-
-
-def _decimal(text):
-    """The float of a decimal number text ("-1.5", "16"), or None."""
-    s = text[1:] if text[:1] == "-" else text
-    dot = s.find(".")
-    if dot >= 0 and (not _digits(s[dot + 1:]) or dot == len(s) - 1):
-        return None  # "1." or "1.x"
-    whole = s if dot < 0 else s[:dot]
-    if not whole or len(s) > 15 or not _digits(whole):
-        return None
-    return float(text)
+def mutability(flags, a):
+    """The index into MUTABILITY of attribute `a` of a row with `flags` (Target, MinSet and
+    MaxSet: ReadWrite)."""
+    return (flags & MUTABILITY_MASK) >> MUTABILITY_SHIFT if a == 0 else _READ_WRITE
 
 
 class DeviceModel:
@@ -156,30 +126,33 @@ class DeviceModel:
         self._seen = {}  # key -> the fixed value it was set over
         self._listeners = {}  # key -> [fn]
         self._pending = []  # keys of REBOOT variables changed since start
-        for k in max_limits or ():
-            self._max[self._row_of(k)] = max_limits[k]
-        for k in actual or ():
-            row = self._row_of(k)
-            if self._mutability(self.table[row][3], 0) != _READ_ONLY:
+        max_limits = max_limits or {}
+        actual = actual or {}
+        fixed = fixed or {}
+        for k in max_limits:
+            self._max[self.row_of(k)] = max_limits[k]
+        for k in actual:
+            row = self.row_of(k)
+            if mutability(self.table[row][3], 0) != _READ_ONLY:
                 raise ValueError("%s %s is writable: no actual function" % k[:2])
             self._actual[row] = actual[k]
-        for k in fixed or ():
-            row = self._row_of(k)
+        for k in fixed:
+            row = self.row_of(k)
             value = fixed[k]
             flags = self.table[row][3]
-            if self._mutability(flags, 0) == _WRITE_ONLY and isinstance(value, str):
+            if mutability(flags, 0) == _WRITE_ONLY and isinstance(value, str):
                 logger.secret(value)
-            checked = self._parse(row, value)[0] if isinstance(value, str) else None
+            checked = self._check(row, value)[0] if isinstance(value, str) else None
             if checked is None:
                 raise ValueError("fixed value of %s %s is not valid" % k[:2] +
                                  ("" if flags & PASSWORD else ": " + repr(value)[:60]))
             self._fixed[row] = checked
-        self._config_size = self._row_of(("DeviceDataCtrlr", "ConfigurationValueSize"))
-        self._reporting_size = self._row_of(("DeviceDataCtrlr", "ReportingValueSize"))
+        self._config_size = self.row_of(("DeviceDataCtrlr", "ConfigurationValueSize"))
+        self._reporting_size = self.row_of(("DeviceDataCtrlr", "ReportingValueSize"))
         self._load()
 
     # -- addressing ----------------------------------------------------------------------
-    def _row_of(self, key):
+    def row_of(self, key):
         """The row of a (component, variable[, instance]) key, spelled as in the table."""
         instance = key[2] if len(key) > 2 else None
         t = self.table
@@ -199,11 +172,11 @@ class DeviceModel:
             name = t[row][0]
             if name != prev:
                 prev = name
-                if _same(component, name):
+                if same(component, name):
                     return row
         return -1
 
-    def _end(self, first):
+    def end(self, first):
         t = self.table
         name = t[first][0]
         end = first + 1
@@ -227,14 +200,14 @@ class DeviceModel:
         if not isinstance(variable, str):
             return _NO_VARIABLE
         instance = instance or None
-        end = self._end(first)
+        end = self.end(first)
         for row in range(first, end):
             if t[row][1] == variable and t[row][2] == instance:
                 return row
         for row in range(first, end):
-            if _same(variable, t[row][1]) and (
+            if same(variable, t[row][1]) and (
                     t[row][2] is instance if instance is None or t[row][2] is None
-                    else _same(instance, t[row][2])):
+                    else same(instance, t[row][2])):
                 return row
         return _NO_VARIABLE
 
@@ -248,11 +221,6 @@ class DeviceModel:
         return key // (self.evses + 1), key % (self.evses + 1), a
 
     @staticmethod
-    def _mutability(flags, a):
-        """The index into MUTABILITY of attribute `a` (Target/MinSet/MaxSet: ReadWrite)."""
-        return (flags & MUTABILITY_MASK) >> MUTABILITY_SHIFT if a == 0 else _READ_WRITE
-
-    @staticmethod
     def _attribute(flags, attribute):
         """The index into ATTRIBUTES of `attribute` if the variable has it, else -1."""
         for a in range(4):
@@ -261,7 +229,7 @@ class DeviceModel:
         return -1
 
     # -- values --------------------------------------------------------------------------
-    def _value(self, row, evse, a):
+    def value(self, row, evse, a):
         """The value of attribute `a` of `row` at `evse` (0 at station level), or None."""
         if a == 0:
             fn = self._actual.get(row)
@@ -278,8 +246,14 @@ class DeviceModel:
         value = self._fixed.get(row)
         return self.table[row][8] if value is None else value
 
+    def max_limit(self, row):
+        return self._max.get(row, self.table[row][6])
+
+    def _check(self, row, text):
+        return check(self.table[row], text, self.max_limit(row))
+
     def _size(self, row):
-        return _integer(self._value(row, 0, 0) or "") or 0
+        return integer(self.value(row, 0, 0) or "") or 0
 
     def get(self, component, variable, evse=None, connector=None, instance=None,
             attribute="Actual"):
@@ -288,13 +262,13 @@ class DeviceModel:
         if row < 0:
             return None
         a = self._attribute(self.table[row][3], attribute)
-        return None if a < 0 else self._value(row, evse or 0, a)
+        return None if a < 0 else self.value(row, evse or 0, a)
 
     def get_int(self, component, variable, evse=None, connector=None, instance=None,
                 attribute="Actual"):
         """get() as an int (None when there is no value)."""
         value = self.get(component, variable, evse, connector, instance, attribute)
-        return None if value is None else _integer(value)
+        return None if value is None else integer(value)
 
     def get_bool(self, component, variable, evse=None, connector=None, instance=None,
                  attribute="Actual"):
@@ -312,13 +286,13 @@ class DeviceModel:
         a = self._attribute(flags, attribute)
         if a < 0:
             return NOT_SUPPORTED_ATTRIBUTE_TYPE, None, _info("UnsupportedParam")
-        if self._mutability(flags, a) == _WRITE_ONLY:
+        if mutability(flags, a) == _WRITE_ONLY:
             return REJECTED, None, _info("WriteOnly")
-        return ACCEPTED, self._shown(row, evse or 0, a), None
+        return ACCEPTED, self.shown(row, evse or 0, a), None
 
-    def _shown(self, row, evse, a):
+    def shown(self, row, evse, a):
         """The value as reported: "" when unset, cut to ReportingValueSize."""
-        value = self._value(row, evse, a) or ""
+        value = self.value(row, evse, a) or ""
         n = self._size(self._reporting_size)
         return value[:n] if len(value) > n else value
 
@@ -352,28 +326,28 @@ class DeviceModel:
         a = self._attribute(flags, attribute)
         if a < 0:
             return NOT_SUPPORTED_ATTRIBUTE_TYPE, _info("UnsupportedParam")
-        mutability = self._mutability(flags, a)
-        secret = mutability == _WRITE_ONLY
+        m = mutability(flags, a)
+        secret = m == _WRITE_ONLY
         if secret and isinstance(value, str) and 16 <= len(value) <= 40:
             # hidden before anything could print it, even if it turns out invalid; only a
             # plausible one, so that a short rejected value cannot redact other text
             logger.secret(value)
         name = t[row][1]
-        if mutability == _READ_ONLY:
+        if m == _READ_ONLY:
             log.info("SetVariables", t[row][0], name, "rejected: read-only")
             return REJECTED, _info("ReadOnly")
         if not isinstance(value, str) or len(value) > self._size(self._config_size):
             log.info("SetVariables", t[row][0], name, "rejected: longer than "
                      "ConfigurationValueSize")
             return REJECTED, _info("TooLargeElement")
-        checked, reason = self._parse(row, value)
+        checked, reason = self._check(row, value)
         if checked is None:
             log.info("SetVariables", t[row][0], name, "rejected:", reason +
                      ("" if secret else " " + repr(value)[:60]))
             return REJECTED, _info(reason)
         evse = evse or 0
         key = self._key(row, evse, a)
-        if checked == self._value(row, evse, a):  # nothing to store; a pending reboot pends
+        if checked == self.value(row, evse, a):  # nothing to store; a pending reboot pends
             return (REBOOT_REQUIRED if key in self._pending else ACCEPTED), None
         old = self._set.get(key)
         old_seen = self._seen.get(key)
@@ -415,49 +389,6 @@ class DeviceModel:
             raise ValueError("no attribute %s of %s %s" % (attribute, component, variable))
         self._listeners.setdefault(self._key(row, evse or 0, a), []).append(fn)
 
-    def _parse(self, row, text):
-        """(the value to keep, None) when `text` is valid for `row`, else (None, reason)."""
-        t = self.table[row]
-        kind = t[3] & TYPE_MASK
-        low = t[5]
-        high = self._max.get(row, t[6])
-        if kind == INTEGER or kind == DECIMAL:
-            n = _integer(text) if kind == INTEGER else _decimal(text)
-            if n is None:
-                return None, "InvalidValue"
-            if (low is not None and n < low) or (high is not None and n > high):
-                return None, "ValueOutOfRange"
-            return text, None
-        if kind == BOOLEAN:
-            low_text = text.lower()
-            ok = low_text == "true" or low_text == "false"
-            return (low_text, None) if ok else (None, "InvalidValue")
-        if kind == DATETIME:
-            return (text, None) if is_datetime(text) else (None, "InvalidValue")
-        if kind == STRING:
-            for c in text:
-                if c < " " or (t[3] & PASSWORD and not (
-                        "a" <= c <= "z" or "A" <= c <= "Z" or "0" <= c <= "9" or
-                        c in _PASSWORD_SYMBOLS)):
-                    return None, "InvalidValue"
-            if t[3] & PASSWORD and len(text) < 16:
-                return None, "InvalidValue"
-        elif kind == OPTION_LIST:
-            if text not in t[7].split(","):
-                return None, "InvalidValue"
-        else:  # SEQUENCE_LIST, MEMBER_LIST: items of valuesList, each once
-            items = [i.strip() for i in text.split(",")] if text.strip() else []
-            allowed = t[7].split(",")
-            for i in range(len(items)):
-                if items[i] not in allowed or items[i] in items[:i]:
-                    return None, "InvalidValue"
-            if not items and kind == SEQUENCE_LIST:
-                return None, "InvalidValue"  # an order of nothing: nothing would be used
-            text = ",".join(items)
-        if high is not None and len(text) > high:
-            return None, "InvalidValue"
-        return text, None
-
     # -- persistence ---------------------------------------------------------------------
     def _save(self):
         t = self.table
@@ -496,18 +427,18 @@ class DeviceModel:
         row = -1
         if isinstance(component, str) and isinstance(variable, str) and isinstance(evse, int):
             try:
-                row = self._row_of((component, variable, instance))
+                row = self.row_of((component, variable, instance))
             except ValueError:
                 pass
         flags = self.table[row][3] if row >= 0 else 0
         a = self._attribute(flags, attribute) if row >= 0 else -1
         station = flags & SCOPE_MASK == STATION
-        if (a < 0 or self._mutability(flags, a) == _READ_ONLY or
+        if (a < 0 or mutability(flags, a) == _READ_ONLY or
                 not (evse == 0 if station else 1 <= evse <= self.evses)):
             log.warn("dropped stored", repr(component)[:50], repr(variable)[:50],
                      "not a writable variable")
             return
-        if self._mutability(flags, a) == _WRITE_ONLY and isinstance(value, str):
+        if mutability(flags, a) == _WRITE_ONLY and isinstance(value, str):
             logger.secret(value)
         fixed = self._fixed.get(row) if a == 0 else None
         if fixed is not None and seen != fixed:
@@ -515,7 +446,7 @@ class DeviceModel:
             log.info(variable, "from the configuration replaces the value the central "
                      "system set")
             return
-        checked = self._parse(row, value)[0] if isinstance(value, str) else None
+        checked = self._check(row, value)[0] if isinstance(value, str) else None
         if checked is None:
             log.warn("dropped stored", variable, "no longer a valid value")
             return
@@ -524,137 +455,16 @@ class DeviceModel:
         if isinstance(seen, str):
             self._seen[key] = seen
 
-    # -- reports -------------------------------------------------------------------------
-    def _components(self):
-        """(first row, end row, evse) of every component, in table order."""
-        first = 0
-        n = len(self.table)
-        while first < n:
-            end = self._end(first)
-            scope = self.table[first][3] & SCOPE_MASK
-            for evse in range(1, self.evses + 1) if scope != STATION else (0,):
-                yield first, end, evse
-            first = end
-
+    # -- reports (firmware/v201/dmreport.py, imported at the first) ---------------------
     def report(self, base):
-        """ReportData of GetBaseReport `base`, one at a time (ValueError for another base)."""
-        if base == "FullInventory":
-            return self._full()
-        if base == "ConfigurationInventory":
-            return self._configuration()
-        if base == "SummaryInventory":
-            return self._summary()
-        raise ValueError("no report base " + base)
-
-    def _full(self):
-        for first, end, evse in self._components():
-            for row in range(first, end):
-                yield self._data(row, evse, False)
-
-    def _configuration(self):
-        for first, end, evse in self._components():
-            for row in range(first, end):
-                flags = self.table[row][3]
-                for a in range(4):
-                    if flags & (ACTUAL << a) and self._mutability(flags, a) != _READ_ONLY:
-                        yield self._data(row, evse, True)
-                        break
-
-    def _summary(self):
-        t = self.table
-        evse_state = self._row_of(("EVSE", "AvailabilityState"))
-        for first, end, evse in self._components():
-            for row in range(first, end):
-                name = t[row][1]
-                if name == "AvailabilityState":
-                    if (t[row][3] & SCOPE_MASK != CONNECTOR or
-                            self._value(row, evse, 0) != self._value(evse_state, evse, 0)):
-                        yield self._data(row, evse, False)
-                elif name == "Problem" and self._value(row, evse, 0) == "true":
-                    yield self._data(row, evse, False)
+        """ReportData of GetBaseReport `base` (FullInventory, ConfigurationInventory,
+        SummaryInventory), one at a time; ValueError for another base."""
+        from firmware.v201 import dmreport
+        return dmreport.base(self, base)
 
     def custom_report(self, component_variables=None, criteria=None):
-        """ReportData of a GetReport (B08): the variables of the components that meet any of
-        `criteria` (Active, Available, Enabled, Problem) and are named in
+        """ReportData of a GetReport (B08), one at a time: the variables of the components
+        that meet any of `criteria` (Active, Available, Enabled, Problem) and are named in
         `component_variables` (ComponentVariableType dicts); either may be empty."""
-        for first, end, evse in self._components():
-            if criteria and not self._meets(first, end, evse, criteria):
-                continue
-            for row in range(first, end):
-                if not component_variables or self._named(row, evse, component_variables):
-                    yield self._data(row, evse, False)
-
-    def _meets(self, first, end, evse, criteria):
-        """B08.FR.07-10, FR.13: Problem when true; the others when true or absent."""
-        for criterion in criteria:
-            value = None
-            present = False
-            for row in range(first, end):
-                if self.table[row][1] == criterion and self.table[row][2] is None:
-                    present = True
-                    value = self._value(row, evse, 0)
-            if value == "true" or (not present and criterion != "Problem"):
-                return True
-        return False
-
-    def _named(self, row, evse, component_variables):
-        """B08.FR.20-25: whether a ComponentVariable names `row` at `evse`."""
-        t = self.table[row]
-        scope = t[3] & SCOPE_MASK
-        for cv in component_variables:
-            c = cv["component"]
-            if not _same(c["name"], t[0]) or c.get("instance"):
-                continue  # our components have no instances
-            e = c.get("evse")
-            if e is not None and (scope == STATION or e["id"] != evse or (
-                    e.get("connectorId") not in (None, 1 if scope == CONNECTOR else None))):
-                continue
-            v = cv.get("variable")
-            if v is None:
-                return True
-            instance = v.get("instance")
-            if _same(v["name"], t[1]) and (not instance or (
-                    t[2] is not None and _same(instance, t[2]))):
-                return True
-        return False
-
-    def _data(self, row, evse, writable_only):
-        """The ReportData of `row` at `evse`."""
-        t = self.table[row]
-        flags = t[3]
-        component = {"name": t[0]}
-        scope = flags & SCOPE_MASK
-        if scope != STATION:
-            component["evse"] = {"id": evse, "connectorId": 1} if scope == CONNECTOR \
-                else {"id": evse}
-        variable = {"name": t[1]}
-        if t[2] is not None:
-            variable["instance"] = t[2]
-        attributes = []
-        for a in range(4):
-            if not flags & (ACTUAL << a):
-                continue
-            mutability = self._mutability(flags, a)
-            if writable_only and mutability == _READ_ONLY:
-                continue
-            attribute = {"type": ATTRIBUTES[a], "mutability": MUTABILITY[mutability]}
-            if mutability != _WRITE_ONLY:
-                attribute["value"] = self._shown(row, evse, a)
-            if a or flags & PERSISTENT:
-                attribute["persistent"] = True
-            if not a and flags & CONSTANT:
-                attribute["constant"] = True
-            attributes.append(attribute)
-        characteristics = {"dataType": DATA_TYPES[flags & TYPE_MASK],
-                           "supportsMonitoring": False}
-        if t[4] is not None:
-            characteristics["unit"] = t[4]
-        if t[5] is not None:
-            characteristics["minLimit"] = t[5]
-        high = self._max.get(row, t[6])
-        if high is not None:
-            characteristics["maxLimit"] = high
-        if t[7] is not None:
-            characteristics["valuesList"] = t[7]
-        return {"component": component, "variable": variable, "variableAttribute": attributes,
-                "variableCharacteristics": characteristics}
+        from firmware.v201 import dmreport
+        return dmreport.custom(self, component_variables, criteria)

@@ -5,8 +5,8 @@ builds the frame, and how long a received payload was.
 
     size({"a": [1, "b"]})      # 13: {"a":[1,"b"]}
 
-Exact for ASCII text; a character outside ASCII counts 4 bytes (its UTF-8 takes 2 to 4), so
-the figure is never below what the encoder writes. Nothing is allocated but the iteration.
+Exact for ASCII text (escapes included); a character outside ASCII counts 4 bytes (its UTF-8
+takes 2 to 4), so the figure is never below what the encoder writes. Nothing is allocated but the iteration.
 """
 
 
@@ -40,10 +40,12 @@ def text_size(s):
     """The bytes of string `s` as a JSON string, quotes included."""
     n = len(s) + 2
     for c in s:
-        if c < " " or c == '"' or c == "\\":
-            n += 5  # at most \u00XX
-        elif c > "~":
-            n += 3
+        if c == '"' or c == "\\" or c == "\t" or c == "\n" or c == "\r":
+            n += 1  # \" \\ \t \n \r
+        elif c < " ":
+            n += 5  # \u00XX
+        elif c > "\x7f":
+            n += 3  # 2 to 4 bytes of UTF-8
     return n
 
 

@@ -13,6 +13,7 @@ from firmware.v201 import dmtable as T
 from firmware.v201 import devicemodel as D
 from firmware.v201.devicemodel import DeviceModel
 from ocppj import schemas
+from v201rig import enum_of
 
 PASSWORD = "Secret-Pass_0123456789"  # 22 characters of passwordString
 PASSWORD2 = "Other.Pass+0123456789@x"
@@ -37,24 +38,6 @@ class Extended(DeviceModel):
 def make(folder=None, evses=2, actual=None, fixed=None, max_limits=None, cls=DeviceModel):
     folder = folder or tempdir()
     return cls(folder + "/dm.json", evses, actual, fixed, max_limits), folder
-
-
-def enum_of(table, field):
-    """The "|a|b|" text of enum `field` anywhere in a generated object table, or None."""
-    i = 1
-    while i < len(table):
-        name, code, arg = table[i], table[i + 1], table[i + 2]
-        kind = code & 15
-        if kind == 3 and name == field:
-            return arg
-        if kind == 8 and arg[2] & 15 == 3 and name == field:
-            return arg[3]
-        inner = arg if kind == 7 else arg[3] if kind == 8 and arg[2] & 15 == 7 else None
-        found = enum_of(inner, field) if inner else None
-        if found:
-            return found
-        i += 3
-    return None
 
 
 def joined(names):
@@ -730,12 +713,13 @@ def test_the_model_of_two_evses_costs_little_ram():
     folder = tempdir()
     path = folder + "/dm.json"
     DeviceModel(path, 2)  # modules imported, their first-use strings interned
+    actual = {("ClockCtrlr", "DateTime"): lambda e, c: "x"}
+    fixed = {("SecurityCtrlr", "Identity"): "CP-1",
+             ("SecurityCtrlr", "BasicAuthPassword"): PASSWORD}
+    limits = {("EVSE", "Power"): 7400}
     gc.collect()
     before = gc.mem_alloc()
-    dm = DeviceModel(path, 2, {("ClockCtrlr", "DateTime"): lambda e, c: "x"},
-                     {("SecurityCtrlr", "Identity"): "CP-1",
-                      ("SecurityCtrlr", "BasicAuthPassword"): PASSWORD},
-                     {("EVSE", "Power"): 7400})
+    dm = DeviceModel(path, 2, actual, fixed, limits)
     gc.collect()
     built = gc.mem_alloc() - before
     dm.set("OCPPCommCtrlr", "HeartbeatInterval", "60")
@@ -744,5 +728,5 @@ def test_the_model_of_two_evses_costs_little_ram():
     used = gc.mem_alloc() - before
     print("DeviceModel(2 EVSEs): %d bytes after construction, %d with two values set"
           % (built, used))
-    assert built < 2048 and used < 2560, (built, used)
+    assert built < 1024 and used < 1280, (built, used)
     rmtree(folder)
