@@ -40,20 +40,28 @@ class Central:
         self.session = None
         self.gate = None  # an asyncio.Event: CALLs wait for it before they are answered
         self.on_call = None  # fn(action, payload) while the station's CALL is in flight
+        self.keep = True  # False: keep no CALL nor frame (a test that measures the heap)
+        self.inline = False  # True: answer within send(), no task per answer (ditto)
         self._n = 0
 
     async def send(self, buf, n):
         raw = bytes(buf[:n])
-        self.frames.append(raw)
         frame = json.loads(raw)
+        if self.keep:
+            self.frames.append(raw)
+        raw = None
         if frame[0] != 2:
             self.answers[frame[1]] = frame
             return
-        self.calls.append((frame[2], frame[3]))
+        if self.keep:
+            self.calls.append((frame[2], frame[3]))
         if self.on_call is not None:
             self.on_call(frame[2], frame[3])
         reply = self.answer(frame[2], frame[3])
-        if reply is not None:
+        if reply is not None and self.inline:
+            # the session waits for this id already: the answer is taken before it waits
+            await self.session.feed(json.dumps([reply[0], frame[1]] + reply[1:]).encode())
+        elif reply is not None:
             asyncio.create_task(self._reply(frame[1], reply))
 
     async def _reply(self, msg_id, reply):
@@ -71,6 +79,24 @@ class Central:
 
     def sent(self, action):
         return [p for a, p in self.calls if a == action]
+
+
+def enum_of(table, field):
+    """The "|a|b|" text of enum `field` anywhere in a generated object table, or None."""
+    i = 1
+    while i < len(table):
+        name, code, arg = table[i], table[i + 1], table[i + 2]
+        kind = code & 15
+        if kind == 3 and name == field:
+            return arg
+        if kind == 8 and arg[2] & 15 == 3 and name == field:
+            return arg[3]
+        inner = arg if kind == 7 else arg[3] if kind == 8 and arg[2] & 15 == 7 else None
+        found = enum_of(inner, field) if inner else None
+        if found:
+            return found
+        i += 3
+    return None
 
 
 def accept(action, payload):
