@@ -65,23 +65,37 @@ def _is_str(v):
     return isinstance(v, str)
 
 
-_KEY = b"AuthorizationKey"
+# The secrets a frame may carry: the 1.6 AuthorizationKey, the 2.0.1 BasicAuthPassword
+_SECRETS = (b"AuthorizationKey", b"BasicAuthPassword")
 
 
 def _log_sent(buf, n):
-    """Log the frame in buf[:n] unless it names the AuthorizationKey (it could carry it)."""
-    if buf.find(_KEY, 0, n) >= 0:
-        log.info("-> <frame naming AuthorizationKey, %d bytes, not shown>" % n)
-    else:
-        log.frame("->", memoryview(buf)[:n])
+    """Log the frame in buf[:n] unless it names a secret (it could carry it)."""
+    for name in _SECRETS:
+        if buf.find(name, 0, n) >= 0:
+            log.info("-> <frame naming %s, %d bytes, not shown>" % (name.decode(), n))
+            return
+    log.frame("->", memoryview(buf)[:n])
+
+
+def _sets_password(p):
+    # A SetVariables naming BasicAuthPassword (variable names are case-insensitive, 2.0.1)
+    data = p.get("setVariableData")
+    for d in data if isinstance(data, list) else ():
+        v = d.get("variable") if isinstance(d, dict) else None
+        name = v.get("name") if isinstance(v, dict) else None
+        if isinstance(name, str) and name.lower() == "basicauthpassword":
+            return True
+    return False
 
 
 def _log_received(message, frame):
-    """Log a received message, parsed as `frame`, unless it could carry the key: the
-    ChangeConfiguration that sets it (the only request that does)."""
+    """Log a received message, parsed as `frame`, unless it could carry a secret: the 1.6
+    ChangeConfiguration of the AuthorizationKey, the 2.0.1 SetVariables of the
+    BasicAuthPassword (the only requests that do)."""
     p = frame[3] if len(frame) > 3 else None
-    if isinstance(p, dict) and p.get("key") == "AuthorizationKey":
-        log.info("<- <frame setting AuthorizationKey, %d bytes, not shown>" % len(message))
+    if isinstance(p, dict) and (p.get("key") == "AuthorizationKey" or _sets_password(p)):
+        log.info("<- <frame setting a secret, %d bytes, not shown>" % len(message))
     else:
         log.frame("<-", message)
 
