@@ -31,14 +31,14 @@ async def get(h, component, name):
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
 async def test_boot_status_variables_trigger_and_availability(tmp_path, interpreter):
-    async with Harness(tmp_path, interpreter=interpreter, csms=V201) as h:
+    async with Harness(tmp_path, interpreter=interpreter, runner=True, csms=V201) as h:
         boot = h.cs.received("CP_1")[0]
         assert boot.action == "BootNotification"
         assert boot.payload == {"reason": "PowerUp", "chargingStation": {
             "model": "TestModel", "vendorName": "TestVendor", "serialNumber": "SN-1",
             "firmwareVersion": "0.1.0"}}, boot.payload
-        first = await h.cs.wait_for("StatusNotification", "CP_1")
-        assert first["connectorStatus"] == "Available" and first["connectorId"] == 1
+        first = [r.payload for r in h.cs.received("CP_1") if r.action == "StatusNotification"]
+        assert first[0]["connectorStatus"] == "Available" and first[0]["connectorId"] == 1
         modules = json.loads(await h.ctl("modules"))
         assert "firmware.v201.station" in modules and not [
             m for m in modules if m.startswith("firmware.v16")], modules
@@ -107,14 +107,15 @@ async def test_full_inventory_in_parts(tmp_path, interpreter):
         for part in parts:
             for item in part["reportData"]:
                 key = (item["component"]["name"], item["variable"]["name"],
-                       (item["component"].get("evse") or {}).get("id"))
+                       (item["component"].get("evse") or {}).get("id"),
+                       item["variable"].get("instance"))
                 assert key not in seen, "reported twice: %r" % (key,)
                 seen.add(key)
                 if key[1] == "BasicAuthPassword":
                     assert all("value" not in a for a in item["variableAttribute"]), item
-        assert ("OCPPCommCtrlr", "HeartbeatInterval", None) in seen
-        assert ("SecurityCtrlr", "SecurityProfile", None) in seen
-        assert ("EVSE", "AvailabilityState", 1) in seen
+        assert ("OCPPCommCtrlr", "HeartbeatInterval", None, None) in seen
+        assert ("SecurityCtrlr", "SecurityProfile", None, None) in seen
+        assert ("EVSE", "AvailabilityState", 1, None) in seen
         result = await h.cs.call("CP_1", call.GetReport(request_id=8, component_variable=[
             {"component": {"name": "SecurityCtrlr"}}]))
         assert result.status == "Accepted"

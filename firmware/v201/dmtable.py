@@ -144,7 +144,9 @@ TABLE = (
     ("SecurityCtrlr", "Identity", None, _FIX | STRING, None, None, 48, None, None),
     # the O of the station certificate's CSR (A00.FR.509); 64: X.520's upper bound
     ("SecurityCtrlr", "OrganizationName", None, _SET | STRING, None, None, 64, None, ""),
-    ("SecurityCtrlr", "SecurityProfile", None, _FIX | INTEGER, None, 1, 3, None, "1"),
+    # 0: no authentication at all, for a bench or a closed network only (not a 2.0.1 profile;
+    # config.json csms.securityProfile, 0 to 2 with 2.0.1)
+    ("SecurityCtrlr", "SecurityProfile", None, _FIX | INTEGER, None, 0, 3, None, "1"),
     # -- TxCtrlr (block E: the required ones; the transactions of the 1.6 firmware: started
     # once authorized and plugged in, ended when either is no longer so)
     ("TxCtrlr", "EVConnectionTimeOut", None, _SET | INTEGER, "s", 1, 3600, None, "60"),

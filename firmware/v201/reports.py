@@ -119,6 +119,10 @@ class Reports:
                        "tbc": item is not None}
             if part:
                 payload["reportData"] = part
+            if item is None:
+                # the last part: the report is over once it has gone, and a central system that
+                # asks for the next report as soon as it has it must not be told Rejected
+                self.busy = False
             await self.session.call("NotifyReport", payload, triggered=True)
             if item is None:
                 return

@@ -53,25 +53,25 @@ class HeartbeatInterval:
         self.dm.set("OCPPCommCtrlr", "HeartbeatInterval", value)
 
 
-def device_model(board, station, csms):
-    """The device model with the station's live values and the configuration's fixed ones."""
-    def availability(evse, connector, station=station):
-        if evse is None:
-            return "Available" if station.operative(0) else "Unavailable"
-        from firmware.v201.station import status_201
-        return status_201(station.status_of(evse)[0])
-
-    actual = {
-        ("ChargingStation", "AvailabilityState"): availability,
-        ("EVSE", "AvailabilityState"): availability,
-        ("Connector", "AvailabilityState"): availability,
-        ("ClockCtrlr", "DateTime"): lambda evse, connector, board=board: str(
-            Timestamp(board.time_s())),
-    }
+def device_model(board, station, trust, cfg):
+    """The device model with the station's live values (firmware/v201/station.py's
+    `variable`) and the configuration's fixed ones."""
+    csms = cfg["csms"]
+    phases = str(cfg["installation"]["phases"])
     fixed = {("SecurityCtrlr", "SecurityProfile"): str(csms["securityProfile"]),
-             ("SecurityCtrlr", "Identity"): csms["chargeBoxId"]}
+             ("SecurityCtrlr", "Identity"): csms["chargeBoxId"],
+             ("ChargingStation", "SupplyPhases"): phases, ("EVSE", "SupplyPhases"): phases,
+             ("Connector", "SupplyPhases"): phases}
+    if csms.get("authorizationKey"):  # until the central system sets its own (A01)
+        fixed[("SecurityCtrlr", "BasicAuthPassword")] = csms["authorizationKey"]
+    actual = {("ClockCtrlr", "DateTime"): lambda evse, connector, board=board: str(
+        Timestamp(board.time_s())),
+        ("SecurityCtrlr", "CertificateEntries"): lambda evse, connector, trust=trust: str(
+            len(trust.ders))}
+    actual.update(station.actual())
+    watts = MAX_DECIAMPS * cfg["installation"]["voltageV"] * cfg["installation"]["phases"] // 10
     return DeviceModel(board.state_dir + "/" + DEVICE_MODEL_FILE, board.connectors,
-                       actual=actual, fixed=fixed)
+                       actual=actual, fixed=fixed, max_limits={("EVSE", "Power"): watts})
 
 
 def use_password(dm, client, security, csms):
@@ -79,11 +79,11 @@ def use_password(dm, client, security, csms):
     central system sets its own), now and after every change (A01: from the next connection
     on; the change a security event, never the password itself)."""
     profile = csms["securityProfile"]
-    password = dm.get("SecurityCtrlr", "BasicAuthPassword") or csms.get("authorizationKey")
-    client.set_authorization_key(basic_auth_key(profile, password))
+    client.set_authorization_key(basic_auth_key(profile, dm.get("SecurityCtrlr",
+                                                                "BasicAuthPassword")))
 
     def changed(value):
-        client.set_authorization_key(basic_auth_key(profile, value))
+        client.set_authorization_key(basic_auth_key(profile, value))  # the next connect's
         security.reconfigured("BasicAuthPassword")
     dm.on_change("SecurityCtrlr", "BasicAuthPassword", changed)
 
@@ -103,8 +103,10 @@ async def start(cfg, board, watchdog, client, encoder, trust, boot_reason="Unkno
                               FileLog(board.state_dir + "/securitylog"))
     await security.started(boot_reason)
     await sleep_ms(0)
-    dm = device_model(board, station, csms)
+    dm = device_model(board, station, trust, cfg)
     use_password(dm, client, security, csms)
+    dm.on_change("OCPPCommCtrlr", "WebSocketPingInterval",
+                 lambda value: client.set_ping_interval(int(value)))
     await sleep_ms(0)
     identity = dict(cfg["identity"])
     running = board.running_image()

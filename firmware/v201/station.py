@@ -66,6 +66,40 @@ class Station:
         self._lock = asyncio.Lock()
         self.guard = None
 
+    # -- the device model's live values (firmware/v201/start.py): fn(evse, connector) ------
+    def actual(self):
+        """{(component, variable): fn(evse id or None, connector id or None) -> value}."""
+        return {("ChargingStation", "AvailabilityState"): self.state_of,
+                ("ChargingStation", "Available"): self.available_of,
+                ("ChargingStation", "Problem"): self.problem_of,
+                ("EVSE", "AvailabilityState"): self.state_of,
+                ("EVSE", "Available"): self.available_of,
+                ("EVSE", "Problem"): self.problem_of,
+                ("EVSE", "ACCurrent"): self.current_of,
+                ("Connector", "AvailabilityState"): self.state_of,
+                ("Connector", "Available"): self.available_of}
+
+    def state_of(self, evse, _connector):
+        """AvailabilityState: the connector's 2.0.1 status; the station's: Unavailable when
+        set Inoperative, Faulted when every EVSE is, else Available."""
+        if evse is not None:
+            return status_201(self.status_of(evse)[0])
+        if not self.operative(0):
+            return "Unavailable"
+        states = [status_201(self.status_of(n)[0]) for n in range(1, len(self.evses) + 1)]
+        return "Faulted" if states.count("Faulted") == len(states) else "Available"
+
+    def available_of(self, evse, _connector):
+        return self.operative(evse or 0)
+
+    def problem_of(self, evse, _connector):
+        if evse is not None:
+            return self.evses[evse - 1].fault is not None
+        return any(e.fault is not None for e in self.evses)
+
+    def current_of(self, evse, _connector):
+        return "%d.%d" % divmod(self.evses[evse - 1].offered_deciamps, 10)
+
     @property
     def connectors(self):  # what the status LED counts (firmware/app.py)
         return self.evses
