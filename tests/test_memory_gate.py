@@ -284,6 +284,26 @@ async def test_certificate_renewal_under_profile_3(tmp_path, runtime):
         assert_clean(h)
 
 
+# -- OCPP 2.0.1 --------------------------------------------------------------------------------
+async def test_v201_boot_then_full_inventory(tmp_path, runtime):
+    """csms.ocppVersion 2.0.1: the boot, then GetBaseReport FullInventory of two EVSEs sent in
+    parts (seed 004's provisioning block)."""
+    from ocpp.v201 import call as call201
+    async with Harness(tmp_path, interpreter=runtime, connectors=2,
+                       csms={"ocppVersion": "2.0.1"}) as h:
+        boot = h.cs.received("CP_1")[0]
+        assert boot.action == "BootNotification" and boot.payload["reason"] == "PowerUp"
+        result = await h.cs.call("CP_1", call201.GetBaseReport(request_id=1,
+                                                               report_base="FullInventory"))
+        assert result.status == "Accepted"
+        parts = await h.cs.report("CP_1", 1, timeout=60)
+        names = {(i["component"]["name"], i["variable"]["name"])
+                 for p in parts for i in p["reportData"]}
+        assert ("OCPPCommCtrlr", "HeartbeatInterval") in names
+        assert ("EVSE", "AvailabilityState") in names
+        assert_clean(h)
+
+
 # -- hostile frames ---------------------------------------------------------------------------
 def hostile_frames(count, seed=1):
     """`count` frames a broken or malicious central system might send, none of which may

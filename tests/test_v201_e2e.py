@@ -145,6 +145,20 @@ async def test_pending_then_accepted(tmp_path, interpreter):
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_rejected_sends_nothing_until_the_interval_then_boots_again(tmp_path, interpreter):
+    harness = Harness(tmp_path, interpreter=interpreter, csms=V201, boot=False,
+                      cs_options={"boot_status": "Rejected", "heartbeat_interval": 3})
+    async with harness as h:
+        await h.cs.wait_for("BootNotification", "CP_1", timeout=15)
+        h.cs.boot_status = "Accepted"
+        again = await h.cs.wait_for("BootNotification", "CP_1", timeout=15)  # B03: after 3 s
+        assert again["reason"] == "PowerUp"
+        actions = [r.action for r in h.cs.received("CP_1")]
+        assert actions[:2] == ["BootNotification", "BootNotification"], actions
+        await h.status("Available")
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
 async def test_basic_auth_password_set_by_the_central_system(tmp_path, interpreter):
     harness = Harness(tmp_path, interpreter=interpreter,
                       cs_options={"credentials": ("CP_1", PASSWORD)},
