@@ -1,5 +1,7 @@
 # Sends the journal's transaction messages in order, at least once, with the spec's back-off.
-"""The sender of transaction-related messages (OCPP 1.6 §3.7, §3.7.1; OCPP-J errata 3.2).
+"""The sender of transaction-related messages (OCPP 1.6 §3.7, §3.7.1; OCPP-J errata 3.2;
+OCPP 2.0.1 E13, the same rule with MessageAttemptsTransactionEvent and
+MessageAttemptIntervalTransactionEvent).
 
     delivery = Delivery(journal, session, lambda: settings.attempts,
                         lambda: settings.retry_interval_s, on_answer)
@@ -9,9 +11,12 @@
     delivery.wake()                                  # send it now if the queue was idle
 
 `run()` takes the oldest record due (journal.peek), sends it with session.call and waits for
-the answer before the next one goes (strict order). On a CALLRESULT: for a start record the
-central system's transactionId is recorded (journal.map_transaction), the record is acked,
-then `on_answer(record, answer)` runs (a function or coroutine; after the ack, so a reboot in
+the answer before the next one goes (strict order). On a CALLRESULT the journal's id policy
+(journal.ids, ocppj/txids.py) takes the answer in first: under ServerIds (OCPP 1.6) a start
+record's answer gives the central system's transactionId, recorded with
+journal.map_transaction; under StationIds (OCPP 2.0.1) the station's ids went out in the
+records themselves and nothing is recorded. Then the record is acked, then
+`on_answer(record, answer)` runs (a function or coroutine; after the ack, so a reboot in
 between leaves the answer untold rather than the message sent twice: the application finds
 the id again with journal.server_id).
 
@@ -28,7 +33,8 @@ transmission failed:
   order past it, except those of its transaction when it is a StartTransaction (they carry
   the transactionId its answer will give, so they wait with it; errata 3.18's
   transactionId -1 is not used: the start is kept and sent again, and once accepted it would
-  open a transaction at the central system whose stop had gone elsewhere). A message set
+  open a transaction at the central system whose stop had gone elsewhere; a 2.0.1 Started
+  event holds nothing back: its transaction's events carry the station's id). A message set
   aside is sent again once at the start of every connection (a new run()) and every `park_s`
   seconds (None: only on a new connection), before the next message in line; accepted, it is
   delivered as any other (its transaction's messages then follow with its transactionId). The
@@ -79,6 +85,7 @@ class Delivery:
     def __init__(self, journal, session, attempts_fn, retry_interval_fn, on_answer=None,
                  park_s=3600):
         self.journal = journal
+        self.ids = journal.ids  # the journal's transaction-id policy: one, they cannot disagree
         self.session = session
         self.attempts_fn = attempts_fn  # -> TransactionMessageAttempts (read at every failure)
         self.retry_interval_fn = retry_interval_fn  # -> TransactionMessageRetryInterval, s
@@ -222,11 +229,10 @@ class Delivery:
             return _DELIVERED if me == self._run else _STOPPED
 
     def _answered(self, rec, answer):
-        if rec.kind == "start":
-            try:
-                self.journal.map_transaction(rec.tx, answer["transactionId"])
-            except (KeyError, TypeError, ValueError) as e:  # cannot happen with a valid answer
-                log.error("no usable transactionId for", rec.tx, repr(e))
+        try:
+            self.ids.answered(self.journal, rec, answer)
+        except (KeyError, TypeError, ValueError) as e:  # cannot happen with a valid answer
+            log.error("no usable transactionId for", rec.tx, repr(e))
         self.journal.ack(rec.seq)
         if self.stalled == rec.seq:
             log.info(rec.action, "#%d" % rec.seq, "delivered after all")

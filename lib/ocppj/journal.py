@@ -1,6 +1,6 @@
-# The transaction journal: Start/StopTransaction and MeterValues kept on flash until delivered.
+# The transaction journal: transaction messages kept on flash until delivered.
 """An append-only, CRC-framed record log that keeps transaction-related messages (OCPP 1.6
-§3.7) across power loss until the central system has answered them.
+§3.7; 2.0.1 E12/E13) across power loss until the central system has answered them.
 
     j = Journal(state_dir + "/journal")
     seq = j.append("StartTransaction", payload, "start")   # durable once it returns
@@ -12,18 +12,32 @@
     j.set_aside(rec.seq)                # refused for good: kept, but no longer first in line
     j.aside(); j.get(seq)               # the seqs set aside, oldest first; one live Record
 
+    j = Journal(state_dir + "/journal201", ids=StationIds())         # OCPP 2.0.1
+    seq = j.append("TransactionEvent", {"eventType": "Started", ...}, "start")
+    # the payload now has transactionInfo.transactionId (the station's id) and seqNo 0
+
+Transaction ids: who makes them is the id policy the journal is built with (`ids`; the
+interface is in ocppj/txids.py; Delivery uses the journal's): ServerIds (ocppj/txids.py, the
+default, OCPP 1.6), the central system's id mapped onto a local one as below; StationIds
+(ocppj/stationids.py, OCPP 2.0.1), the station's own string id written into the start
+record's payload and a seqNo into every TransactionEvent's, nothing mapped, the records of a
+transaction grouped by a key of its id (stationids.key). The journal calls the policy when it
+appends, reads, opens and compacts; the policy's state on flash is in records of its own
+(types 6, 9, 10).
+
 Payloads are dicts as the encoder takes them: plain JSON values plus the encoder's holders
 `Timestamp` and `Decimal`. The journal stores the holders in a tagged form ({"$ts": s},
 {"$dec": [mantissa, scale, quoted]}) and gives them back as holders, so a frame sent after a
 reboot is the frame that would have been sent at once; None values (unset fields) are left out.
 
-Local transaction ids: a start record's transaction is `local_id(seq) = -(seq + 1)`, always
-<= -2 (-1 is errata 3.18's "no id known"). A stop or meter record whose top-level
-`transactionId` is a local id this journal issued is sent with the central system's id once
-`map_transaction` has recorded it. Mappings are kept while a live record needs them and for the
-`keep_maps` most recent transactions; the application should switch to the central system's
-id once it knows it (`server_id(local)`). Limitation: a central system that hands out negative
-transactionIds could collide with a local id appended later; errata 3.54 recommends positive ids.
+Local transaction ids (ServerIds): a start record's transaction is `local_id(seq) =
+-(seq + 1)`, always <= -2 (-1 is errata 3.18's "no id known"). A stop or meter record whose
+top-level `transactionId` is a local id this journal issued is sent with the central system's
+id once `map_transaction` has recorded it. Mappings are kept while a live record needs them and
+for the `keep_maps` most recent transactions; the application should switch to the central
+system's id once it knows it (`server_id(local)`). Limitation: a central system that hands out
+negative transactionIds could collide with a local id appended later; errata 3.54 recommends
+positive ids.
 
 On flash (folder/log; folder/log.tmp only during compaction), a sequence of records, little
 endian, each an 18-byte header and a body:
@@ -34,14 +48,20 @@ endian, each an 18-byte header and a body:
     type 1 start, 2 stop, 3 meter: body = JSON [action, payload]; tx = the transaction the
            record refers to (flags bit 0: tx is a local id to substitute)
     type 4 ack(seq), 5 thinned(seq): the data record `seq` is done (no body)
-    type 6 map: tx = local id, body = the central system's id (i32)
+    type 6 map: tx = local id, body = the central system's id (i32)        (ServerIds)
     type 7 base: seq = the next sequence number (first record of a compacted file)
     type 8 aside(seq): the data record `seq` is set aside (no body)
+    type 9 prefix: body = the prefix of the station's ids (8 hex digits)   (StationIds)
+    type 10 count: tx = a transaction's key, seq = its next seqNo          (StationIds)
+
+A compacted file starts with the base record, then the id policy's records (the mappings still
+needed, or the prefix and the counts of the open transactions), then the live records.
 
 Set aside (ocppj/delivery.py decides when: a message the central system keeps refusing): the
 record stays live and on flash, but peek() passes over it, and, for a start record, over the
 records of its transaction that still carry its local id (they wait for the transactionId
-its StartTransaction.conf will give); everything else is delivered in order past it. The mark
+its StartTransaction.conf will give; under StationIds nothing waits: the id is known);
+everything else is delivered in order past it. The mark
 survives reopening and compaction; it ends with the record (ack, or thinning of a meter
 record). An older firmware reads an aside record as damage and skips it: the data records
 are unharmed.
@@ -64,11 +84,12 @@ bytes during compaction).
 All methods are synchronous (no await inside), so tasks never see the journal half changed.
 
 RAM: an index of 15 bytes per record (seq, offset, tx, size, kind), dead entries included
-until the next compaction (at most max_records / 2 of them), plus the id mappings. Its arrays
-have room for `_MIN_SLOTS` entries and double when full; compaction moves the live entries
-down in place. An array grown one append at a time (MicroPython adds 8 items per step) is
-moved to a new block every 8 records, and in a small heap that churn fragments it until a
-backlog of a few hundred records cannot find the block for the next step.
+until the next compaction (at most max_records / 2 of them), plus the id policy's state (the
+mappings; or the prefix and a counter per open transaction). Its arrays have room for
+`_MIN_SLOTS` entries and double when full; compaction moves the live entries down in place.
+An array grown one append at a time (MicroPython adds 8 items per step) is moved to a new
+block every 8 records, and in a small heap that churn fragments it until a backlog of a few
+hundred records cannot find the block for the next step.
 """
 
 import json
@@ -80,6 +101,7 @@ import atomicfile
 import logger
 from crc import crc32 as _crc
 from ocppj.encoder import Decimal, Timestamp
+from ocppj.txids import ServerIds
 
 try:
     from micropython import const  # pyright: ignore[reportAssignmentType]
@@ -97,9 +119,9 @@ _STOP = const(2)
 _METER = const(3)
 _ACK = const(4)
 _THIN = const(5)
-_MAP = const(6)
 _BASE = const(7)
 _ASIDE = const(8)
+_LAST_TYPE = const(10)  # 6, 9 and 10 are the id policy's (txids.py, stationids.py)
 _LOCAL = const(1)  # flags: tx is a local id
 _LOCAL_BIT = const(0x80)  # the same, in the index's kind byte
 _ASIDE_BIT = const(0x40)  # the index's kind byte: set aside
@@ -108,8 +130,6 @@ _KIND_MASK = const(0x0F)  # the index's kind byte: the type
 # thinned, sent in order.
 _KINDS = {"start": _START, "stop": _STOP, "meter": _METER, "message": _STOP}
 _NAMES = (None, "start", "stop", "meter")
-_I32_MIN = -0x80000000  # not const(): no small int on a 32-bit port
-_I32_MAX = 0x7FFFFFFF
 _CHUNK = const(128)  # bytes read at a time while scanning and copying
 _MIN_SLOTS = const(32)  # index entries room is made for at first
 
@@ -180,7 +200,8 @@ def _durable(f):
 class Record:
     """One undelivered message: `seq`, `kind` ("start", "stop", "meter"), `action`,
     `payload` (ready to send: holders restored, the central system's transactionId in), and
-    `tx`: the transaction it belongs to (for a start record its local id)."""
+    `tx`: the transaction it belongs to (ServerIds: for a start record its local id;
+    StationIds: the key of its transactionId)."""
 
     def __init__(self, seq, kind, action, payload, tx):
         self.seq = seq
@@ -195,10 +216,10 @@ class Record:
 
 class Journal:
     def __init__(self, folder, max_records=200, max_bytes=49152, max_record_bytes=4096,
-                 keep_maps=16, compact_bytes=4096):
+                 keep_maps=16, compact_bytes=4096, ids=None):
+        self.ids = ServerIds() if ids is None else ids  # the transaction-id policy
         self.folder = folder
         self.path = folder + "/log"
-        self._tmp = folder + "/log.tmp"
         self.max_records = max_records
         self.max_bytes = max_bytes
         self.max_record_bytes = min(max_record_bytes, 65000)  # sizes are u16
@@ -225,8 +246,7 @@ class Journal:
         self.aside_count = 0  # live records set aside
         self.size = 0  # bytes in the log file
         self._next = 1  # next sequence number
-        self._maps = {}  # local id -> central system's id
-        self._order = []  # local ids, oldest mapping first
+        self.ids.reset()
 
     def _grow(self, slots):
         """Room for `slots` index entries, the present ones kept."""
@@ -280,25 +300,11 @@ class Journal:
         while self._head < n and not self._kinds[self._head]:
             self._head += 1
 
-    def _set_map(self, local, server):
-        self._maps[local] = server
-        if local in self._order:
-            self._order.remove(local)
-        self._order.append(local)
-
-    def _is_local(self, tx):
-        if tx > -2:
-            return False
-        if tx in self._maps:
-            return True
-        i = self._find(-tx - 1)  # a live start record issued it
-        return i >= 0 and self._kinds[i] & _KIND_MASK == _START
-
     # -- opening: scan, resynchronise past damage, rewrite if needed ------------------------
     def _load(self, compact=True):
         self._reset()
         try:
-            os.remove(self._tmp)  # a compaction cut short: the old log is whole
+            os.remove(self.path + ".tmp")  # a compaction cut short: the old log is whole
         except OSError:
             pass
         try:
@@ -318,6 +324,7 @@ class Journal:
         if bad:
             log.error("discarded %d damaged bytes of %s (torn by power loss or corrupt)"
                       % (bad, self.path))
+        self.ids.loaded(self, bad > 0)
         if compact:
             self._maybe_compact(bad > 0)
 
@@ -332,7 +339,7 @@ class Journal:
         magic, typ, flags, length, seq, tx = struct.unpack_from(_HEAD, buf)
         (crc,) = struct.unpack_from("<I", buf, 14)
         nxt = pos + _HEAD_SIZE + length
-        if magic != _MAGIC or not _START <= typ <= _ASIDE or nxt > end:
+        if magic != _MAGIC or not _START <= typ <= _LAST_TYPE or nxt > end:
             return -1
         c = _crc(self._crc_mv)
         left = length
@@ -357,17 +364,15 @@ class Journal:
             i = self._find(seq)
             if i >= 0 and self._kinds[i]:
                 self._done(i)
-        elif typ == _MAP:
-            if length != 4:
-                return -1
-            self._set_map(tx, struct.unpack_from("<i", self._buf)[0])
         elif typ == _ASIDE:
             i = self._find(seq)
             if i >= 0 and self._kinds[i] and not self._kinds[i] & _ASIDE_BIT:
                 self._kinds[i] |= _ASIDE_BIT
                 self.aside_count += 1
-        else:  # _BASE
+        elif typ == _BASE:
             self._next = max(self._next, seq)
+        elif not self.ids.scan(typ, seq, tx, buf, length):
+            return -1
         return nxt
 
     def _resync(self, f, pos, end):
@@ -397,33 +402,33 @@ class Journal:
 
     def append(self, action, payload, kind):
         """Store a message durably; its sequence number. kind: "start", "stop", "meter" or
-        "message" (one of no transaction).
+        "message" (one of no transaction). The id policy may fill in `payload` (StationIds: a
+        start's transactionInfo.transactionId, every TransactionEvent's seqNo).
         ValueError for an unknown kind or a record over max_record_bytes (nothing stored)."""
         typ = _KINDS.get(kind)
         if typ is None:
             raise ValueError("unknown kind " + repr(kind))
+        seq = self._next
+        tx, flags = self.ids.tag(self, typ, seq, payload)  # may fill in the payload's ids
         body = json.dumps([action, _plain(payload)], separators=(",", ":")).encode()
         if len(body) > self.max_record_bytes:
             raise ValueError("%s record of %d bytes, over %d" % (action, len(body),
                                                                  self.max_record_bytes))
-        seq = self._next
         self._next = seq + 1  # burnt even if the write fails: a seq is never written twice
-        if typ == _START:
-            tx, flags = -seq - 1, _LOCAL
-        else:
-            tx = payload.get("transactionId")
-            if not isinstance(tx, int) or isinstance(tx, bool) or not _I32_MIN <= tx <= _I32_MAX:
-                tx = 0  # no transaction (or an id that does not fit): not grouped, not mapped
-            flags = _LOCAL if self._is_local(tx) else 0
         rec = _frame(typ, flags, seq, tx, body)
         off = self._write(rec)
         self._add(seq, off, tx, len(rec), typ | (_LOCAL_BIT if flags else 0))
+        self.ids.added(tx, payload)
         self._bound()
         return seq
 
+    def _put(self, typ, seq, tx, body=b""):
+        """Append one record of the id policy's, durably."""
+        self._write(_frame(typ, 0, seq, tx, body))
+
     @staticmethod
     def local_id(seq):
-        """The local transaction id of the start record `seq`."""
+        """The local transaction id of the start record `seq` (OCPP 1.6, ServerIds)."""
         return -seq - 1
 
     def ack(self, seq):
@@ -438,16 +443,15 @@ class Journal:
 
     def map_transaction(self, local_id, server_id):
         """Record, durably, that local transaction `local_id` is `server_id` at the central
-        system: later records appended with the local id are sent with this one."""
-        if not _I32_MIN <= local_id < -1 or not _I32_MIN <= server_id <= _I32_MAX:
-            raise ValueError("transaction ids out of range")
-        self._write(_frame(_MAP, 0, 0, local_id, struct.pack("<i", server_id)))
-        self._set_map(local_id, server_id)
+        system: later records appended with the local id are sent with this one (OCPP 1.6;
+        ValueError under StationIds, whose ids need no mapping)."""
+        self.ids.map(self, local_id, server_id)
         self._maybe_compact()
 
     def server_id(self, local_id):
-        """The central system's id for `local_id`, or None while it is not known."""
-        return self._maps.get(local_id)
+        """The central system's id for `local_id`, or None while it is not known (always
+        under StationIds)."""
+        return self.ids.server_id(local_id)
 
     def set_aside(self, seq):
         """Set live record `seq` aside, durably (see the module's docstring). False if it is
@@ -473,7 +477,7 @@ class Journal:
         if not self._kinds[i] & _LOCAL_BIT or self._kinds[i] & _KIND_MASK == _START:
             return False
         tx = self._txs[i]
-        if tx in self._maps:
+        if self.ids.server_id(tx) is not None:
             return False
         j = self._find(-tx - 1)
         return j >= 0 and self._kinds[j] & _ASIDE_BIT != 0
@@ -499,8 +503,10 @@ class Journal:
         except (ValueError, TypeError, KeyError, IndexError) as e:
             log.error("record", self._seqs[i], "damaged on flash, skipped:", repr(e))
             return None
-        if flags & _LOCAL and typ != _START and tx in self._maps:
-            payload["transactionId"] = self._maps[tx]
+        if flags & _LOCAL and typ != _START:
+            server = self.ids.server_id(tx)
+            if server is not None:
+                payload["transactionId"] = server
         return Record(seq, _NAMES[typ], action, payload, tx)
 
     def peek(self):
@@ -591,8 +597,8 @@ class Journal:
 
     # -- compaction --------------------------------------------------------------------------
     def _maybe_compact(self, now=False):
-        # base, map and aside records are not garbage; they would be written again
-        garbage = (self.size - self.live_bytes - _HEAD_SIZE - (_HEAD_SIZE + 4) * len(self._maps)
+        # base, aside and the id policy's records are not garbage; they would be written again
+        garbage = (self.size - self.live_bytes - _HEAD_SIZE - self.ids.kept_bytes()
                    - _HEAD_SIZE * self.aside_count)
         if (now or garbage >= max(self.compact_bytes, self.live_bytes)
                 or self._dead > self.max_records // 2):
@@ -601,7 +607,7 @@ class Journal:
             except OSError as e:  # e.g. flash full: the log is still whole, try again later
                 log.error("compaction failed:", repr(e))
                 try:
-                    os.remove(self._tmp)
+                    os.remove(self.path + ".tmp")
                 except OSError:
                     pass
                 self._load(compact=False)  # the index was being moved: read it back
@@ -609,19 +615,13 @@ class Journal:
     def compact(self):
         """Rewrite the log with only the live records (power-safe: temporary file + rename)."""
         n = self._n
-        used = set()
-        for i in range(self._head, n):
-            if self._kinds[i] & _LOCAL_BIT:
-                used.add(self._txs[i])
-        recent = self._order[-self.keep_maps:] if self.keep_maps > 0 else []
-        keep = [t for t in self._order if t in used or t in recent]
         offs = self._offs  # rewritten in place: entry j gets the offset of the j-th live one
         mv = self._mv
         j = 0
-        with open(self._tmp, "wb") as out:
+        with open(self.path + ".tmp", "wb") as out:
             pos = 0
             for r in [_frame(_BASE, 0, self._next, 0)] + [
-                    _frame(_MAP, 0, 0, t, struct.pack("<i", self._maps[t])) for t in keep]:
+                    _frame(typ, 0, seq, tx, body) for typ, seq, tx, body in self.ids.kept(self)]:
                 out.write(r)
                 pos += len(r)
             if self.live:
@@ -647,7 +647,7 @@ class Journal:
                             out.write(r)
                             pos += len(r)
             _durable(out)
-        os.rename(self._tmp, self.path)
+        os.rename(self.path + ".tmp", self.path)
         _sync_dir(self.folder)
         # The new file is in place: move the live entries down to match it (their offsets
         # are in place already; j never passes i, so nothing is overwritten before it is read).
@@ -662,5 +662,3 @@ class Journal:
         self._n = j
         self._head = self._dead = 0
         self.size = pos
-        self._maps = {t: self._maps[t] for t in keep}
-        self._order = keep

@@ -1,5 +1,6 @@
 # Device tests of the transaction-message delivery over a real RPC session whose far end is
-# scripted: order, retries with back-off, attempts running out, offline start/stop, id mapping.
+# scripted: order, retries with back-off, attempts running out, offline start/stop, id mapping
+# (OCPP 1.6) and the station's own ids (OCPP 2.0.1).
 import asyncio
 import json
 
@@ -8,8 +9,9 @@ from devtest import rmtree, tempdir
 from ocppj.delivery import Delivery
 from ocppj.encoder import Encoder, Timestamp
 from ocppj.journal import Journal
-from ocppj.protocol import V16
+from ocppj.protocol import V16, of
 from ocppj.session import Session
+from ocppj.stationids import StationIds
 from ticks import ticks_diff, ticks_ms
 
 NOW = "2026-11-21T13:45:08Z"  # Timestamp(848583908)
@@ -67,13 +69,14 @@ def accept_all(cs):
 def setup(script=None, attempts=3, interval_s=0.02, connected=True, **kw):
     cs = CentralSystem()
     cs.script = script(cs) if script is not None else accept_all(cs)
-    session = Session(V16, Encoder(2048), cs.send, timeout_ms=kw.pop("timeout_ms", 2000))
+    session = Session(kw.pop("protocol", V16), Encoder(2048), cs.send,
+                      timeout_ms=kw.pop("timeout_ms", 2000))
     cs.session = session
     if connected:
         session.opened()
     session.set_registration("Accepted")
     folder = kw.pop("folder", None) or tempdir() + "/journal"
-    journal = Journal(folder)
+    journal = Journal(folder, ids=kw.pop("ids", None))
     answers = []
     d = Delivery(journal, session, lambda: attempts, lambda: interval_s,
                  lambda rec, answer: answers.append((rec, answer)), **kw)
@@ -499,5 +502,53 @@ async def test_null_answers_to_meter_values_and_stop_are_deliveries():
     assert cs.actions() == ["StartTransaction", "MeterValues", "StopTransaction"], cs.actions()
     assert [a for r, a in answers][1:] == [{}, {}], answers
     assert d.stalled is None
+    await finish(d, task)
+    rmtree(folder)
+
+
+def tx_event(j, event, tx_id, evse, kind):
+    payload = {"eventType": event, "timestamp": Timestamp(848583908), "triggerReason": "Trigger",
+               "transactionInfo": {} if tx_id is None else {"transactionId": tx_id},
+               "evse": {"id": evse}}
+    j.append("TransactionEvent", payload, kind)
+    return payload["transactionInfo"]["transactionId"]
+
+
+async def test_201_records_go_with_the_stations_ids_and_none_waits_for_a_refused_start():
+    refusing = [True]
+
+    def script(cs):
+        def answer(action, payload, n):
+            if refusing[0] and payload["eventType"] == "Started" and payload["evse"]["id"] == 1:
+                return "InternalError"
+            return {}
+        return answer
+
+    cap = Captured()
+    try:
+        cs, session, j, d, answers, folder = setup(script, attempts=1, ids=StationIds(),
+                                                   protocol=of("2.0.1"))
+        a = tx_event(j, "Started", None, 1, "start")
+        tx_event(j, "Updated", a, 1, "meter")
+        b = tx_event(j, "Started", None, 2, "start")
+        tx_event(j, "Ended", a, 1, "stop")
+        tx_event(j, "Ended", b, 2, "stop")
+        task = asyncio.create_task(d.run())
+        await until(lambda: j.count() == 1)
+    finally:
+        cap.close()
+    sent = [(c[1]["eventType"], c[1]["transactionInfo"]["transactionId"], c[1]["seqNo"])
+            for c in cs.calls]
+    assert sent == [("Started", a, 0), ("Updated", a, 1), ("Started", b, 0), ("Ended", a, 2),
+                    ("Ended", b, 1)], sent
+    assert len(answers) == 4 and j.aside() == [1], (answers, j.aside())
+    assert cap.count("set aside") == 1, cap.lines
+    await finish(d, task)
+    refusing[0] = False
+    task = asyncio.create_task(d.run())  # a new connection: the start set aside goes again
+    await until(lambda: j.count() == 0)
+    assert cs.calls[-1][1]["transactionInfo"]["transactionId"] == a, cs.calls[-1]
+    assert [r.kind for r, answer in answers] == ["meter", "start", "stop", "stop", "start"]
+    assert j.server_id(answers[-1][0].tx) is None, "nothing mapped"
     await finish(d, task)
     rmtree(folder)
