@@ -12,7 +12,7 @@ MessageAttemptIntervalTransactionEvent).
 
 `run()` takes the oldest record due (journal.peek), sends it with session.call and waits for
 the answer before the next one goes (strict order). On a CALLRESULT the journal's id policy
-(journal.ids, ocppj/txids.py) takes the answer in first: under ServerIds (OCPP 1.6) a start
+(journal.ids, ocppj/journal.py) takes the answer in first: under ServerIds (OCPP 1.6) a start
 record's answer gives the central system's transactionId, recorded with
 journal.map_transaction; under StationIds (OCPP 2.0.1) the station's ids went out in the
 records themselves and nothing is recorded. Then the record is acked, then

@@ -1,7 +1,7 @@
 # The OCPP 2.0.1 transaction-id policy of the journal: the station's own ids, and seqNo.
 """StationIds: the station makes a transaction's id (OCPP 2.0.1 E01.FR.08), so it is known at
 once and nothing is mapped; every TransactionEvent gets its seqNo (part 2 §1.3.2). The
-interface is ocppj/txids.py's.
+interface is the one ocppj/journal.py describes.
 
     j = Journal(state_dir + "/journal201", ids=StationIds())
     p = {"eventType": "Started", ..., "transactionInfo": {"chargingState": "EVConnected"}}

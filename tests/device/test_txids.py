@@ -8,7 +8,7 @@ from ocppj import schemas
 from ocppj.encoder import Decimal, Encoder, Timestamp
 from ocppj.journal import Journal
 from ocppj.stationids import StationIds, key
-from ocppj.txids import ServerIds
+from ocppj.journal import ServerIds
 from ocppj.validate import validate
 
 
