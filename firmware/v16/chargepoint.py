@@ -1,13 +1,14 @@
-# The charge point: connectors, transactions, status and the Core/Remote Trigger handlers.
+# The charge point: connectors, transactions, status and the Core handlers.
 """Builds one Connector (with its Evse) per connector, runs the 100 ms control loop (relay
 rule, cards, connection time-out, meter samples, clock-aligned data, status changes) and
-answers the central system's Core and Remote Trigger requests.
+answers the central system's Core requests; TriggerMessage's StatusNotification and
+MeterValues are its targets of firmware/v16/remotetrigger.py.
 
     cp = ChargePoint(board, settings, session, journal, delivery, authorizer, cache,
                      close_link=client.close)
     cp.recover()                      # stop transactions cut by power loss
     asyncio.create_task(cp.run())     # the control loop
-    cp.register(session)              # the handlers
+    cp.register(session, triggers)    # the handlers, TriggerMessage's StatusNotification ...
 
 An incoming CALL reads: ws -> link -> session.feed -> handler here -> connector / evse ->
 result -> encoder -> ws; follow-up messages (a triggered message, the reboot of a Reset) run
@@ -97,16 +98,14 @@ class ChargePoint:
         # lib/lazy.py LazyService of firmware/v16/reservation.py: asked for .made only, never made here
         self.reservations = reservations
         self.installing = False  # a firmware install waits: idle connectors Unavailable
-        self.firmware = None  # the FirmwareUpdater, for TriggerMessage (lib/lazy.py)
-        self.diagnostics = None  # Diagnostics, likewise
         self.guard = None  # evse.Guard over the connectors, once guard_relays() started it
-        self.renewal = None  # CertificateRenewal (firmware/security/cpcert.py), likewise
-        self.smart_charging = None  # SmartCharging (firmware/v16/smartcharging.py), likewise
+        # SmartCharging (firmware/v16/smartcharging.py) for RemoteStartTransaction's profile, a
+        # lib/lazy.py LazyService given by register()
+        self.smart_charging = None
         self._alive_bit = watchdog.watch() if watchdog else 0
         self.available = True  # connector 0: the charge point as a whole
         self.scheduled_off = False  # connector 0 Inoperative once no transaction runs (§5.2)
         self.connectors = [Connector(self, n, max_deciamps) for n in range(1, board.connectors + 1)]
-        self.boot_trigger = _nothing  # set by the application: re-sends BootNotification
         self.reporter = StatusReporter(board.connectors,
                                        lambda: settings.get("MinimumStatusDuration"))
         self._status_wake = asyncio.Event()
@@ -448,16 +447,11 @@ class ChargePoint:
                     self._status_wake.set()
 
     # -- the central system's requests -----------------------------------------------------------
-    def register(self, session, firmware=None, diagnostics=None, renewal=None,
-                 smart_charging=None):
-        """Answer the central system's requests; `firmware` (the FirmwareUpdater) and
-        `diagnostics` answer the TriggerMessages for their status notifications, `renewal`
-        (firmware/security/cpcert.py) ExtendedTriggerMessage SignChargePointCertificate,
-        `smart_charging` the chargingProfile of RemoteStartTransaction: each a lib/lazy.py
-        LazyService, made by the request if it was not yet."""
-        self.firmware = firmware
-        self.diagnostics = diagnostics
-        self.renewal = renewal
+    def register(self, session, triggers, smart_charging=None):
+        """Answer the central system's Core requests and add the StatusNotification and
+        MeterValues of TriggerMessage to `triggers` (firmware/v16/remotetrigger.py);
+        `smart_charging` takes the chargingProfile of RemoteStartTransaction (a lib/lazy.py
+        LazyService, made by the request if it was not yet)."""
         self.smart_charging = smart_charging
         h = session.handlers
         h["GetConfiguration"] = lambda p: handle_get_configuration(self.settings, p)
@@ -469,8 +463,8 @@ class ChargePoint:
         h["UnlockConnector"] = self.unlock_connector
         h["ClearCache"] = self.clear_cache
         h["DataTransfer"] = self.data_transfer
-        h["TriggerMessage"] = self.trigger_message
-        h["ExtendedTriggerMessage"] = self.extended_trigger_message
+        triggers.add("StatusNotification", self.trigger_status)
+        triggers.add("MeterValues", self.trigger_meter_values)
 
     def _connector(self, n):
         if not 1 <= n <= len(self.connectors):
@@ -604,54 +598,16 @@ class ChargePoint:
             payload["data"] = data
         return await self._send("DataTransfer", payload)
 
-    def trigger_message(self, p):
-        what = p["requestedMessage"]
-        n = p.get("connectorId")
-        if n is not None and not 0 <= n <= len(self.connectors):
-            return {"status": "Rejected"}
-        if what == "BootNotification":
-            self.session.after_reply(self.boot_trigger)
-        elif what == "Heartbeat":
-            self.session.after_reply(lambda: self._send("Heartbeat", {}, triggered=True))
-        elif what == "StatusNotification":
-            self.session.after_reply(lambda: self.send_statuses(True, n, triggered=True))
-        elif what == "MeterValues":
-            self.session.after_reply(lambda: self.triggered_meter_values(n))
-        elif what == "FirmwareStatusNotification" and self.firmware is not None:
-            firmware = self.firmware.get()
-            self.session.after_reply(lambda: firmware.send_triggered(False))
-        elif what == "DiagnosticsStatusNotification" and self.diagnostics is not None:
-            diag = self.diagnostics.get()
-            self.session.after_reply(lambda: self._send(
-                "DiagnosticsStatusNotification", {"status": diag.diag_status}, triggered=True))
-        else:
-            return {"status": "NotImplemented"}
-        return {"status": "Accepted"}
+    def trigger_status(self, n):
+        """TriggerMessage StatusNotification: of connector n, or of all (n None), sent even
+        while Pending and even when unchanged."""
+        self.session.after_reply(lambda: self.send_statuses(True, n, triggered=True))
+        return "Accepted"
 
-    def extended_trigger_message(self, p):
-        """Security whitepaper: FirmwareStatusNotification means SignedFirmwareStatusNotification
-        (L01.FR.28/29); the Core messages as with TriggerMessage."""
-        what = p["requestedMessage"]
-        if what == "FirmwareStatusNotification" and self.firmware is not None:
-            n = p.get("connectorId")
-            if n is not None and not 0 <= n <= len(self.connectors):
-                return {"status": "Rejected"}
-            firmware = self.firmware.get()
-            self.session.after_reply(lambda: firmware.send_triggered(True))
-            return {"status": "Accepted"}
-        if what == "LogStatusNotification" and self.diagnostics is not None:
-            diag = self.diagnostics.get()
-            payload = {"status": diag.log_status}
-            if diag.log_status != "Idle":
-                payload["requestId"] = diag.log_request
-            self.session.after_reply(lambda: self._send("LogStatusNotification", payload,
-                                                        triggered=True))
-            return {"status": "Accepted"}
-        if what == "SignChargePointCertificate" and self.renewal is not None:
-            return self.renewal.get().trigger()  # whitepaper A02
-        if what in ("BootNotification", "Heartbeat", "MeterValues", "StatusNotification"):
-            return self.trigger_message(p)
-        return {"status": "NotImplemented"}
+    def trigger_meter_values(self, n):
+        """TriggerMessage MeterValues: a sample of connector n, or of each (n None or 0)."""
+        self.session.after_reply(lambda: self.triggered_meter_values(n))
+        return "Accepted"
 
     async def triggered_meter_values(self, n):
         for c in self.connectors:
@@ -663,10 +619,6 @@ class ChargePoint:
                 if c.tx is not None and c.tx.server_id is not None:
                     payload["transactionId"] = c.tx.server_id  # a local id means nothing there
                 await self._send("MeterValues", payload, triggered=True)
-
-
-async def _nothing():
-    pass
 
 
 def _timestamp(board):

@@ -23,6 +23,7 @@ from firmware.security.profile import ProfileSwitch
 from firmware.v16.authcache import AuthCache
 from firmware.v16.authorize import Authorizer
 from firmware.v16.chargepoint import FEATURE_PROFILES, ChargePoint
+from firmware.v16.remotetrigger import RemoteTrigger, send_triggered
 from firmware.registration import Registration
 from firmware.v16.bootnotification import for_identity
 from firmware.v16.settings import Settings
@@ -50,6 +51,9 @@ async def start(cfg, board, watchdog, client, encoder, trust, boot_reason="Unkno
                       on_invalid=lambda what: security.event("InvalidMessages", what))
     journal = Journal(board.state_dir + "/journal",
                       max_record_bytes=csms["frameBufferBytes"] - 256)
+    # TriggerMessage, ExtendedTriggerMessage: each service below adds what it can send
+    triggers = RemoteTrigger(board.connectors)
+    triggers.register(session)
     await sleep_ms(0)
     # the answers to transaction messages go to the charge point (made below, it needs the
     # delivery to wake it)
@@ -100,7 +104,7 @@ async def start(cfg, board, watchdog, client, encoder, trust, boot_reason="Unkno
     use_credentials(settings, client, security)
     await sleep_ms(0)
     updater, diagnostics, renewal = await firmware_management(
-        cfg, board, session, settings, cp, security, client, trust, lag)
+        cfg, board, session, triggers, settings, cp, security, client, trust, lag)
     await sleep_ms(0)
 
     async def accepted():  # after every accepted (re)connect, in the order TC_044_3 shows
@@ -121,10 +125,10 @@ async def start(cfg, board, watchdog, client, encoder, trust, boot_reason="Unkno
     registration = Registration(session, board, for_identity(session, identity),
                                 on_accepted=accepted,
                                 settings=settings, on_time_set=security.time_set)
-    cp.boot_trigger = registration.boot_triggered
+    registration_triggers(triggers, session, registration)
     smart = smart_charging(cp, cfg["installation"])
     await sleep_ms(0)
-    cp.register(session, updater, diagnostics, renewal, smart)
+    cp.register(session, triggers, smart)
     await sleep_ms(0)
     switch = ProfileSwitch(settings, client, session, trust, csms, security)
     link = Link(client, session, (registration.run, delivery.run), security.event,
@@ -163,11 +167,26 @@ def use_credentials(settings, client, security):
     settings.on_change("SecurityProfile", changed("SecurityProfile"))
 
 
-async def firmware_management(cfg, board, session, settings, cp, security, client, trust,
-                              lag=None):
+def registration_triggers(triggers, session, registration):
+    """TriggerMessage BootNotification (allowed even while Pending) and Heartbeat: the
+    registration's (firmware/registration.py). What the functions need comes as default
+    arguments: no closure cells."""
+    def boot(_n, session=session, registration=registration):
+        session.after_reply(registration.boot_triggered)
+        return "Accepted"
+
+    def heartbeat(_n, session=session, registration=registration):
+        session.after_reply(registration.heartbeat_triggered)
+        return "Accepted"
+    triggers.add("BootNotification", boot)
+    triggers.add("Heartbeat", heartbeat)
+
+
+async def firmware_management(cfg, board, session, triggers, settings, cp, security, client,
+                              trust, lag=None):
     """The certificate store, the firmware updater, diagnostics and the renewal of the charge
     point certificate, each made at its first request (lib/lazy.py): a charging session never
-    imports them."""
+    imports them. A TriggerMessage of their status notifications makes them too."""
     root_file = (cfg.get("firmware") or {}).get("manufacturerRootFile")
 
     def roots():  # what HTTPS trusts, as installed at the time of the request
@@ -216,7 +235,43 @@ async def firmware_management(cfg, board, session, settings, cp, security, clien
     updater = LazyService(session, UPDATE_ACTIONS, make_updater)
     diagnostics = LazyService(session, DIAGNOSTICS_ACTIONS, make_diagnostics)
     renewal = LazyService(session, RENEWAL_ACTIONS, make_renewal)
+    management_triggers(triggers, session, updater, diagnostics, renewal)
     return updater, diagnostics, renewal
+
+
+def management_triggers(triggers, session, updater, diagnostics, renewal):
+    """The status notifications of the lazy services on request: (Signed)FirmwareStatus-
+    Notification, DiagnosticsStatusNotification, LogStatusNotification and (whitepaper A02)
+    SignChargePointCertificate, each service made by the request if it was not yet."""
+    def firmware_status(_n, signed=False, updater=updater, session=session):
+        firmware = updater.get()
+        session.after_reply(lambda: firmware.send_triggered(signed))
+        return "Accepted"
+
+    def signed_firmware_status(_n, plain=firmware_status):
+        return plain(_n, True)
+
+    def diagnostics_status(_n, diagnostics=diagnostics, session=session):
+        diag = diagnostics.get()
+        session.after_reply(lambda: send_triggered(session, "DiagnosticsStatusNotification",
+                                                   {"status": diag.diag_status}))
+        return "Accepted"
+
+    def log_status(_n, diagnostics=diagnostics, session=session):
+        diag = diagnostics.get()
+        payload = {"status": diag.log_status}
+        if diag.log_status != "Idle":
+            payload["requestId"] = diag.log_request
+        session.after_reply(lambda: send_triggered(session, "LogStatusNotification", payload))
+        return "Accepted"
+
+    def sign_certificate(_n, renewal=renewal):
+        return renewal.get().trigger()["status"]
+    triggers.add("FirmwareStatusNotification", firmware_status)
+    triggers.add("DiagnosticsStatusNotification", diagnostics_status)
+    triggers.add("FirmwareStatusNotification", signed_firmware_status, extended=True)
+    triggers.add("LogStatusNotification", log_status, extended=True)
+    triggers.add("SignChargePointCertificate", sign_certificate, extended=True)
 
 
 # What each lazy service registers for itself once made (tests/device/test_lazy.py checks)
