@@ -14,27 +14,17 @@ An incoming CALL reads: ws -> link -> session.feed -> handler here -> connector 
 result -> encoder -> ws; follow-up messages (a triggered message, the reboot of a Reset) run
 after the answer has gone out (session.after_reply).
 
-Registration (§4.2): until the central system has accepted the BootNotification no
-StatusNotification goes out on its own; the changes wait and every connector's status is sent
-once it is Accepted (errata 3.22). While Pending, a TriggerMessage for StatusNotification is
-answered Accepted and sent at once (triggered messages are the only ones allowed then).
-RemoteStartTransaction and RemoteStopTransaction are not allowed while Pending (§4.2): they
-are answered Rejected, so nothing starts and no relay closes before the charge point is
-accepted (§4.2.1 advises denying charging services then). Cards presented meanwhile follow
-the offline rules of authorize.py (the cache, AllowOfflineTxForUnknownId).
+Registration (§4.2): RemoteStartTransaction and RemoteStopTransaction are not allowed while
+Pending: they are answered Rejected, so nothing starts and no relay closes before the charge
+point is accepted (§4.2.1 advises denying charging services then). Cards presented meanwhile
+follow the offline rules of authorize.py (the cache, AllowOfflineTxForUnknownId).
 
-StatusNotification, per connector: sent when the status changed and held
-MinimumStatusDuration; a refusal (a CALLERROR, an answer that does not validate, no answer)
-is tried again after a back-off (status_retry_ms, doubling up to status_retry_max_ms) while the
-other connectors' changes go out meanwhile. Offline or not yet accepted nothing is sent: each
-change is logged once and, while any wait, a summary at most every status_summary_ms; after
-the next accepted connect every connector's current status is sent.
-
-Stopping: StopTransaction first, then the status that follows it (Finishing, Available,
-Unavailable), for every stop reason: a transaction has stopped before its connector can be
-Finishing (§7.7 as amended by the errata, §4.9 C6/D6). The status change of a connector whose
-StopTransaction is still in the journal waits for its answer, at most STOP_HOLD_MS from the
-stop (or from the next accepted connect).
+Status: status_of(n) is each connector's (status, errorCode) from its facts (the status
+machine of firmware/model/status.py); when StatusNotification reports it is `self.status`'s
+(firmware/v16/statusreport.py). Stopping: StopTransaction first, then the status that follows
+it (Finishing, Available, Unavailable), for every stop reason: a transaction has stopped before
+its connector can be Finishing (§7.7 as amended by the errata, §4.9 C6/D6); the report holds
+the status change until the StopTransaction is answered.
 
 Identifiers compare case-insensitively (IdToken, §7.28) and are sent as presented. A card
 that is not the one that started a transaction stops it when the central system (or the
@@ -63,27 +53,22 @@ import logger
 from firmware.v16.connector import STOP_ALIGNED, Connector, meter_value, same_tag
 from firmware.model.evse import Guard
 from firmware.v16.settings import handle_change_configuration, handle_get_configuration
-from firmware.model.status import StatusReporter, connector_status
+from firmware.model.status import connector_status
+from firmware.v16.statusreport import StatusReport
 from ocppj import errors
-from ocppj.encoder import Timestamp
 from ocppj.session import CallTimeout, NotConnected
-from ticks import sleep_ms, ticks_add, ticks_diff, ticks_ms
+from ticks import sleep_ms, ticks_diff, ticks_ms
 
 log = logger.get("cp")
 
 TICK_MS = 100
 RESET_FLUSH_MS = 5000  # how long a Reset waits for the StopTransactions to go out
 RESET_CLOSE_MS = 4000  # and then at most for the WebSocket's close handshake
-STOP_HOLD_MS = 10000  # a status change waits this long at most for its StopTransaction
 FEATURE_PROFILES = ("Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,"
                     "RemoteTrigger")
 
 
 class ChargePoint:
-    status_retry_ms = 10000  # first back-off after a refused StatusNotification, doubling ...
-    status_retry_max_ms = 600000  # ... up to this
-    status_summary_ms = 60000  # offline: at most one summary line of waiting changes this often
-
     def __init__(self, board, settings, session, journal, delivery, authorizer, cache,
                  max_deciamps=320, watchdog=None, close_link=None, reservations=None):
         self.board = board
@@ -106,16 +91,7 @@ class ChargePoint:
         self.available = True  # connector 0: the charge point as a whole
         self.scheduled_off = False  # connector 0 Inoperative once no transaction runs (§5.2)
         self.connectors = [Connector(self, n, max_deciamps) for n in range(1, board.connectors + 1)]
-        self.reporter = StatusReporter(board.connectors,
-                                       lambda: settings.get("MinimumStatusDuration"))
-        self._status_wake = asyncio.Event()
-        self._status_lock = asyncio.Lock()
-        n = board.connectors + 1
-        self._retry_ms = [0] * n  # per connector: the back-off after a refusal (0: none)
-        self._retry_at = [0] * n
-        self._logged = [None] * n  # offline: the status last logged as waiting
-        self._summary_at = None  # offline: when the last summary was logged
-        self._running = False  # run() is running
+        self.status = StatusReport(session, board, settings, board.connectors, self.status_of)
         self._aligned_next_s = None
         self._avail_path = board.state_dir + "/availability.json"
         self._load_availability()
@@ -139,13 +115,13 @@ class ChargePoint:
         """A firmware install waits (True): idle connectors Unavailable, no new session
         (L01.FR.07); or it is over (False)."""
         self.installing = installing
-        self._status_wake.set()
+        self.status.wake()
 
     def apply_availability(self, connector, operative):
         connector.available = operative
         connector.evse.set_available(operative)
         self._save_availability()
-        self._status_wake.set()
+        self.status.wake()
 
     _tx_listeners = ()  # until on_transaction(): nothing made at start-up for them
 
@@ -154,7 +130,11 @@ class ChargePoint:
         EVSE may offer current) and fn(connector, tx) when transaction tx there has ended."""
         self._tx_listeners = self._tx_listeners + (fn,)
 
-    def transaction_changed(self, connector, ended=None):
+    def transaction_changed(self, connector, ended=None, stop_seq=None):
+        """A transaction has started on `connector` (ended None) or transaction `ended` has
+        stopped there, its StopTransaction the journal's record `stop_seq`."""
+        if stop_seq is not None:
+            self.status.hold(connector.n, stop_seq)  # the StopTransaction goes first
         for fn in self._tx_listeners:
             fn(connector, ended)
 
@@ -165,7 +145,7 @@ class ChargePoint:
             self.scheduled_off = False
             self.available = False
             self._save_availability()
-            self._status_wake.set()
+            self.status.wake()
 
     def reservations_made(self):
         """The reservation service once a ReserveNow (or a reservation on flash) made it, else
@@ -204,7 +184,7 @@ class ChargePoint:
                     self.journal.append("MeterValues", {"connectorId": c.n, "transactionId":
                                                         c.tx.id, "meterValue": [value]}, "meter")
                     self.delivery.wake()
-            elif value and self.session.registration == "Accepted" and self.session.connected:
+            elif value and self.status.online():
                 asyncio.create_task(self._send("MeterValues", {"connectorId": c.n,
                                                                "meterValue": [value]}))
 
@@ -216,8 +196,7 @@ class ChargePoint:
 
     # -- the control loop ----------------------------------------------------------------------
     async def run(self):
-        self._running = True
-        sender = asyncio.create_task(self._status_sender())
+        sender = asyncio.create_task(self.status.run())
         try:
             while True:
                 now = ticks_ms()
@@ -233,17 +212,13 @@ class ChargePoint:
                 reservations = self.reservations_made()
                 if reservations is not None:
                     reservations.tick(now_s)  # expired ones end: their connectors Available
-                if self._status_changes(now):
-                    self._status_wake.set()
+                self.status.tick(now)
                 if self.watchdog:
                     self.watchdog.alive(self._alive_bit)  # a stuck control loop resets the board
                 await sleep_ms(TICK_MS)
         finally:
-            # Cancelled (tests do): the sender goes too, even if its cancellation is lost
-            # (CPython 3.11's wait_for can swallow one that meets an answer): it sees the flag.
-            self._running = False
+            self.status.stop()  # cancelled (tests do): the sender goes too
             sender.cancel()
-            self._status_wake.set()
 
     # -- status --------------------------------------------------------------------------------
     def status_of(self, n):
@@ -255,7 +230,7 @@ class ChargePoint:
             # The EV is leaving: the pilot shows A and the cable's rating is gone, but the
             # debounced state still says plugged. The next tick settles it (and ends the
             # transaction); what the offer did meanwhile is not the EVSE suspending.
-            held = self.reporter.pending[n]
+            held = self.status.pending[n]
             if held is not None:
                 return held
         reservations = self.reservations_made()
@@ -264,119 +239,13 @@ class ChargePoint:
                                 c.pending_tag is not None, c.finishing,
                                 reservations is not None and reservations.reserved(n))
 
-    def _may_send(self, n, now):
-        """Not in a back-off after a refusal, not waiting for the connector's StopTransaction."""
-        if self._retry_ms[n] and ticks_diff(now, self._retry_at[n]) < 0:
-            return False
-        if n:
-            c = self.connectors[n - 1]
-            if c.stop_seq is not None:
-                if ticks_diff(now, c.stop_ms) < STOP_HOLD_MS:
-                    return False
-                c.stop_seq = None  # waited long enough: the status goes (order not kept)
-        return True
-
-    def _online(self):
-        return self.session.connected and self.session.registration == "Accepted"
-
-    def _status_changes(self, now):
-        """Observe every connector's status; True when a StatusNotification is due now."""
-        due = False
-        for n in range(len(self.connectors) + 1):
-            status = self.status_of(n)
-            if n:
-                self.board.show_status(n, status[0])
-            if self.reporter.observe(n, status) is not None and self._may_send(n, now):
-                due = True
-        if due and not self._online():
-            self._note_waiting(now)
-            return False
-        return due
-
-    def _note_waiting(self, now):
-        """Offline (or not accepted yet): each change logged once, then a summary at most
-        every status_summary_ms, never a line per tick."""
-        reporter = self.reporter
-        waiting = 0
-        for n in range(len(self.connectors) + 1):
-            status = reporter.pending[n]
-            if status is None or status == reporter.reported[n]:
-                continue
-            waiting += 1
-            if status != self._logged[n]:
-                self._logged[n] = status
-                log.info("connector %d %s (%s): StatusNotification waits for the central system"
-                         % (n, status[0], status[1]))
-        if self._summary_at is None:
-            self._summary_at = now
-        elif waiting and ticks_diff(now, self._summary_at) >= self.status_summary_ms:
-            self._summary_at = now
-            log.info("%d StatusNotification(s) still waiting: %s" % (
-                waiting, "connected, not accepted" if self.session.connected else "offline"))
-
-    async def _status_sender(self):
-        while self._running:
-            await self._status_wake.wait()
-            self._status_wake.clear()
-            await self.send_statuses()
-
     def transactions_running(self):
         return any(c.tx is not None for c in self.connectors)
 
     async def flush_status(self):
-        """Send every pending status change now (before what must follow it)."""
-        await self.send_statuses()
-
-    async def report_all(self):
-        """After every accepted (re)connect: every connector's status again (errata 3.22)."""
-        self.reporter.forget()
-        now = ticks_ms()
-        for n in range(len(self.connectors) + 1):
-            self._retry_ms[n] = 0
-            self._logged[n] = None
-        for c in self.connectors:
-            if c.stop_seq is not None:
-                c.stop_ms = now  # its StopTransaction goes first on this connection too
-        self._summary_at = None
-        self._status_wake.set()
-
-    async def send_statuses(self, force=False, only=None, triggered=False):
-        """StatusNotification for every connector whose status changed; with `force` (a
-        TriggerMessage) also for unchanged ones; `only` one connectorId. `triggered` may go
-        while Pending; the others only once Accepted."""
-        async with self._status_lock:  # one sender: no status goes out twice
-            for n in range(len(self.connectors) + 1):
-                if only is not None and n != only:
-                    continue
-                status = self.status_of(n)
-                now = ticks_ms()
-                if not force and (self.reporter.observe(n, status) is None
-                                  or not self._may_send(n, now)):
-                    continue
-                session = self.session
-                if not session.connected or session.registration not in (
-                        ("Accepted", "Pending") if triggered else ("Accepted",)):
-                    self._note_waiting(now)
-                    continue  # never wait for acceptance here: a trigger may come meanwhile
-                try:
-                    await session.call("StatusNotification", {
-                        "connectorId": n, "errorCode": status[1], "status": status[0],
-                        "timestamp": _timestamp(self.board)}, triggered=triggered)
-                    self.reporter.sent(n, status)
-                    self._retry_ms[n] = 0
-                    self._logged[n] = None
-                except NotConnected:
-                    self._note_waiting(ticks_ms())
-                except (errors.CallError, CallTimeout) as e:
-                    if triggered:
-                        log.warn("triggered StatusNotification", n, "not delivered:", repr(e))
-                        continue
-                    ms = min(max(self._retry_ms[n] * 2, self.status_retry_ms),
-                             self.status_retry_max_ms)
-                    self._retry_ms[n] = ms
-                    self._retry_at[n] = ticks_add(ticks_ms(), ms)
-                    log.warn("StatusNotification", n, "refused:", repr(e),
-                             "- again in %d ms" % ms)
+        """Send every pending status change now (before what must follow it: the firmware
+        updater's install)."""
+        await self.status.send_statuses()
 
     async def _send(self, action, payload, triggered=False):
         try:
@@ -441,10 +310,7 @@ class ChargePoint:
         elif record.action == "StopTransaction":
             if info and "idTag" in record.payload:
                 self.authorizer.remember(record.payload["idTag"], info)
-            for c in self.connectors:
-                if c.stop_seq == record.seq:
-                    c.stop_seq = None  # its status change may follow now
-                    self._status_wake.set()
+            self.status.released(record.seq)  # the status change it held may follow now
 
     # -- the central system's requests -----------------------------------------------------------
     def register(self, session, triggers, smart_charging=None):
@@ -463,7 +329,7 @@ class ChargePoint:
         h["UnlockConnector"] = self.unlock_connector
         h["ClearCache"] = self.clear_cache
         h["DataTransfer"] = self.data_transfer
-        triggers.add("StatusNotification", self.trigger_status)
+        triggers.add("StatusNotification", self.status.trigger)
         triggers.add("MeterValues", self.trigger_meter_values)
 
     def _connector(self, n):
@@ -500,7 +366,7 @@ class ChargePoint:
             if not scheduled:
                 self.available = operative
         self._save_availability()
-        self._status_wake.set()
+        self.status.wake()
         return {"status": "Scheduled" if scheduled else "Accepted"}
 
     def remote_start(self, p):
@@ -559,9 +425,9 @@ class ChargePoint:
                 await sleep_ms(100)
             from firmware.model import bootreason
             bootreason.record(self.board.state_dir, "RemoteReset")
-            if self._online():
+            if self.status.online():
                 try:  # the statuses that follow the stops (Finishing ...)
-                    await asyncio.wait_for(self.send_statuses(), RESET_FLUSH_MS / 1000)
+                    await asyncio.wait_for(self.status.send_statuses(), RESET_FLUSH_MS / 1000)
                 except asyncio.TimeoutError:
                     pass
             log.info("Reset", p["type"], "- restarting")
@@ -598,12 +464,6 @@ class ChargePoint:
             payload["data"] = data
         return await self._send("DataTransfer", payload)
 
-    def trigger_status(self, n):
-        """TriggerMessage StatusNotification: of connector n, or of all (n None), sent even
-        while Pending and even when unchanged."""
-        self.session.after_reply(lambda: self.send_statuses(True, n, triggered=True))
-        return "Accepted"
-
     def trigger_meter_values(self, n):
         """TriggerMessage MeterValues: a sample of connector n, or of each (n None or 0)."""
         self.session.after_reply(lambda: self.triggered_meter_values(n))
@@ -619,7 +479,3 @@ class ChargePoint:
                 if c.tx is not None and c.tx.server_id is not None:
                     payload["transactionId"] = c.tx.server_id  # a local id means nothing there
                 await self._send("MeterValues", payload, triggered=True)
-
-
-def _timestamp(board):
-    return Timestamp(board.time_s())

@@ -111,8 +111,6 @@ class Connector:
         self.finishing = False
         self.available = True
         self.scheduled_off = False  # Inoperative, to apply when the transaction ends (§5.2)
-        self.stop_seq = None  # the journal's StopTransaction of this connector, until answered
-        self.stop_ms = 0
         self._last_sample_ms = ticks_ms()
         self._kept = array("l", [0] * (STOP_SAMPLES * _FIELDS))  # periodic readings (above)
         self._n_kept = 0
@@ -214,10 +212,8 @@ class Connector:
             payload.pop("transactionData", None)
             seq = self.cp.journal.append("StopTransaction", payload, "stop")
         del data, payload
-        self.stop_seq = seq
-        self.stop_ms = ticks_ms()
         self.tx = None
-        self.cp.transaction_changed(self, tx)
+        self.cp.transaction_changed(self, tx, seq)
         try:
             os.remove(self._path)
         except OSError:

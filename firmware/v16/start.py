@@ -108,8 +108,8 @@ async def start(cfg, board, watchdog, client, encoder, trust, boot_reason="Unkno
     await sleep_ms(0)
 
     async def accepted():  # after every accepted (re)connect, in the order TC_044_3 shows
-        await cp.report_all()
-        await cp.flush_status()
+        await cp.status.report_all()
+        await cp.status.send_statuses()
         if updater.made is not None:
             await updater.made.after_boot()
         # A03: a certificate about to expire is renewed; the renewal (its module and service)
