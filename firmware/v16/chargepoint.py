@@ -50,7 +50,7 @@ import json
 
 import atomicfile
 import logger
-from firmware.v16.connector import STOP_ALIGNED, Connector, meter_value, same_tag
+from firmware.v16.connector import Connector, same_tag
 from firmware.model.evse import Guard
 from firmware.v16.settings import handle_change_configuration, handle_get_configuration
 from firmware.model.status import connector_status
@@ -92,7 +92,7 @@ class ChargePoint:
         self.scheduled_off = False  # connector 0 Inoperative once no transaction runs (§5.2)
         self.connectors = [Connector(self, n, max_deciamps) for n in range(1, board.connectors + 1)]
         self.status = StatusReport(session, board, settings, board.connectors, self.status_of)
-        self._aligned_next_s = None
+        self.aligned = None  # the AlignedMeter while ClockAlignedDataInterval is set
         self._avail_path = board.state_dir + "/availability.json"
         self._load_availability()
 
@@ -159,34 +159,18 @@ class ChargePoint:
             c.recover()
 
     # -- measurements --------------------------------------------------------------------------
-    def sample(self, connector, context, key):
-        return meter_value(connector.evse, self.settings.get_list(key), context,
-                           self.board.time_s())
-
     def _aligned(self, now_s):
-        """Clock-aligned meter values every ClockAlignedDataInterval s from midnight."""
+        """Clock-aligned meter values (firmware/v16/metering.py) while ClockAlignedDataInterval
+        is set: its module is imported only then."""
         interval = self.settings.get("ClockAlignedDataInterval")
         if not interval:
-            self._aligned_next_s = None
+            self.aligned = None
             return
-        if self._aligned_next_s is None:
-            self._aligned_next_s = (now_s // interval + 1) * interval
-        if now_s < self._aligned_next_s:
-            return
-        self._aligned_next_s = (now_s // interval + 1) * interval
-        for c in self.connectors:
-            value = self.sample(c, "Sample.Clock", "MeterValuesAlignedData")
-            if c.tx is not None:
-                stop_value = self.sample(c, "Sample.Clock", "StopTxnAlignedData")
-                if stop_value and len(c.tx.aligned) < STOP_ALIGNED:  # bounded: the
-                    c.tx.aligned.append(stop_value)  # StopTransaction must fit the frame buffer
-                if value:
-                    self.journal.append("MeterValues", {"connectorId": c.n, "transactionId":
-                                                        c.tx.id, "meterValue": [value]}, "meter")
-                    self.delivery.wake()
-            elif value and self.status.online():
-                asyncio.create_task(self._send("MeterValues", {"connectorId": c.n,
-                                                               "meterValue": [value]}))
+        if self.aligned is None:
+            from firmware.v16.metering import AlignedMeter
+            self.aligned = AlignedMeter(self.session, self.journal, self.delivery,
+                                        self.connectors)
+        self.aligned.tick(now_s, interval)
 
     def guard_relays(self):
         """Start the safety timer (evse.Guard): from now on a relay opens when the rule says
@@ -473,7 +457,7 @@ class ChargePoint:
         for c in self.connectors:
             if n not in (None, 0, c.n):
                 continue
-            value = self.sample(c, "Trigger", "MeterValuesSampledData")
+            value = c.sample("Trigger", "MeterValuesSampledData")
             if value:
                 payload = {"connectorId": c.n, "meterValue": [value]}
                 if c.tx is not None and c.tx.server_id is not None:

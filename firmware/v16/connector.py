@@ -173,7 +173,7 @@ class Connector:
                 payload["reservationId"] = reservation_id
         seq = self.cp.journal.append("StartTransaction", payload, "start")
         self.tx = OpenTx(Journal.local_id(seq), id_tag, meter_wh, now_s, parent=parent)
-        self.tx.begin = self.cp.sample(self, "Transaction.Begin", "StopTxnSampledData")
+        self.tx.begin = self.sample("Transaction.Begin", "StopTxnSampledData")
         self._save_tx()
         self.cp.transaction_changed(self)  # smart charging sets its limit before the offer
         self.pending_tag = None
@@ -201,7 +201,7 @@ class Connector:
             payload["idTag"] = id_tag
         end = None
         if reason != "PowerLoss":
-            end = self.cp.sample(self, "Transaction.End", "StopTxnSampledData")
+            end = self.sample("Transaction.End", "StopTxnSampledData")
         data = self._transaction_data(tx, end, reason != "PowerLoss")
         if data:
             payload["transactionData"] = data
@@ -269,9 +269,14 @@ class Connector:
                 self._last_sample_ms = now_ms
                 self.sample_periodic()
 
+    def sample(self, context, key):
+        """A MeterValue of the measurands the configuration key `key` lists, or None."""
+        return meter_value(self.evse, self.cp.settings.get_list(key), context,
+                           self.cp.board.time_s())
+
     def sample_periodic(self):
         tx = self.tx
-        value = self.cp.sample(self, "Sample.Periodic", "MeterValuesSampledData")
+        value = self.sample("Sample.Periodic", "MeterValuesSampledData")
         tx.last_wh = self.evse.meter.energy_wh()
         tx.last_s = self.cp.board.time_s()
         self._save_tx()  # the reading a PowerLoss stop will report
