@@ -46,11 +46,9 @@ WebSocket is closed with the close handshake (1000, at most RESET_CLOSE_MS) befo
 """
 
 import asyncio
-import json
-
-import atomicfile
 import logger
 from firmware.v16.connector import Connector, same_tag
+from firmware.model.availability import Availability
 from firmware.model.evse import Guard
 from firmware.v16.settings import handle_change_configuration, handle_get_configuration
 from firmware.model.status import connector_status
@@ -88,28 +86,15 @@ class ChargePoint:
         # lib/lazy.py LazyService given by register()
         self.smart_charging = None
         self._alive_bit = watchdog.watch() if watchdog else 0
-        self.available = True  # connector 0: the charge point as a whole
         self.scheduled_off = False  # connector 0 Inoperative once no transaction runs (§5.2)
         self.connectors = [Connector(self, n, max_deciamps) for n in range(1, board.connectors + 1)]
         self.status = StatusReport(session, board, settings, board.connectors, self.status_of)
         self.aligned = None  # the AlignedMeter while ClockAlignedDataInterval is set
-        self._avail_path = board.state_dir + "/availability.json"
-        self._load_availability()
-
-    # -- availability (persists across reboots, §5.2) ------------------------------------
-    def _load_availability(self):
-        raw = atomicfile.read(self._avail_path)
-        flags = json.loads(raw) if raw else []
-        if len(flags) == len(self.connectors) + 1:
-            self.available = flags[0]
-            for c, flag in zip(self.connectors, flags[1:]):
-                c.available = flag
+        # Operative or Inoperative, connector 0 the charge point as a whole: persists across
+        # reboots (§5.2); an EVSE is told its connector's
+        self.availability = Availability(board.state_dir + "/availability.json", board.connectors)
         for c in self.connectors:
-            c.evse.set_available(c.available)
-
-    def _save_availability(self):
-        flags = [self.available] + [c.available for c in self.connectors]
-        atomicfile.write(self._avail_path, json.dumps(flags))
+            c.evse.set_available(self.availability.operative(c.n))
 
     def set_installing(self, installing):
         """A firmware install waits (True): idle connectors Unavailable, no new session
@@ -118,9 +103,8 @@ class ChargePoint:
         self.status.wake()
 
     def apply_availability(self, connector, operative):
-        connector.available = operative
+        self.availability.set(connector.n, operative)
         connector.evse.set_available(operative)
-        self._save_availability()
         self.status.wake()
 
     _tx_listeners = ()  # until on_transaction(): nothing made at start-up for them
@@ -143,8 +127,7 @@ class ChargePoint:
         none runs any more."""
         if self.scheduled_off and not self.transactions_running():
             self.scheduled_off = False
-            self.available = False
-            self._save_availability()
+            self.availability.set(0, False)
             self.status.wake()
 
     def reservations_made(self):
@@ -207,7 +190,7 @@ class ChargePoint:
     # -- status --------------------------------------------------------------------------------
     def status_of(self, n):
         if n == 0:
-            return ("Available" if self.available else "Unavailable"), "NoError"
+            return ("Available" if self.availability.operative(0) else "Unavailable"), "NoError"
         c = self.connectors[n - 1]
         e = c.evse
         if e.plugged and e.pilot.raw == "A":
@@ -218,10 +201,10 @@ class ChargePoint:
             if held is not None:
                 return held
         reservations = self.reservations_made()
-        return connector_status((c.available and not self.installing) or c.tx is not None, e.fault,
-                                e.plugged, e.ev_ready, c.tx is not None, c.offering(),
-                                c.pending_tag is not None, c.finishing,
-                                reservations is not None and reservations.reserved(n))
+        available = self.availability.operative(n) and not self.installing
+        return connector_status(available or c.tx is not None, e.fault, e.plugged, e.ev_ready,
+                                c.tx is not None, c.offering(), c.pending_tag is not None,
+                                c.finishing, reservations is not None and reservations.reserved(n))
 
     def transactions_running(self):
         return any(c.tx is not None for c in self.connectors)
@@ -348,8 +331,7 @@ class ChargePoint:
         if n == 0:
             self.scheduled_off = scheduled
             if not scheduled:
-                self.available = operative
-        self._save_availability()
+                self.availability.set(0, operative)
         self.status.wake()
         return {"status": "Scheduled" if scheduled else "Accepted"}
 

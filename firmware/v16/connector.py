@@ -109,7 +109,6 @@ class Connector:
         self._pending_parent = None
         self._pending_until = ticks_ms()
         self.finishing = False
-        self.available = True
         self.scheduled_off = False  # Inoperative, to apply when the transaction ends (§5.2)
         self._last_sample_ms = ticks_ms()
         self._kept = array("l", [0] * (STOP_SAMPLES * _FIELDS))  # periodic readings (above)
@@ -145,7 +144,7 @@ class Connector:
 
     def usable(self):
         """May a new session begin here?"""
-        return (self.available and not self.cp.installing and self.tx is None
+        return (self.evse.available and not self.cp.installing and self.tx is None
                 and self.pending_tag is None and self.evse.fault not in FAULTING)
 
     # -- sessions --------------------------------------------------------------------------
