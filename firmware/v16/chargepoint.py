@@ -86,8 +86,12 @@ class ChargePoint:
         # lib/lazy.py LazyService given by register()
         self.smart_charging = None
         self._alive_bit = watchdog.watch() if watchdog else 0
-        self.scheduled_off = False  # connector 0 Inoperative once no transaction runs (§5.2)
-        self.connectors = [Connector(self, n, max_deciamps) for n in range(1, board.connectors + 1)]
+        # per connector, 0 the charge point: Inoperative once its transaction has ended (and
+        # for connector 0 once none runs any more, §5.2)
+        self.scheduled_off = [False] * (board.connectors + 1)
+        self.connectors = [Connector(n, board, settings, journal, delivery,
+                                     self.transaction_changed, reservations, max_deciamps)
+                           for n in range(1, board.connectors + 1)]
         self.status = StatusReport(session, board, settings, board.connectors, self.status_of)
         self.aligned = None  # the AlignedMeter while ClockAlignedDataInterval is set
         # Operative or Inoperative, connector 0 the charge point as a whole: persists across
@@ -100,6 +104,8 @@ class ChargePoint:
         """A firmware install waits (True): idle connectors Unavailable, no new session
         (L01.FR.07); or it is over (False)."""
         self.installing = installing
+        for c in self.connectors:
+            c.installing = installing
         self.status.wake()
 
     def apply_availability(self, connector, operative):
@@ -115,18 +121,21 @@ class ChargePoint:
         self._tx_listeners = self._tx_listeners + (fn,)
 
     def transaction_changed(self, connector, ended=None, stop_seq=None):
-        """A transaction has started on `connector` (ended None) or transaction `ended` has
-        stopped there, its StopTransaction the journal's record `stop_seq`."""
-        if stop_seq is not None:
+        """From the connectors: a transaction has started on `connector` (ended None), or
+        transaction `ended` has stopped there, its StopTransaction the journal's record
+        `stop_seq`. A scheduled Inoperative applies once it has ended (the charge point's once
+        none runs any more)."""
+        if ended is not None:
             self.status.hold(connector.n, stop_seq)  # the StopTransaction goes first
         for fn in self._tx_listeners:
             fn(connector, ended)
-
-    def transaction_ended(self):
-        """A transaction has stopped: a scheduled Inoperative of the charge point applies once
-        none runs any more."""
-        if self.scheduled_off and not self.transactions_running():
-            self.scheduled_off = False
+        if ended is None:
+            return
+        if self.scheduled_off[connector.n]:
+            self.scheduled_off[connector.n] = False
+            self.apply_availability(connector, False)
+        if self.scheduled_off[0] and not self.transactions_running():
+            self.scheduled_off[0] = False
             self.availability.set(0, False)
             self.status.wake()
 
@@ -323,13 +332,13 @@ class ChargePoint:
         scheduled = False
         for c in targets:
             if not operative and c.tx is not None:
-                c.scheduled_off = True
+                self.scheduled_off[c.n] = True
                 scheduled = True
             else:
-                c.scheduled_off = False
+                self.scheduled_off[c.n] = False
                 self.apply_availability(c, operative)
         if n == 0:
-            self.scheduled_off = scheduled
+            self.scheduled_off[0] = scheduled
             if not scheduled:
                 self.availability.set(0, operative)
         self.status.wake()
