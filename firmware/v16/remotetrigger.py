@@ -17,7 +17,7 @@ import logger
 from ocppj import errors
 from ocppj.session import CallTimeout, NotConnected
 
-log = logger.get("trigger")
+log = logger.get("cp")  # the charge point's messages, as they were when it sent these
 
 
 class RemoteTrigger:
@@ -33,20 +33,19 @@ class RemoteTrigger:
         session.handlers["TriggerMessage"] = self.trigger_message
         session.handlers["ExtendedTriggerMessage"] = self.extended_trigger_message
 
-    def trigger_message(self, p):
-        return self._trigger(p, self.targets.get(p["requestedMessage"]))
-
-    def extended_trigger_message(self, p):
+    def trigger_message(self, p, first=None):
+        """`first`: the targets asked before TriggerMessage's (ExtendedTriggerMessage's)."""
         what = p["requestedMessage"]
-        return self._trigger(p, self.extended.get(what) or self.targets.get(what))
-
-    def _trigger(self, p, fn):
+        fn = (first and first.get(what)) or self.targets.get(what)
         n = p.get("connectorId")
         if n is not None and not 0 <= n <= self.connectors:
             return {"status": "Rejected"}
         if fn is None:
             return {"status": "NotImplemented"}
         return {"status": fn(n)}
+
+    def extended_trigger_message(self, p):
+        return self.trigger_message(p, self.extended)
 
 
 async def send_triggered(session, action, payload):

@@ -15,17 +15,16 @@ import asyncio
 
 import atomicfile
 import logger
+import unload
 from filelog import FileLog
 from firmware.link import Link, basic_auth_key, read_file
-from firmware.management import fwjob
 from firmware.security.events import SecurityEvents
 from firmware.security.profile import ProfileSwitch
 from firmware.v16.authcache import AuthCache
 from firmware.v16.authorize import Authorizer
 from firmware.v16.chargepoint import FEATURE_PROFILES, ChargePoint
 from firmware.v16.remotetrigger import RemoteTrigger, send_triggered
-from firmware.registration import Registration
-from firmware.v16.bootnotification import for_identity
+from firmware.registration import BootMessage, Registration
 from firmware.v16.settings import Settings
 from lazy import LazyService
 from ocppj.delivery import Delivery
@@ -122,7 +121,7 @@ async def start(cfg, board, watchdog, client, encoder, trust, boot_reason="Unkno
     if running and running[0]:
         identity["firmwareVersion"] = running[0]  # what actually runs, not what was configured
     await sleep_ms(0)
-    registration = Registration(session, board, for_identity(session, identity),
+    registration = Registration(session, board, BootMessage(session, boot_payload(identity)),
                                 on_accepted=accepted,
                                 settings=settings, on_time_set=security.time_set)
     registration_triggers(triggers, session, registration)
@@ -137,7 +136,7 @@ async def start(cfg, board, watchdog, client, encoder, trust, boot_reason="Unkno
     asyncio.create_task(link.run())
     asyncio.create_task(security.run())
     await sleep_ms(0)
-    if fwjob.pending(board.state_dir):  # an update to resume, or to report on after its reboot
+    if update_pending(board.state_dir):  # an update to resume, or to report on after its reboot
         # the updater's modules first, each in a turn of its own (the bulk of making it)
         __import__("firmware.management.fwupdate")
         await sleep_ms(0)
@@ -147,6 +146,16 @@ async def start(cfg, board, watchdog, client, encoder, trust, boot_reason="Unkno
         if job is not None and job.phase == "rebooting":
             asyncio.create_task(confirm_or_roll_back(board, registration))
     return cp, session
+
+
+def boot_payload(identity):
+    """BootNotification.req of the configured identity, checked against the schema's field
+    limits by firmware/v16/bootnotification.py (seed 002's API), whose module is needed for
+    that only and forgotten after."""
+    from firmware.v16.bootnotification import boot_payload
+    payload = boot_payload(identity)
+    unload.forget("firmware.v16.bootnotification")
+    return payload
 
 
 def use_credentials(settings, client, security):
@@ -313,6 +322,15 @@ def smart_charging(cp, installation):
     if atomicfile.exists(cp.board.state_dir + "/" + CHARGING_PROFILES_FILE):
         smart.get()
     return smart
+
+
+def update_pending(state_dir):
+    """A firmware update job on flash (firmware/management/fwjob.py)? Its module is asked at
+    start-up only and forgotten after: the updater imports it again when it is made."""
+    from firmware.management import fwjob
+    pending = fwjob.pending(state_dir)
+    unload.forget("firmware.management.fwjob")
+    return pending
 
 
 async def confirm_or_roll_back(board, registration):

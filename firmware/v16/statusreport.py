@@ -20,7 +20,7 @@ Per connector: sent when the status changed and held MinimumStatusDuration; a re
 CALLERROR, an answer that does not validate, no answer) is tried again after a back-off
 (retry_min_ms, doubling up to retry_max_ms) while the other connectors' changes go out
 meanwhile. Offline or not yet accepted nothing is sent: each change is logged once and, while
-any wait, a summary at most every summary_ms; after the next accepted connect every
+any wait, a summary at most every SUMMARY_MS; after the next accepted connect every
 connector's current status is sent.
 
 Stopping: StopTransaction first, then the status that follows it (Finishing, Available,
@@ -40,12 +40,12 @@ from ticks import ticks_add, ticks_diff, ticks_ms
 log = logger.get("cp")
 
 STOP_HOLD_MS = 10000  # a status change waits this long at most for its StopTransaction
+SUMMARY_MS = 60000  # offline: at most one summary line of waiting changes this often
 
 
 class StatusReport(StatusReporter):
     retry_min_ms = 10000  # first back-off after a refused StatusNotification, doubling ...
     retry_max_ms = 600000  # ... up to this
-    summary_ms = 60000  # offline: at most one summary line of waiting changes this often
 
     def __init__(self, session, board, settings, connectors, status_of):
         StatusReporter.__init__(self, connectors,
@@ -59,8 +59,7 @@ class StatusReport(StatusReporter):
         self._retry_ms = [0] * n  # per connector: the back-off after a refusal (0: none)
         self._retry_at = [0] * n
         self._logged = [None] * n  # offline: the status last logged as waiting
-        self._held = [None] * n  # the journal seq of its StopTransaction, until answered
-        self._held_ms = [0] * n  # ... since when
+        self._held = [None] * n  # (journal seq of its StopTransaction, since), until answered
         self._summary_at = None  # offline: when the last summary was logged
         self._running = False
 
@@ -75,13 +74,13 @@ class StatusReport(StatusReporter):
     def hold(self, n, seq):
         """Connector n's StopTransaction is the journal's record `seq`: its next status waits
         for the answer (at most STOP_HOLD_MS)."""
-        self._held[n] = seq
-        self._held_ms[n] = ticks_ms()
+        self._held[n] = (seq, ticks_ms())
 
     def released(self, seq):
         """The journal's record `seq` was answered: a status it held may follow now."""
         for n in range(len(self._held)):
-            if self._held[n] == seq:
+            held = self._held[n]
+            if held is not None and held[0] == seq:
                 self._held[n] = None
                 self._wake.set()
 
@@ -89,8 +88,9 @@ class StatusReport(StatusReporter):
         """Not in a back-off after a refusal, not waiting for the connector's StopTransaction."""
         if self._retry_ms[n] and ticks_diff(now, self._retry_at[n]) < 0:
             return False
-        if self._held[n] is not None:
-            if ticks_diff(now, self._held_ms[n]) < STOP_HOLD_MS:
+        held = self._held[n]
+        if held is not None:
+            if ticks_diff(now, held[1]) < STOP_HOLD_MS:
                 return False
             self._held[n] = None  # waited long enough: the status goes (order not kept)
         return True
@@ -113,7 +113,7 @@ class StatusReport(StatusReporter):
 
     def _note_waiting(self, now):
         """Offline (or not accepted yet): each change logged once, then a summary at most
-        every summary_ms, never a line per tick."""
+        every SUMMARY_MS, never a line per tick."""
         waiting = 0
         for n in range(len(self.reported)):
             status = self.pending[n]
@@ -126,7 +126,7 @@ class StatusReport(StatusReporter):
                          % (n, status[0], status[1]))
         if self._summary_at is None:
             self._summary_at = now
-        elif waiting and ticks_diff(now, self._summary_at) >= self.summary_ms:
+        elif waiting and ticks_diff(now, self._summary_at) >= SUMMARY_MS:
             self._summary_at = now
             log.info("%d StatusNotification(s) still waiting: %s" % (
                 waiting, "connected, not accepted" if self.session.connected else "offline"))
@@ -153,8 +153,9 @@ class StatusReport(StatusReporter):
         for n in range(len(self.reported)):
             self._retry_ms[n] = 0
             self._logged[n] = None
-            if self._held[n] is not None:
-                self._held_ms[n] = now  # its StopTransaction goes first on this connection too
+            held = self._held[n]
+            if held is not None:  # its StopTransaction goes first on this connection too
+                self._held[n] = (held[0], now)
         self._summary_at = None
         self._wake.set()
 
