@@ -46,10 +46,11 @@ WebSocket is closed with the close handshake (1000, at most RESET_CLOSE_MS) befo
 """
 
 import asyncio
+
 import logger
-from firmware.v16.connector import Connector, same_tag
 from firmware.model.availability import Availability
 from firmware.model.evse import Guard
+from firmware.v16.connector import Connector, same_tag
 from firmware.v16.settings import handle_change_configuration, handle_get_configuration
 from firmware.model.status import connector_status
 from firmware.v16.statusreport import StatusReport
