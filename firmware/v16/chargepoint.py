@@ -1,39 +1,30 @@
-# The charge point: connectors, transactions, status and the Core/Remote Trigger handlers.
+# The charge point: connectors, transactions, status and the Core handlers.
 """Builds one Connector (with its Evse) per connector, runs the 100 ms control loop (relay
 rule, cards, connection time-out, meter samples, clock-aligned data, status changes) and
-answers the central system's Core and Remote Trigger requests.
+answers the central system's Core requests; TriggerMessage's StatusNotification and
+MeterValues are its targets of firmware/v16/remotetrigger.py.
 
     cp = ChargePoint(board, settings, session, journal, delivery, authorizer, cache,
                      close_link=client.close)
     cp.recover()                      # stop transactions cut by power loss
     asyncio.create_task(cp.run())     # the control loop
-    cp.register(session)              # the handlers
+    cp.register(session, triggers)    # the handlers, TriggerMessage's StatusNotification ...
 
 An incoming CALL reads: ws -> link -> session.feed -> handler here -> connector / evse ->
 result -> encoder -> ws; follow-up messages (a triggered message, the reboot of a Reset) run
 after the answer has gone out (session.after_reply).
 
-Registration (§4.2): until the central system has accepted the BootNotification no
-StatusNotification goes out on its own; the changes wait and every connector's status is sent
-once it is Accepted (errata 3.22). While Pending, a TriggerMessage for StatusNotification is
-answered Accepted and sent at once (triggered messages are the only ones allowed then).
-RemoteStartTransaction and RemoteStopTransaction are not allowed while Pending (§4.2): they
-are answered Rejected, so nothing starts and no relay closes before the charge point is
-accepted (§4.2.1 advises denying charging services then). Cards presented meanwhile follow
-the offline rules of authorize.py (the cache, AllowOfflineTxForUnknownId).
+Registration (§4.2): RemoteStartTransaction and RemoteStopTransaction are not allowed while
+Pending: they are answered Rejected, so nothing starts and no relay closes before the charge
+point is accepted (§4.2.1 advises denying charging services then). Cards presented meanwhile
+follow the offline rules of authorize.py (the cache, AllowOfflineTxForUnknownId).
 
-StatusNotification, per connector: sent when the status changed and held
-MinimumStatusDuration; a refusal (a CALLERROR, an answer that does not validate, no answer)
-is tried again after a back-off (status_retry_ms, doubling up to status_retry_max_ms) while the
-other connectors' changes go out meanwhile. Offline or not yet accepted nothing is sent: each
-change is logged once and, while any wait, a summary at most every status_summary_ms; after
-the next accepted connect every connector's current status is sent.
-
-Stopping: StopTransaction first, then the status that follows it (Finishing, Available,
-Unavailable), for every stop reason: a transaction has stopped before its connector can be
-Finishing (§7.7 as amended by the errata, §4.9 C6/D6). The status change of a connector whose
-StopTransaction is still in the journal waits for its answer, at most STOP_HOLD_MS from the
-stop (or from the next accepted connect).
+Status: status_of(n) is each connector's (status, errorCode) from its facts (the status
+machine of firmware/model/status.py); when StatusNotification reports it is `self.status`'s
+(firmware/v16/statusreport.py). Stopping: StopTransaction first, then the status that follows
+it (Finishing, Available, Unavailable), for every stop reason: a transaction has stopped before
+its connector can be Finishing (§7.7 as amended by the errata, §4.9 C6/D6); the report holds
+the status change until the StopTransaction is answered.
 
 Identifiers compare case-insensitively (IdToken, §7.28) and are sent as presented. A card
 that is not the one that started a transaction stops it when the central system (or the
@@ -55,34 +46,28 @@ WebSocket is closed with the close handshake (1000, at most RESET_CLOSE_MS) befo
 """
 
 import asyncio
-import json
 
-import atomicfile
 import logger
-from firmware.v16.connector import STOP_ALIGNED, Connector, meter_value, same_tag
+from firmware.model.availability import Availability
 from firmware.model.evse import Guard
+from firmware.v16.connector import Connector, same_tag
 from firmware.v16.settings import handle_change_configuration, handle_get_configuration
-from firmware.model.status import StatusReporter, connector_status
+from firmware.model.status import connector_status
+from firmware.v16.statusreport import StatusReport
 from ocppj import errors
-from ocppj.encoder import Timestamp
 from ocppj.session import CallTimeout, NotConnected
-from ticks import sleep_ms, ticks_add, ticks_diff, ticks_ms
+from ticks import sleep_ms, ticks_diff, ticks_ms
 
 log = logger.get("cp")
 
 TICK_MS = 100
 RESET_FLUSH_MS = 5000  # how long a Reset waits for the StopTransactions to go out
 RESET_CLOSE_MS = 4000  # and then at most for the WebSocket's close handshake
-STOP_HOLD_MS = 10000  # a status change waits this long at most for its StopTransaction
 FEATURE_PROFILES = ("Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,"
                     "RemoteTrigger")
 
 
 class ChargePoint:
-    status_retry_ms = 10000  # first back-off after a refused StatusNotification, doubling ...
-    status_retry_max_ms = 600000  # ... up to this
-    status_summary_ms = 60000  # offline: at most one summary line of waiting changes this often
-
     def __init__(self, board, settings, session, journal, delivery, authorizer, cache,
                  max_deciamps=320, watchdog=None, close_link=None, reservations=None):
         self.board = board
@@ -97,56 +82,37 @@ class ChargePoint:
         # lib/lazy.py LazyService of firmware/v16/reservation.py: asked for .made only, never made here
         self.reservations = reservations
         self.installing = False  # a firmware install waits: idle connectors Unavailable
-        self.firmware = None  # the FirmwareUpdater, for TriggerMessage (lib/lazy.py)
-        self.diagnostics = None  # Diagnostics, likewise
         self.guard = None  # evse.Guard over the connectors, once guard_relays() started it
-        self.renewal = None  # CertificateRenewal (firmware/security/cpcert.py), likewise
-        self.smart_charging = None  # SmartCharging (firmware/v16/smartcharging.py), likewise
+        # SmartCharging (firmware/v16/smartcharging.py) for RemoteStartTransaction's profile, a
+        # lib/lazy.py LazyService given by register()
+        self.smart_charging = None
         self._alive_bit = watchdog.watch() if watchdog else 0
-        self.available = True  # connector 0: the charge point as a whole
-        self.scheduled_off = False  # connector 0 Inoperative once no transaction runs (§5.2)
-        self.connectors = [Connector(self, n, max_deciamps) for n in range(1, board.connectors + 1)]
-        self.boot_trigger = _nothing  # set by the application: re-sends BootNotification
-        self.reporter = StatusReporter(board.connectors,
-                                       lambda: settings.get("MinimumStatusDuration"))
-        self._status_wake = asyncio.Event()
-        self._status_lock = asyncio.Lock()
-        n = board.connectors + 1
-        self._retry_ms = [0] * n  # per connector: the back-off after a refusal (0: none)
-        self._retry_at = [0] * n
-        self._logged = [None] * n  # offline: the status last logged as waiting
-        self._summary_at = None  # offline: when the last summary was logged
-        self._running = False  # run() is running
-        self._aligned_next_s = None
-        self._avail_path = board.state_dir + "/availability.json"
-        self._load_availability()
-
-    # -- availability (persists across reboots, §5.2) ------------------------------------
-    def _load_availability(self):
-        raw = atomicfile.read(self._avail_path)
-        flags = json.loads(raw) if raw else []
-        if len(flags) == len(self.connectors) + 1:
-            self.available = flags[0]
-            for c, flag in zip(self.connectors, flags[1:]):
-                c.available = flag
+        # per connector, 0 the charge point: Inoperative once its transaction has ended (and
+        # for connector 0 once none runs any more, §5.2)
+        self.scheduled_off = [False] * (board.connectors + 1)
+        self.connectors = [Connector(n, board, settings, journal, delivery,
+                                     self.transaction_changed, reservations, max_deciamps)
+                           for n in range(1, board.connectors + 1)]
+        self.status = StatusReport(session, board, settings, board.connectors, self.status_of)
+        self.aligned = None  # the AlignedMeter while ClockAlignedDataInterval is set
+        # Operative or Inoperative, connector 0 the charge point as a whole: persists across
+        # reboots (§5.2); an EVSE is told its connector's
+        self.availability = Availability(board.state_dir + "/availability.json", board.connectors)
         for c in self.connectors:
-            c.evse.set_available(c.available)
-
-    def _save_availability(self):
-        flags = [self.available] + [c.available for c in self.connectors]
-        atomicfile.write(self._avail_path, json.dumps(flags))
+            c.evse.set_available(self.availability.operative(c.n))
 
     def set_installing(self, installing):
         """A firmware install waits (True): idle connectors Unavailable, no new session
         (L01.FR.07); or it is over (False)."""
         self.installing = installing
-        self._status_wake.set()
+        for c in self.connectors:
+            c.installing = installing
+        self.status.wake()
 
     def apply_availability(self, connector, operative):
-        connector.available = operative
+        self.availability.set(connector.n, operative)
         connector.evse.set_available(operative)
-        self._save_availability()
-        self._status_wake.set()
+        self.status.wake()
 
     _tx_listeners = ()  # until on_transaction(): nothing made at start-up for them
 
@@ -155,18 +121,24 @@ class ChargePoint:
         EVSE may offer current) and fn(connector, tx) when transaction tx there has ended."""
         self._tx_listeners = self._tx_listeners + (fn,)
 
-    def transaction_changed(self, connector, ended=None):
+    def transaction_changed(self, connector, ended=None, stop_seq=None):
+        """From the connectors: a transaction has started on `connector` (ended None), or
+        transaction `ended` has stopped there, its StopTransaction the journal's record
+        `stop_seq`. A scheduled Inoperative applies once it has ended (the charge point's once
+        none runs any more)."""
+        if ended is not None:
+            self.status.hold(connector.n, stop_seq)  # the StopTransaction goes first
         for fn in self._tx_listeners:
             fn(connector, ended)
-
-    def transaction_ended(self):
-        """A transaction has stopped: a scheduled Inoperative of the charge point applies once
-        none runs any more."""
-        if self.scheduled_off and not self.transactions_running():
-            self.scheduled_off = False
-            self.available = False
-            self._save_availability()
-            self._status_wake.set()
+        if ended is None:
+            return
+        if self.scheduled_off[connector.n]:
+            self.scheduled_off[connector.n] = False
+            self.apply_availability(connector, False)
+        if self.scheduled_off[0] and not self.transactions_running():
+            self.scheduled_off[0] = False
+            self.availability.set(0, False)
+            self.status.wake()
 
     def reservations_made(self):
         """The reservation service once a ReserveNow (or a reservation on flash) made it, else
@@ -180,34 +152,18 @@ class ChargePoint:
             c.recover()
 
     # -- measurements --------------------------------------------------------------------------
-    def sample(self, connector, context, key):
-        return meter_value(connector.evse, self.settings.get_list(key), context,
-                           self.board.time_s())
-
     def _aligned(self, now_s):
-        """Clock-aligned meter values every ClockAlignedDataInterval s from midnight."""
+        """Clock-aligned meter values (firmware/v16/metering.py) while ClockAlignedDataInterval
+        is set: its module is imported only then."""
         interval = self.settings.get("ClockAlignedDataInterval")
         if not interval:
-            self._aligned_next_s = None
+            self.aligned = None
             return
-        if self._aligned_next_s is None:
-            self._aligned_next_s = (now_s // interval + 1) * interval
-        if now_s < self._aligned_next_s:
-            return
-        self._aligned_next_s = (now_s // interval + 1) * interval
-        for c in self.connectors:
-            value = self.sample(c, "Sample.Clock", "MeterValuesAlignedData")
-            if c.tx is not None:
-                stop_value = self.sample(c, "Sample.Clock", "StopTxnAlignedData")
-                if stop_value and len(c.tx.aligned) < STOP_ALIGNED:  # bounded: the
-                    c.tx.aligned.append(stop_value)  # StopTransaction must fit the frame buffer
-                if value:
-                    self.journal.append("MeterValues", {"connectorId": c.n, "transactionId":
-                                                        c.tx.id, "meterValue": [value]}, "meter")
-                    self.delivery.wake()
-            elif value and self.session.registration == "Accepted" and self.session.connected:
-                asyncio.create_task(self._send("MeterValues", {"connectorId": c.n,
-                                                               "meterValue": [value]}))
+        if self.aligned is None:
+            from firmware.v16.metering import AlignedMeter
+            self.aligned = AlignedMeter(self.session, self.journal, self.delivery,
+                                        self.connectors)
+        self.aligned.tick(now_s, interval)
 
     def guard_relays(self):
         """Start the safety timer (evse.Guard): from now on a relay opens when the rule says
@@ -217,8 +173,7 @@ class ChargePoint:
 
     # -- the control loop ----------------------------------------------------------------------
     async def run(self):
-        self._running = True
-        sender = asyncio.create_task(self._status_sender())
+        sender = asyncio.create_task(self.status.run())
         try:
             while True:
                 now = ticks_ms()
@@ -234,150 +189,40 @@ class ChargePoint:
                 reservations = self.reservations_made()
                 if reservations is not None:
                     reservations.tick(now_s)  # expired ones end: their connectors Available
-                if self._status_changes(now):
-                    self._status_wake.set()
+                self.status.tick(now)
                 if self.watchdog:
                     self.watchdog.alive(self._alive_bit)  # a stuck control loop resets the board
                 await sleep_ms(TICK_MS)
         finally:
-            # Cancelled (tests do): the sender goes too, even if its cancellation is lost
-            # (CPython 3.11's wait_for can swallow one that meets an answer): it sees the flag.
-            self._running = False
+            self.status.stop()  # cancelled (tests do): the sender goes too
             sender.cancel()
-            self._status_wake.set()
 
     # -- status --------------------------------------------------------------------------------
     def status_of(self, n):
         if n == 0:
-            return ("Available" if self.available else "Unavailable"), "NoError"
+            return ("Available" if self.availability.operative(0) else "Unavailable"), "NoError"
         c = self.connectors[n - 1]
         e = c.evse
         if e.plugged and e.pilot.raw == "A":
             # The EV is leaving: the pilot shows A and the cable's rating is gone, but the
             # debounced state still says plugged. The next tick settles it (and ends the
             # transaction); what the offer did meanwhile is not the EVSE suspending.
-            held = self.reporter.pending[n]
+            held = self.status.pending[n]
             if held is not None:
                 return held
         reservations = self.reservations_made()
-        return connector_status((c.available and not self.installing) or c.tx is not None, e.fault,
-                                e.plugged, e.ev_ready, c.tx is not None, c.offering(),
-                                c.pending_tag is not None, c.finishing,
-                                reservations is not None and reservations.reserved(n))
-
-    def _may_send(self, n, now):
-        """Not in a back-off after a refusal, not waiting for the connector's StopTransaction."""
-        if self._retry_ms[n] and ticks_diff(now, self._retry_at[n]) < 0:
-            return False
-        if n:
-            c = self.connectors[n - 1]
-            if c.stop_seq is not None:
-                if ticks_diff(now, c.stop_ms) < STOP_HOLD_MS:
-                    return False
-                c.stop_seq = None  # waited long enough: the status goes (order not kept)
-        return True
-
-    def _online(self):
-        return self.session.connected and self.session.registration == "Accepted"
-
-    def _status_changes(self, now):
-        """Observe every connector's status; True when a StatusNotification is due now."""
-        due = False
-        for n in range(len(self.connectors) + 1):
-            status = self.status_of(n)
-            if n:
-                self.board.show_status(n, status[0])
-            if self.reporter.observe(n, status) is not None and self._may_send(n, now):
-                due = True
-        if due and not self._online():
-            self._note_waiting(now)
-            return False
-        return due
-
-    def _note_waiting(self, now):
-        """Offline (or not accepted yet): each change logged once, then a summary at most
-        every status_summary_ms, never a line per tick."""
-        reporter = self.reporter
-        waiting = 0
-        for n in range(len(self.connectors) + 1):
-            status = reporter.pending[n]
-            if status is None or status == reporter.reported[n]:
-                continue
-            waiting += 1
-            if status != self._logged[n]:
-                self._logged[n] = status
-                log.info("connector %d %s (%s): StatusNotification waits for the central system"
-                         % (n, status[0], status[1]))
-        if self._summary_at is None:
-            self._summary_at = now
-        elif waiting and ticks_diff(now, self._summary_at) >= self.status_summary_ms:
-            self._summary_at = now
-            log.info("%d StatusNotification(s) still waiting: %s" % (
-                waiting, "connected, not accepted" if self.session.connected else "offline"))
-
-    async def _status_sender(self):
-        while self._running:
-            await self._status_wake.wait()
-            self._status_wake.clear()
-            await self.send_statuses()
+        available = self.availability.operative(n) and not self.installing
+        return connector_status(available or c.tx is not None, e.fault, e.plugged, e.ev_ready,
+                                c.tx is not None, c.offering(), c.pending_tag is not None,
+                                c.finishing, reservations is not None and reservations.reserved(n))
 
     def transactions_running(self):
         return any(c.tx is not None for c in self.connectors)
 
     async def flush_status(self):
-        """Send every pending status change now (before what must follow it)."""
-        await self.send_statuses()
-
-    async def report_all(self):
-        """After every accepted (re)connect: every connector's status again (errata 3.22)."""
-        self.reporter.forget()
-        now = ticks_ms()
-        for n in range(len(self.connectors) + 1):
-            self._retry_ms[n] = 0
-            self._logged[n] = None
-        for c in self.connectors:
-            if c.stop_seq is not None:
-                c.stop_ms = now  # its StopTransaction goes first on this connection too
-        self._summary_at = None
-        self._status_wake.set()
-
-    async def send_statuses(self, force=False, only=None, triggered=False):
-        """StatusNotification for every connector whose status changed; with `force` (a
-        TriggerMessage) also for unchanged ones; `only` one connectorId. `triggered` may go
-        while Pending; the others only once Accepted."""
-        async with self._status_lock:  # one sender: no status goes out twice
-            for n in range(len(self.connectors) + 1):
-                if only is not None and n != only:
-                    continue
-                status = self.status_of(n)
-                now = ticks_ms()
-                if not force and (self.reporter.observe(n, status) is None
-                                  or not self._may_send(n, now)):
-                    continue
-                session = self.session
-                if not session.connected or session.registration not in (
-                        ("Accepted", "Pending") if triggered else ("Accepted",)):
-                    self._note_waiting(now)
-                    continue  # never wait for acceptance here: a trigger may come meanwhile
-                try:
-                    await session.call("StatusNotification", {
-                        "connectorId": n, "errorCode": status[1], "status": status[0],
-                        "timestamp": _timestamp(self.board)}, triggered=triggered)
-                    self.reporter.sent(n, status)
-                    self._retry_ms[n] = 0
-                    self._logged[n] = None
-                except NotConnected:
-                    self._note_waiting(ticks_ms())
-                except (errors.CallError, CallTimeout) as e:
-                    if triggered:
-                        log.warn("triggered StatusNotification", n, "not delivered:", repr(e))
-                        continue
-                    ms = min(max(self._retry_ms[n] * 2, self.status_retry_ms),
-                             self.status_retry_max_ms)
-                    self._retry_ms[n] = ms
-                    self._retry_at[n] = ticks_add(ticks_ms(), ms)
-                    log.warn("StatusNotification", n, "refused:", repr(e),
-                             "- again in %d ms" % ms)
+        """Send every pending status change now (before what must follow it: the firmware
+        updater's install)."""
+        await self.status.send_statuses()
 
     async def _send(self, action, payload, triggered=False):
         try:
@@ -442,22 +287,14 @@ class ChargePoint:
         elif record.action == "StopTransaction":
             if info and "idTag" in record.payload:
                 self.authorizer.remember(record.payload["idTag"], info)
-            for c in self.connectors:
-                if c.stop_seq == record.seq:
-                    c.stop_seq = None  # its status change may follow now
-                    self._status_wake.set()
+            self.status.released(record.seq)  # the status change it held may follow now
 
     # -- the central system's requests -----------------------------------------------------------
-    def register(self, session, firmware=None, diagnostics=None, renewal=None,
-                 smart_charging=None):
-        """Answer the central system's requests; `firmware` (the FirmwareUpdater) and
-        `diagnostics` answer the TriggerMessages for their status notifications, `renewal`
-        (firmware/security/cpcert.py) ExtendedTriggerMessage SignChargePointCertificate,
-        `smart_charging` the chargingProfile of RemoteStartTransaction: each a lib/lazy.py
-        LazyService, made by the request if it was not yet."""
-        self.firmware = firmware
-        self.diagnostics = diagnostics
-        self.renewal = renewal
+    def register(self, session, triggers, smart_charging=None):
+        """Answer the central system's Core requests and add the StatusNotification and
+        MeterValues of TriggerMessage to `triggers` (firmware/v16/remotetrigger.py);
+        `smart_charging` takes the chargingProfile of RemoteStartTransaction (a lib/lazy.py
+        LazyService, made by the request if it was not yet)."""
         self.smart_charging = smart_charging
         h = session.handlers
         h["GetConfiguration"] = lambda p: handle_get_configuration(self.settings, p)
@@ -469,8 +306,8 @@ class ChargePoint:
         h["UnlockConnector"] = self.unlock_connector
         h["ClearCache"] = self.clear_cache
         h["DataTransfer"] = self.data_transfer
-        h["TriggerMessage"] = self.trigger_message
-        h["ExtendedTriggerMessage"] = self.extended_trigger_message
+        triggers.add("StatusNotification", self.status.trigger)
+        triggers.add("MeterValues", self.trigger_meter_values)
 
     def _connector(self, n):
         if not 1 <= n <= len(self.connectors):
@@ -496,17 +333,16 @@ class ChargePoint:
         scheduled = False
         for c in targets:
             if not operative and c.tx is not None:
-                c.scheduled_off = True
+                self.scheduled_off[c.n] = True
                 scheduled = True
             else:
-                c.scheduled_off = False
+                self.scheduled_off[c.n] = False
                 self.apply_availability(c, operative)
         if n == 0:
-            self.scheduled_off = scheduled
+            self.scheduled_off[0] = scheduled
             if not scheduled:
-                self.available = operative
-        self._save_availability()
-        self._status_wake.set()
+                self.availability.set(0, operative)
+        self.status.wake()
         return {"status": "Scheduled" if scheduled else "Accepted"}
 
     def remote_start(self, p):
@@ -565,9 +401,9 @@ class ChargePoint:
                 await sleep_ms(100)
             from firmware.model import bootreason
             bootreason.record(self.board.state_dir, "RemoteReset")
-            if self._online():
+            if self.status.online():
                 try:  # the statuses that follow the stops (Finishing ...)
-                    await asyncio.wait_for(self.send_statuses(), RESET_FLUSH_MS / 1000)
+                    await asyncio.wait_for(self.status.send_statuses(), RESET_FLUSH_MS / 1000)
                 except asyncio.TimeoutError:
                     pass
             log.info("Reset", p["type"], "- restarting")
@@ -604,70 +440,18 @@ class ChargePoint:
             payload["data"] = data
         return await self._send("DataTransfer", payload)
 
-    def trigger_message(self, p):
-        what = p["requestedMessage"]
-        n = p.get("connectorId")
-        if n is not None and not 0 <= n <= len(self.connectors):
-            return {"status": "Rejected"}
-        if what == "BootNotification":
-            self.session.after_reply(self.boot_trigger)
-        elif what == "Heartbeat":
-            self.session.after_reply(lambda: self._send("Heartbeat", {}, triggered=True))
-        elif what == "StatusNotification":
-            self.session.after_reply(lambda: self.send_statuses(True, n, triggered=True))
-        elif what == "MeterValues":
-            self.session.after_reply(lambda: self.triggered_meter_values(n))
-        elif what == "FirmwareStatusNotification" and self.firmware is not None:
-            firmware = self.firmware.get()
-            self.session.after_reply(lambda: firmware.send_triggered(False))
-        elif what == "DiagnosticsStatusNotification" and self.diagnostics is not None:
-            diag = self.diagnostics.get()
-            self.session.after_reply(lambda: self._send(
-                "DiagnosticsStatusNotification", {"status": diag.diag_status}, triggered=True))
-        else:
-            return {"status": "NotImplemented"}
-        return {"status": "Accepted"}
-
-    def extended_trigger_message(self, p):
-        """Security whitepaper: FirmwareStatusNotification means SignedFirmwareStatusNotification
-        (L01.FR.28/29); the Core messages as with TriggerMessage."""
-        what = p["requestedMessage"]
-        if what == "FirmwareStatusNotification" and self.firmware is not None:
-            n = p.get("connectorId")
-            if n is not None and not 0 <= n <= len(self.connectors):
-                return {"status": "Rejected"}
-            firmware = self.firmware.get()
-            self.session.after_reply(lambda: firmware.send_triggered(True))
-            return {"status": "Accepted"}
-        if what == "LogStatusNotification" and self.diagnostics is not None:
-            diag = self.diagnostics.get()
-            payload = {"status": diag.log_status}
-            if diag.log_status != "Idle":
-                payload["requestId"] = diag.log_request
-            self.session.after_reply(lambda: self._send("LogStatusNotification", payload,
-                                                        triggered=True))
-            return {"status": "Accepted"}
-        if what == "SignChargePointCertificate" and self.renewal is not None:
-            return self.renewal.get().trigger()  # whitepaper A02
-        if what in ("BootNotification", "Heartbeat", "MeterValues", "StatusNotification"):
-            return self.trigger_message(p)
-        return {"status": "NotImplemented"}
+    def trigger_meter_values(self, n):
+        """TriggerMessage MeterValues: a sample of connector n, or of each (n None or 0)."""
+        self.session.after_reply(lambda: self.triggered_meter_values(n))
+        return "Accepted"
 
     async def triggered_meter_values(self, n):
         for c in self.connectors:
             if n not in (None, 0, c.n):
                 continue
-            value = self.sample(c, "Trigger", "MeterValuesSampledData")
+            value = c.sample("Trigger", "MeterValuesSampledData")
             if value:
                 payload = {"connectorId": c.n, "meterValue": [value]}
                 if c.tx is not None and c.tx.server_id is not None:
                     payload["transactionId"] = c.tx.server_id  # a local id means nothing there
                 await self._send("MeterValues", payload, triggered=True)
-
-
-async def _nothing():
-    pass
-
-
-def _timestamp(board):
-    return Timestamp(board.time_s())

@@ -77,7 +77,7 @@ class OpenTx:
         self.start_s = start_s
         self.last_wh = meter_start
         self.last_s = start_s
-        self.begin = None  # sampled values at the start, for StopTxnSampledData
+        self.begin = None  # type: dict | None  # the MeterValue at the start (StopTxnSampledData)
         self.aligned = []  # clock-aligned readings during the transaction (StopTxnAlignedData)
         self.rejected = False  # StartTransaction.conf refused the identifier
 
@@ -99,26 +99,37 @@ class OpenTx:
 
 
 class Connector:
-    def __init__(self, cp, n, max_deciamps):
-        self.cp = cp  # the ChargePoint: settings, journal, delivery, board, authorizer
+    """    c = Connector(1, board, settings, journal, delivery, transaction_changed,
+                  reservations, max_deciamps=320)
+
+    transaction_changed(connector, ended=None, stop_seq=None) hears of a transaction started
+    here (ended None) and of transaction `ended` stopped, its StopTransaction the journal's
+    record `stop_seq`; `reservations` is the lib/lazy.py LazyService of firmware/v16/
+    reservation.py, asked at a start only whether it was made. `installing` is set by the
+    charge point while a firmware install waits: no new session then."""
+
+    def __init__(self, n, board, settings, journal, delivery, transaction_changed,
+                 reservations=None, max_deciamps=320):
         self.n = n
-        self.evse = Evse(cp.board, n, max_deciamps=max_deciamps,
-                         on_event=lambda evse, event: self.on_event(event))
+        self.board = board
+        self.settings = settings
+        self.journal = journal
+        self.delivery = delivery  # woken when the journal has a new record
+        self.transaction_changed = transaction_changed
+        self.reservations = reservations
+        self.evse = Evse(board, n, max_deciamps=max_deciamps, on_event=self.on_event)
+        self.installing = False
         self.tx = None
         self.pending_tag = None  # accepted identifier waiting for the cable (card first)
         self._pending_parent = None
         self._pending_until = ticks_ms()
         self.finishing = False
-        self.available = True
-        self.scheduled_off = False  # Inoperative, to apply when the transaction ends (§5.2)
-        self.stop_seq = None  # the journal's StopTransaction of this connector, until answered
-        self.stop_ms = 0
         self._last_sample_ms = ticks_ms()
         self._kept = array("l", [0] * (STOP_SAMPLES * _FIELDS))  # periodic readings (above)
         self._n_kept = 0
         self._n_seen = 0
         self._stride = 1
-        self._path = cp.board.state_dir + "/tx%d.json" % n
+        self._path = board.state_dir + "/tx%d.json" % n
 
     # -- persistence ---------------------------------------------------------------------
     def _save_tx(self):
@@ -135,7 +146,7 @@ class Connector:
             log.error("connector %d: unreadable transaction file removed" % self.n)
             os.remove(self._path)
             return
-        server = self.cp.journal.server_id(self.tx.local_id)
+        server = self.journal.server_id(self.tx.local_id)
         if server is not None:
             self.tx.server_id = server
         log.warn("connector %d: transaction %d was open at power loss" % (self.n, self.tx.id))
@@ -147,7 +158,7 @@ class Connector:
 
     def usable(self):
         """May a new session begin here?"""
-        return (self.available and not self.cp.installing and self.tx is None
+        return (self.evse.available and not self.installing and self.tx is None
                 and self.pending_tag is None and self.evse.fault not in FAULTING)
 
     # -- sessions --------------------------------------------------------------------------
@@ -160,24 +171,25 @@ class Connector:
             self.pending_tag = id_tag
             self._pending_parent = parent
             self._pending_until = ticks_add(ticks_ms(),
-                                            self.cp.settings.get("ConnectionTimeOut") * 1000)
+                                            self.settings.get("ConnectionTimeOut") * 1000)
             log.info("connector %d: %s accepted, waiting for the cable" % (self.n, id_tag))
 
     def start(self, id_tag, parent=None):
-        now_s = self.cp.board.time_s()
+        now_s = self.board.time_s()
         meter_wh = self.evse.meter.energy_wh()
         payload = {"connectorId": self.n, "idTag": id_tag, "meterStart": meter_wh,
                    "timestamp": Timestamp(now_s)}
-        reservations = self.cp.reservations_made()
+        lazy = self.reservations
+        reservations = lazy.made if lazy is not None else None
         if reservations is not None:  # the reservation this transaction ends, if any (§4.8)
             reservation_id = reservations.use(self.n, id_tag, parent)
             if reservation_id is not None:
                 payload["reservationId"] = reservation_id
-        seq = self.cp.journal.append("StartTransaction", payload, "start")
+        seq = self.journal.append("StartTransaction", payload, "start")
         self.tx = OpenTx(Journal.local_id(seq), id_tag, meter_wh, now_s, parent=parent)
-        self.tx.begin = self.cp.sample(self, "Transaction.Begin", "StopTxnSampledData")
+        self.tx.begin = self.sample("Transaction.Begin", "StopTxnSampledData")
         self._save_tx()
-        self.cp.transaction_changed(self)  # smart charging sets its limit before the offer
+        self.transaction_changed(self)  # smart charging sets its limit before the offer
         self.pending_tag = None
         self._pending_parent = None
         self.finishing = False
@@ -185,7 +197,7 @@ class Connector:
         self._n_kept = self._n_seen = 0
         self._stride = 1
         self.evse.authorize()
-        self.cp.delivery.wake()
+        self.delivery.wake()
         log.info("connector %d: transaction started for %s at %d Wh" % (self.n, id_tag, meter_wh))
 
     def stop(self, reason, id_tag=None, meter_wh=None, at_s=None):
@@ -196,38 +208,32 @@ class Connector:
         self.evse.deauthorize()
         if meter_wh is None:
             meter_wh = self.evse.meter.energy_wh()
-        now_s = self.cp.board.time_s() if at_s is None else at_s
+        now_s = self.board.time_s() if at_s is None else at_s
         payload = {"transactionId": tx.id, "meterStop": meter_wh,
                    "timestamp": Timestamp(now_s), "reason": reason}
         if id_tag:
             payload["idTag"] = id_tag
         end = None
         if reason != "PowerLoss":
-            end = self.cp.sample(self, "Transaction.End", "StopTxnSampledData")
+            end = self.sample("Transaction.End", "StopTxnSampledData")
         data = self._transaction_data(tx, end, reason != "PowerLoss")
         if data:
             payload["transactionData"] = data
         try:
-            seq = self.cp.journal.append("StopTransaction", payload, "stop")
+            seq = self.journal.append("StopTransaction", payload, "stop")
         except ValueError as e:  # over the record size after all: the stop matters, not the data
             log.error("connector %d: transactionData left out: %r" % (self.n, e))
             payload.pop("transactionData", None)
-            seq = self.cp.journal.append("StopTransaction", payload, "stop")
+            seq = self.journal.append("StopTransaction", payload, "stop")
         del data, payload
-        self.stop_seq = seq
-        self.stop_ms = ticks_ms()
         self.tx = None
-        self.cp.transaction_changed(self, tx)
         try:
             os.remove(self._path)
         except OSError:
             pass
         self.finishing = self.evse.plugged
-        if self.scheduled_off:
-            self.scheduled_off = False
-            self.cp.apply_availability(self, False)
-        self.cp.transaction_ended()
-        self.cp.delivery.wake()
+        self.transaction_changed(self, tx, seq)  # a scheduled Inoperative applies now
+        self.delivery.wake()
         log.info("connector %d: transaction %d stopped (%s) at %d Wh" % (
             self.n, tx.id, reason, meter_wh))
 
@@ -245,21 +251,21 @@ class Connector:
         status = answer["idTagInfo"]["status"]
         if status != "Accepted":
             log.warn("connector %d: central system refused %s (%s)" % (self.n, tx.id_tag, status))
-            if self.cp.settings.get("StopTransactionOnInvalidId"):
+            if self.settings.get("StopTransactionOnInvalidId"):
                 self.stop("DeAuthorized")
             else:
                 tx.rejected = True  # keep the transaction, but no energy (SuspendedEVSE)
                 self.evse.deauthorize()
 
     # -- events from the Evse and time ------------------------------------------------------
-    def on_event(self, event):
+    def on_event(self, evse, event):
         if event == ev.PLUGGED:
             self.finishing = False
             if self.pending_tag is not None:
                 self.start(self.pending_tag, self._pending_parent)
         elif event == ev.UNPLUGGED:
             self.finishing = False
-            if self.tx is not None and self.cp.settings.get("StopTransactionOnEVSideDisconnect"):
+            if self.tx is not None and self.settings.get("StopTransactionOnEVSideDisconnect"):
                 self.stop("EVDisconnected")
 
     def tick(self, now_ms):
@@ -268,29 +274,34 @@ class Connector:
             self.pending_tag = None
         if self.tx is not None:
             # From the last sample with the interval as it is now: a change applies at once.
-            interval = self.cp.settings.get("MeterValueSampleInterval") * 1000
+            interval = self.settings.get("MeterValueSampleInterval") * 1000
             if interval and ticks_diff(now_ms, self._last_sample_ms) >= interval:
                 self._last_sample_ms = now_ms
                 self.sample_periodic()
 
+    def sample(self, context, key):
+        """A MeterValue of the measurands the configuration key `key` lists, or None."""
+        return meter_value(self.evse, self.settings.get_list(key), context,
+                           self.board.time_s())
+
     def sample_periodic(self):
         tx = self.tx
-        value = self.cp.sample(self, "Sample.Periodic", "MeterValuesSampledData")
+        value = self.sample("Sample.Periodic", "MeterValuesSampledData")
         tx.last_wh = self.evse.meter.energy_wh()
-        tx.last_s = self.cp.board.time_s()
+        tx.last_s = self.board.time_s()
         self._save_tx()  # the reading a PowerLoss stop will report
         self._keep(tx.last_s, tx.last_wh)
         if value:
-            self.cp.journal.append("MeterValues", {
+            self.journal.append("MeterValues", {
                 "connectorId": self.n, "transactionId": tx.id, "meterValue": [value]}, "meter")
-            self.cp.delivery.wake()
+            self.delivery.wake()
 
     # -- periodic readings for StopTxnSampledData ----------------------------------------------
     def _room(self, aligned=None):
         """How many periodic readings fit a StopTransaction beside Begin, End and `aligned`
         clock-aligned ones (None: as many as may come), with the measurands as configured
         now."""
-        settings = self.cp.settings
+        settings = self.settings
         measurands = settings.get_list("StopTxnSampledData")
         if not measurands:
             return 0
@@ -298,7 +309,7 @@ class Connector:
         if aligned is None:
             aligned = STOP_ALIGNED if clock else 0
         one = _mv_bytes(measurands)
-        return (self.cp.journal.max_record_bytes - _STOP_BYTES - 2 * one -
+        return (self.journal.max_record_bytes - _STOP_BYTES - 2 * one -
                 aligned * _mv_bytes(clock)) // one
 
     def _keep(self, now_s, wh):
@@ -332,7 +343,7 @@ class Connector:
 
     def _transaction_data(self, tx, end, periodic):
         """StopTransaction.transactionData in time order, within the record's budget."""
-        measurands = self.cp.settings.get_list("StopTxnSampledData")
+        measurands = self.settings.get_list("StopTxnSampledData")
         aligned = tx.aligned
         data = []
         if tx.begin:

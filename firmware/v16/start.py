@@ -15,16 +15,16 @@ import asyncio
 
 import atomicfile
 import logger
+import unload
 from filelog import FileLog
 from firmware.link import Link, basic_auth_key, read_file
-from firmware.management import fwjob
 from firmware.security.events import SecurityEvents
 from firmware.security.profile import ProfileSwitch
 from firmware.v16.authcache import AuthCache
 from firmware.v16.authorize import Authorizer
 from firmware.v16.chargepoint import FEATURE_PROFILES, ChargePoint
-from firmware.registration import Registration
-from firmware.v16.bootnotification import for_identity
+from firmware.v16.remotetrigger import RemoteTrigger, send_triggered
+from firmware.registration import BootMessage, Registration
 from firmware.v16.settings import Settings
 from lazy import LazyService
 from ocppj.delivery import Delivery
@@ -50,6 +50,9 @@ async def start(cfg, board, watchdog, client, encoder, trust, boot_reason="Unkno
                       on_invalid=lambda what: security.event("InvalidMessages", what))
     journal = Journal(board.state_dir + "/journal",
                       max_record_bytes=csms["frameBufferBytes"] - 256)
+    # TriggerMessage, ExtendedTriggerMessage: each service below adds what it can send
+    triggers = RemoteTrigger(board.connectors)
+    triggers.register(session)
     await sleep_ms(0)
     # the answers to transaction messages go to the charge point (made below, it needs the
     # delivery to wake it)
@@ -100,12 +103,12 @@ async def start(cfg, board, watchdog, client, encoder, trust, boot_reason="Unkno
     use_credentials(settings, client, security)
     await sleep_ms(0)
     updater, diagnostics, renewal = await firmware_management(
-        cfg, board, session, settings, cp, security, client, trust, lag)
+        cfg, board, session, triggers, settings, cp, security, client, trust, lag)
     await sleep_ms(0)
 
     async def accepted():  # after every accepted (re)connect, in the order TC_044_3 shows
-        await cp.report_all()
-        await cp.flush_status()
+        await cp.status.report_all()
+        await cp.status.send_statuses()
         if updater.made is not None:
             await updater.made.after_boot()
         # A03: a certificate about to expire is renewed; the renewal (its module and service)
@@ -118,13 +121,13 @@ async def start(cfg, board, watchdog, client, encoder, trust, boot_reason="Unkno
     if running and running[0]:
         identity["firmwareVersion"] = running[0]  # what actually runs, not what was configured
     await sleep_ms(0)
-    registration = Registration(session, board, for_identity(session, identity),
+    registration = Registration(session, board, BootMessage(session, boot_payload(identity)),
                                 on_accepted=accepted,
                                 settings=settings, on_time_set=security.time_set)
-    cp.boot_trigger = registration.boot_triggered
+    registration_triggers(triggers, session, registration)
     smart = smart_charging(cp, cfg["installation"])
     await sleep_ms(0)
-    cp.register(session, updater, diagnostics, renewal, smart)
+    cp.register(session, triggers, smart)
     await sleep_ms(0)
     switch = ProfileSwitch(settings, client, session, trust, csms, security)
     link = Link(client, session, (registration.run, delivery.run), security.event,
@@ -133,7 +136,7 @@ async def start(cfg, board, watchdog, client, encoder, trust, boot_reason="Unkno
     asyncio.create_task(link.run())
     asyncio.create_task(security.run())
     await sleep_ms(0)
-    if fwjob.pending(board.state_dir):  # an update to resume, or to report on after its reboot
+    if update_pending(board.state_dir):  # an update to resume, or to report on after its reboot
         # the updater's modules first, each in a turn of its own (the bulk of making it)
         __import__("firmware.management.fwupdate")
         await sleep_ms(0)
@@ -143,6 +146,16 @@ async def start(cfg, board, watchdog, client, encoder, trust, boot_reason="Unkno
         if job is not None and job.phase == "rebooting":
             asyncio.create_task(confirm_or_roll_back(board, registration))
     return cp, session
+
+
+def boot_payload(identity):
+    """BootNotification.req of the configured identity, checked against the schema's field
+    limits by firmware/v16/bootnotification.py (seed 002's API), whose module is needed for
+    that only and forgotten after."""
+    from firmware.v16.bootnotification import boot_payload
+    payload = boot_payload(identity)
+    unload.forget("firmware.v16.bootnotification")
+    return payload
 
 
 def use_credentials(settings, client, security):
@@ -163,11 +176,26 @@ def use_credentials(settings, client, security):
     settings.on_change("SecurityProfile", changed("SecurityProfile"))
 
 
-async def firmware_management(cfg, board, session, settings, cp, security, client, trust,
-                              lag=None):
+def registration_triggers(triggers, session, registration):
+    """TriggerMessage BootNotification (allowed even while Pending) and Heartbeat: the
+    registration's (firmware/registration.py). What the functions need comes as default
+    arguments: no closure cells."""
+    def boot(_n, session=session, registration=registration):
+        session.after_reply(registration.boot_triggered)
+        return "Accepted"
+
+    def heartbeat(_n, session=session, registration=registration):
+        session.after_reply(registration.heartbeat_triggered)
+        return "Accepted"
+    triggers.add("BootNotification", boot)
+    triggers.add("Heartbeat", heartbeat)
+
+
+async def firmware_management(cfg, board, session, triggers, settings, cp, security, client,
+                              trust, lag=None):
     """The certificate store, the firmware updater, diagnostics and the renewal of the charge
     point certificate, each made at its first request (lib/lazy.py): a charging session never
-    imports them."""
+    imports them. A TriggerMessage of their status notifications makes them too."""
     root_file = (cfg.get("firmware") or {}).get("manufacturerRootFile")
 
     def roots():  # what HTTPS trusts, as installed at the time of the request
@@ -216,7 +244,43 @@ async def firmware_management(cfg, board, session, settings, cp, security, clien
     updater = LazyService(session, UPDATE_ACTIONS, make_updater)
     diagnostics = LazyService(session, DIAGNOSTICS_ACTIONS, make_diagnostics)
     renewal = LazyService(session, RENEWAL_ACTIONS, make_renewal)
+    management_triggers(triggers, session, updater, diagnostics, renewal)
     return updater, diagnostics, renewal
+
+
+def management_triggers(triggers, session, updater, diagnostics, renewal):
+    """The status notifications of the lazy services on request: (Signed)FirmwareStatus-
+    Notification, DiagnosticsStatusNotification, LogStatusNotification and (whitepaper A02)
+    SignChargePointCertificate, each service made by the request if it was not yet."""
+    def firmware_status(_n, signed=False, updater=updater, session=session):
+        firmware = updater.get()
+        session.after_reply(lambda: firmware.send_triggered(signed))
+        return "Accepted"
+
+    def signed_firmware_status(_n, plain=firmware_status):
+        return plain(_n, True)
+
+    def diagnostics_status(_n, diagnostics=diagnostics, session=session):
+        diag = diagnostics.get()
+        session.after_reply(lambda: send_triggered(session, "DiagnosticsStatusNotification",
+                                                   {"status": diag.diag_status}))
+        return "Accepted"
+
+    def log_status(_n, diagnostics=diagnostics, session=session):
+        diag = diagnostics.get()
+        payload = {"status": diag.log_status}
+        if diag.log_status != "Idle":
+            payload["requestId"] = diag.log_request
+        session.after_reply(lambda: send_triggered(session, "LogStatusNotification", payload))
+        return "Accepted"
+
+    def sign_certificate(_n, renewal=renewal):
+        return renewal.get().trigger()["status"]
+    triggers.add("FirmwareStatusNotification", firmware_status)
+    triggers.add("DiagnosticsStatusNotification", diagnostics_status)
+    triggers.add("FirmwareStatusNotification", signed_firmware_status, extended=True)
+    triggers.add("LogStatusNotification", log_status, extended=True)
+    triggers.add("SignChargePointCertificate", sign_certificate, extended=True)
 
 
 # What each lazy service registers for itself once made (tests/device/test_lazy.py checks)
@@ -258,6 +322,15 @@ def smart_charging(cp, installation):
     if atomicfile.exists(cp.board.state_dir + "/" + CHARGING_PROFILES_FILE):
         smart.get()
     return smart
+
+
+def update_pending(state_dir):
+    """A firmware update job on flash (firmware/management/fwjob.py)? Its module is asked at
+    start-up only and forgotten after: the updater imports it again when it is made."""
+    from firmware.management import fwjob
+    pending = fwjob.pending(state_dir)
+    unload.forget("firmware.management.fwjob")
+    return pending
 
 
 async def confirm_or_roll_back(board, registration):

@@ -20,6 +20,7 @@ from firmware.v16.authcache import AuthCache
 from firmware.v16.authorize import Authorizer
 from firmware.sim.board import SimBoard
 from firmware.v16.chargepoint import ChargePoint
+from firmware.v16.remotetrigger import RemoteTrigger
 from firmware.v16.settings import Settings
 from ocppj.delivery import Delivery
 from ocppj.encoder import Encoder
@@ -123,7 +124,9 @@ class Rig:
         self.cp = ChargePoint(self.board, self.settings, self.session, self.journal,
                               self.delivery, self.authorizer, self.cache,
                               reservations=self.reservations)
-        self.cp.register(self.session)
+        self.triggers = RemoteTrigger(connectors)
+        self.triggers.register(self.session)
+        self.cp.register(self.session, self.triggers)
         self.tasks = []
 
     def start(self):

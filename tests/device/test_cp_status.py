@@ -50,7 +50,7 @@ def refuse_connector_0(action, payload):
 
 async def test_a_refused_status_notification_backs_off_and_starves_no_other_connector():
     rig = Rig(connectors=2, answer=refuse_connector_0)
-    rig.cp.status_retry_ms = 300  # the first back-off; it doubles at every refusal
+    rig.cp.status.retry_min_ms = 300  # the first back-off; it doubles at every refusal
     rig.start()
     try:
         got = await rig.until(lambda: 2 in [p["connectorId"] for p in

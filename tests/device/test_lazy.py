@@ -10,6 +10,7 @@ from firmware.v16.authcache import AuthCache
 from firmware.v16.authorize import Authorizer
 from firmware.sim.board import SimBoard
 from firmware.v16.chargepoint import ChargePoint
+from firmware.v16.remotetrigger import RemoteTrigger
 from firmware.security.events import SecurityEvents
 from firmware.v16.settings import Settings
 from firmware.security.trust import Trust
@@ -56,8 +57,8 @@ async def test_the_applications_lazy_services_register_every_action():
     cfg = {"firmware": {}, "csms": {"chargeBoxId": "CP_1"}}
     before = set(sys.modules)
     updater, diagnostics, renewal = await start.firmware_management(
-        cfg, board, session, settings, cp, security, WsClient("ws://127.0.0.1:1/ocpp", "CP_1"),
-        Trust(board.state_dir))
+        cfg, board, session, RemoteTrigger(1), settings, cp, security,
+        WsClient("ws://127.0.0.1:1/ocpp", "CP_1"), Trust(board.state_dir))
     assert "firmware.management.fwupdate" not in sys.modules or "firmware.management.fwupdate" in before
     actions = start.CERT_ACTIONS + start.UPDATE_ACTIONS + start.DIAGNOSTICS_ACTIONS + \
         start.RENEWAL_ACTIONS

@@ -238,7 +238,7 @@ async def test_remote_start_with_a_tx_profile_limits_the_session_it_starts():
             made.append(service)
             return service
         lazy = LazyService(rig.session, start.SMART_CHARGING_ACTIONS, make)
-        rig.cp.register(rig.session, smart_charging=lazy)
+        rig.cp.register(rig.session, rig.triggers, smart_charging=lazy)
         rig.plug()
         for wrong in (profile(), profile(purpose="TxProfile", transactionId=1),
                       profile(purpose="TxProfile", periods=[(5, 6)])):

@@ -1,0 +1,45 @@
+# Device tests of ChangeAvailability on flash (OCPP 1.6 §5.2, firmware/model/availability.py):
+# what a charge point made again on the same flash (a reboot) finds.
+import atomicfile
+from cprig import Rig
+from firmware.v16.chargepoint import ChargePoint
+
+
+def rebooted(rig):
+    """A new charge point on the rig's flash, as after a reboot."""
+    return ChargePoint(rig.board, rig.settings, rig.session, rig.journal, rig.delivery,
+                       rig.authorizer, rig.cache)
+
+
+def test_availability_survives_a_reboot():
+    rig = Rig(connectors=2)
+    try:
+        assert rig.cp.change_availability({"connectorId": 2, "type": "Inoperative"}) == \
+            {"status": "Accepted"}
+        cp = rebooted(rig)
+        assert [cp.status_of(n)[0] for n in (0, 1, 2)] == ["Available", "Available",
+                                                           "Unavailable"]
+        assert cp.connectors[1].evse.available is False, "its EVSE is told"
+        assert not cp.connectors[1].usable() and cp.connectors[0].usable()
+        assert cp.change_availability({"connectorId": 0, "type": "Inoperative"}) == \
+            {"status": "Accepted"}
+        cp = rebooted(rig)
+        assert [cp.status_of(n)[0] for n in (0, 1, 2)] == ["Unavailable"] * 3
+        assert cp.change_availability({"connectorId": 0, "type": "Operative"}) == \
+            {"status": "Accepted"}
+        cp = rebooted(rig)
+        assert [cp.status_of(n)[0] for n in (0, 1, 2)] == ["Available"] * 3
+    finally:
+        rig.close()
+
+
+def test_a_file_it_cannot_use_leaves_everything_operative():
+    rig = Rig(connectors=2)
+    try:
+        path = rig.board.state_dir + "/availability.json"
+        for text in ("[false, false]", "{not json", '"false"'):
+            atomicfile.write(path, text)  # another connector count, torn, not a list
+            cp = rebooted(rig)
+            assert [cp.status_of(n)[0] for n in (0, 1, 2)] == ["Available"] * 3, text
+    finally:
+        rig.close()
