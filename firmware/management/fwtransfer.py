@@ -46,7 +46,9 @@ def make_transfer(roots, block=None):
         await sleep_ms(0)
         unload.forget("ota.http", "ota.writer", "ota.bundle")
         gc.collect()  # the big-int math then works in the least fragmented heap there is
-        return await _verify(updater, job, *got)
+        size, digest, info, header = got
+        got = None  # nothing held twice while the signature is checked
+        return await _verify(updater, job, size, digest, info, header)
 
     return transfer
 
@@ -100,22 +102,27 @@ async def _verify(updater, job, size, digest, info, header):
     """The signing certificate and the signature over `digest`, then the image (`info`, or
     the ImageError that refused it): "ok" or why not. The signature math gives the loop a
     turn between its steps (lib/steps.py)."""
-    from ota.signature import SignatureError, verify_file_signature_steps
+    from ota.signature import SignatureError, signing_key, verify_key_signature_steps
     from ota.x509 import CertificateError
     from steps import finish
 
-    certificate = header["signingCertificate"] if header else job.certificate
-    signature = header["signature"] if header else job.signature
+    if header:
+        certificate, signature = header["signingCertificate"], header["signature"]
+    else:
+        from firmware.management import fwjob
+        certificate, signature = fwjob.credentials(updater.board.state_dir, job)
     try:
-        cert = await updater.check_certificate(certificate)
+        key = signing_key(await updater.check_certificate(certificate))
     except CertificateError as e:
         log.error("signing certificate refused:", str(e))
         return "InvalidCertificate"
+    certificate = None  # the certificate goes before the math, its key stays
     try:
-        await finish(verify_file_signature_steps(cert, digest, signature))
+        await finish(verify_key_signature_steps(key, digest, signature))
     except (SignatureError, ValueError) as e:
         log.error("firmware signature refused:", str(e))
         return "InvalidSignature"
+
     if isinstance(info, Exception):  # ota.image.ImageError
         log.error("signed, but not an image the bootloader takes:", str(info))
         return "InvalidImage"

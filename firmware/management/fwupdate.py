@@ -275,6 +275,7 @@ class FirmwareUpdater:
             self._check(job)
             job.attempt += 1
             self._save()
+            fwjob.let_go(job)  # on flash now: read back for the check (fwjob.credentials)
             await self.status(job, "Downloading")
             outcome = await self._transfer_once(job, partition)
             self._check(job)

@@ -48,7 +48,7 @@ WebSocket is closed with the close handshake (1000, at most RESET_CLOSE_MS) befo
 import asyncio
 
 import logger
-from firmware.model.availability import Availability
+from firmware.model import availability
 from firmware.model.evse import Guard
 from firmware.v16.connector import Connector, same_tag
 from firmware.v16.settings import handle_change_configuration, handle_get_configuration
@@ -97,9 +97,10 @@ class ChargePoint:
         self.aligned = None  # the AlignedMeter while ClockAlignedDataInterval is set
         # Operative or Inoperative, connector 0 the charge point as a whole: persists across
         # reboots (§5.2); an EVSE is told its connector's
-        self.availability = Availability(board.state_dir + "/availability.json", board.connectors)
+        self._avail_path = board.state_dir + "/" + availability.FILE
+        self.availability = availability.load(self._avail_path, board.connectors)  # flags
         for c in self.connectors:
-            c.evse.set_available(self.availability.operative(c.n))
+            c.evse.set_available(self.availability[c.n])
 
     def set_installing(self, installing):
         """A firmware install waits (True): idle connectors Unavailable, no new session
@@ -110,7 +111,7 @@ class ChargePoint:
         self.status.wake()
 
     def apply_availability(self, connector, operative):
-        self.availability.set(connector.n, operative)
+        availability.change(self._avail_path, self.availability, connector.n, operative)
         connector.evse.set_available(operative)
         self.status.wake()
 
@@ -137,7 +138,7 @@ class ChargePoint:
             self.apply_availability(connector, False)
         if self.scheduled_off[0] and not self.transactions_running():
             self.scheduled_off[0] = False
-            self.availability.set(0, False)
+            availability.change(self._avail_path, self.availability, 0, False)
             self.status.wake()
 
     def reservations_made(self):
@@ -200,7 +201,7 @@ class ChargePoint:
     # -- status --------------------------------------------------------------------------------
     def status_of(self, n):
         if n == 0:
-            return ("Available" if self.availability.operative(0) else "Unavailable"), "NoError"
+            return ("Available" if self.availability[0] else "Unavailable"), "NoError"
         c = self.connectors[n - 1]
         e = c.evse
         if e.plugged and e.pilot.raw == "A":
@@ -211,7 +212,7 @@ class ChargePoint:
             if held is not None:
                 return held
         reservations = self.reservations_made()
-        available = self.availability.operative(n) and not self.installing
+        available = self.availability[n] and not self.installing
         return connector_status(available or c.tx is not None, e.fault, e.plugged, e.ev_ready,
                                 c.tx is not None, c.offering(), c.pending_tag is not None,
                                 c.finishing, reservations is not None and reservations.reserved(n))
@@ -341,7 +342,7 @@ class ChargePoint:
         if n == 0:
             self.scheduled_off[0] = scheduled
             if not scheduled:
-                self.availability.set(0, operative)
+                availability.change(self._avail_path, self.availability, 0, operative)
         self.status.wake()
         return {"status": "Scheduled" if scheduled else "Accepted"}
 
@@ -440,7 +441,7 @@ class ChargePoint:
             payload["data"] = data
         return await self._send("DataTransfer", payload)
 
-    def trigger_meter_values(self, n):
+    def trigger_meter_values(self, n, _what=None, _extended=False):
         """TriggerMessage MeterValues: a sample of connector n, or of each (n None or 0)."""
         self.session.after_reply(lambda: self.triggered_meter_values(n))
         return "Accepted"

@@ -1,7 +1,8 @@
 # OCPP 1.6 Remote Trigger profile (§5.17) and the security whitepaper's ExtendedTriggerMessage:
 # each service adds the messages it can send on request.
 """    triggers = RemoteTrigger(connectors=2)
-    triggers.add("MeterValues", fn)      # fn(connectorId or None) -> "Accepted" / "Rejected"
+    triggers.add("MeterValues", fn)      # fn(connectorId or None, message, extended)
+                                         # -> "Accepted" / "Rejected"
     triggers.add("FirmwareStatusNotification", fn, extended=True)  # ExtendedTriggerMessage's
     triggers.register(session)           # TriggerMessage, ExtendedTriggerMessage
 
@@ -34,15 +35,19 @@ class RemoteTrigger:
         session.handlers["ExtendedTriggerMessage"] = self.extended_trigger_message
 
     def trigger_message(self, p, first=None):
-        """`first`: the targets asked before TriggerMessage's (ExtendedTriggerMessage's)."""
+        """`first`: the targets asked before TriggerMessage's (ExtendedTriggerMessage's).
+        A target is told the message and whether ExtendedTriggerMessage asked, so that one
+        function can serve several (each function object is heap at 96 KiB)."""
         what = p["requestedMessage"]
-        fn = (first and first.get(what)) or self.targets.get(what)
+        fn = first and first.get(what)
+        extended = fn is not None
+        fn = fn or self.targets.get(what)
         n = p.get("connectorId")
         if n is not None and not 0 <= n <= self.connectors:
             return {"status": "Rejected"}
         if fn is None:
             return {"status": "NotImplemented"}
-        return {"status": fn(n)}
+        return {"status": fn(n, what, extended)}
 
     def extended_trigger_message(self, p):
         return self.trigger_message(p, self.extended)

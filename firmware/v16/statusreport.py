@@ -159,7 +159,7 @@ class StatusReport(StatusReporter):
         self._summary_at = None
         self._wake.set()
 
-    def trigger(self, n):
+    def trigger(self, n, _what=None, _extended=False):
         """TriggerMessage StatusNotification: of connector n, or of each (None), sent after the
         answer even while Pending and even when unchanged."""
         self.session.after_reply(lambda: self.send_statuses(True, n, triggered=True))

@@ -26,7 +26,7 @@ reason RemoteReset recorded for the next BootNotification, the WebSocket closed 
 import asyncio
 
 import logger
-from firmware.model.availability import Availability
+from firmware.model import availability
 from firmware.model.evse import Evse, Guard
 from firmware.model.status import StatusReporter, connector_status
 from ocppj import errors
@@ -58,7 +58,8 @@ class Station:
         self._alive_bit = watchdog.watch() if watchdog else 0
         n = board.connectors
         self.evses = [Evse(board, i, max_deciamps=max_deciamps) for i in range(1, n + 1)]
-        self.availability = Availability(board.state_dir + "/availability.json", n)
+        self._avail_path = board.state_dir + "/" + availability.FILE
+        self.availability = availability.load(self._avail_path, n)  # [station, EVSE 1, ...]
         self._apply_availability()
         self.reporter = StatusReporter(n, lambda: 0)  # index 0 unused: 2.0.1 has no connector 0
         self._retry_at = None  # after a refused StatusNotification: when to try again
@@ -107,7 +108,7 @@ class Station:
     # -- availability ------------------------------------------------------------------
     def operative(self, n):
         """EVSE n (0: the station) may be used: set Operative, and the station too."""
-        return self.availability.operative(0) and self.availability.operative(n)
+        return self.availability[0] and self.availability[n]
 
     def _apply_availability(self):
         for n, evse in enumerate(self.evses, 1):
@@ -122,7 +123,7 @@ class Station:
             if not 1 <= n <= len(self.evses) or evse.get("connectorId", CONNECTOR_ID) != \
                     CONNECTOR_ID:
                 return {"status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
-        if self.availability.set(n, operative):  # the same state again: Accepted (G03.FR.03)
+        if availability.change(self._avail_path, self.availability, n, operative):  # the same state again: Accepted (G03.FR.03)
             self._apply_availability()
             log.info("%s %s" % ("station" if n == 0 else "EVSE %d" % n,
                                 "Operative" if operative else "Inoperative"))

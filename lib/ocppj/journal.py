@@ -121,7 +121,7 @@ transaction field):
     kept(j)                          [(typ, seq, tx, body)] a compaction writes after its base
                                      record, forgetting what is no longer needed
     kept_bytes()                     the bytes of those records (they are not garbage)
-    server_id(tx)                    the central system's id for a local id, or None
+    id_of(tx)                        the central system's id for a local id, or None
     map(j, local_id, server_id)      Journal.map_transaction
     answered(j, record, answer)      Delivery: the central system's answer to `record`
 
@@ -303,7 +303,7 @@ class ServerIds:
     def kept_bytes(self):
         return (_HEAD_SIZE + 4) * len(self._maps)
 
-    def server_id(self, local_id):
+    def id_of(self, local_id):
         return self._maps.get(local_id)
 
     def map(self, j, local_id, server_id):
@@ -322,10 +322,12 @@ class ServerIds:
             j.map_transaction(record.tx, answer["transactionId"])
 
 
-class Journal:
+class Journal(ServerIds):
     def __init__(self, folder, max_records=200, max_bytes=49152, max_record_bytes=4096,
                  keep_maps=16, compact_bytes=4096, ids=None):
-        self.ids = ServerIds() if ids is None else ids  # the transaction-id policy
+        # the transaction-id policy: the journal itself is the 1.6 one (ServerIds, its base
+        # class: no object of its own at boot), or the one given
+        self.ids = self if ids is None else ids
         self.folder = folder
         self.path = folder + "/log"
         self.max_records = max_records
@@ -559,7 +561,7 @@ class Journal:
     def server_id(self, local_id):
         """The central system's id for `local_id`, or None while it is not known (always
         under StationIds)."""
-        return self.ids.server_id(local_id)
+        return self.ids.id_of(local_id)
 
     def set_aside(self, seq):
         """Set live record `seq` aside, durably (see the module's docstring). False if it is
@@ -585,7 +587,7 @@ class Journal:
         if not self._kinds[i] & _LOCAL_BIT or self._kinds[i] & _KIND_MASK == _START:
             return False
         tx = self._txs[i]
-        if self.ids.server_id(tx) is not None:
+        if self.ids.id_of(tx) is not None:
             return False
         j = self._find(-tx - 1)
         return j >= 0 and self._kinds[j] & _ASIDE_BIT != 0
@@ -612,7 +614,7 @@ class Journal:
             log.error("record", self._seqs[i], "damaged on flash, skipped:", repr(e))
             return None
         if flags & _LOCAL and typ != _START:
-            server = self.ids.server_id(tx)
+            server = self.ids.id_of(tx)
             if server is not None:
                 payload["transactionId"] = server
         return Record(seq, _NAMES[typ], action, payload, tx)

@@ -184,7 +184,7 @@ class StationIds:
     def kept_bytes(self):
         return (0 if self.prefix is None else _HEAD_SIZE + 8) + _HEAD_SIZE * len(self._counts)
 
-    def server_id(self, local_id):
+    def id_of(self, local_id):
         return None  # no local ids
 
     def map(self, j, local_id, server_id):

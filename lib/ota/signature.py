@@ -46,6 +46,19 @@ def verify_file_signature(cert, sha256_digest, signature):
 def verify_file_signature_steps(cert, sha256_digest, signature):
     """verify_file_signature as a generator (lib/steps.py): a caller on the event loop awaits
     steps.finish(...) and other tasks run between the steps."""
+    return verify_key_signature_steps(signing_key(cert), sha256_digest, signature)
+
+
+def signing_key(cert):
+    """What the signature check needs of a certificate: (key type, key, key OID). A caller
+    short of heap keeps this and lets the certificate (its DER, its fields) go before the
+    math: the RSA pow of a firmware update is the peak of its heap."""
+    return cert.key_type, cert.key, cert.key_oid
+
+
+def verify_key_signature_steps(key, sha256_digest, signature):
+    """verify_file_signature_steps with the signing_key(cert) of the certificate."""
+    key_type, key, key_oid = key
     if isinstance(signature, str):
         signature = decode_signature(signature)
     if len(sha256_digest) != 32:
@@ -53,18 +66,18 @@ def verify_file_signature_steps(cert, sha256_digest, signature):
     if not signature:
         raise SignatureError("signature is empty")
     try:
-        if cert.key_type == RSA:
+        if key_type == RSA:
             from ota import rsa
-            n, e = cert.key
+            n, e = key
             if (yield from rsa.verify_pkcs1v15_steps(n, e, sha256_digest, signature)) \
                     or (yield from rsa.verify_pss_steps(n, e, sha256_digest, signature)):
                 return None
-        elif cert.key_type == EC:
+        elif key_type == EC:
             from ota import ecdsa
-            if (yield from ecdsa.verify_steps(cert.key, sha256_digest, signature)):
+            if (yield from ecdsa.verify_steps(key, sha256_digest, signature)):
                 return None
         else:
-            raise SignatureError("unsupported signing key " + cert.key_oid)
+            raise SignatureError("unsupported signing key " + key_oid)
     except ValueError as e:  # a key the verifiers refuse (size, exponent)
         raise SignatureError("unsupported signing key: " + str(e))
     raise SignatureError("signature does not match")

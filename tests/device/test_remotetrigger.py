@@ -27,7 +27,7 @@ def wired(answer=accept_all, registration="Accepted", connectors=2):
 
 
 def recorder(asked, name, status="Accepted"):
-    def target(n):
+    def target(n, _what=None, _extended=False):
         asked.append((name, n))
         return status
     return target
