@@ -56,8 +56,9 @@ async def start(cfg, board, watchdog, client, encoder, trust, boot_reason="Unkno
     await sleep_ms(0)
     # the answers to transaction messages go to the charge point (made below, it needs the
     # delivery to wake it)
-    delivery = Delivery(journal, session, lambda: settings.get("TransactionMessageAttempts"),
-                        lambda: settings.get("TransactionMessageRetryInterval"),
+    delivery = Delivery(journal, session,
+                        lambda settings=settings: settings.get("TransactionMessageAttempts"),
+                        lambda settings=settings: settings.get("TransactionMessageRetryInterval"),
                         lambda record, answer: cp.answered(record, answer))
     await sleep_ms(0)
     cache = AuthCache(board.state_dir)
@@ -80,9 +81,10 @@ async def start(cfg, board, watchdog, client, encoder, trust, boot_reason="Unkno
         return lists.get()
     authorizer = Authorizer(session, settings, cache, board.time_s, local_list)
     await sleep_ms(0)
-    # made at the first ReserveNow/CancelReservation, after cp below exists
-    reservations = LazyService(session, RESERVATION_ACTIONS,
-                               lambda: make_reservations(cp, session, board.state_dir))
+    # made at the first ReserveNow/CancelReservation, after cp below exists (a closure cell)
+    def make_reserved(session=session, state_dir=board.state_dir):
+        return make_reservations(cp, session, state_dir)
+    reservations = LazyService(session, RESERVATION_ACTIONS, make_reserved)
     cp = ChargePoint(board, settings, session, journal, delivery, authorizer, cache,
                      max_deciamps=settings.get("MaxCurrentA") * 10, watchdog=watchdog,
                      close_link=client.close,  # a Reset closes the WebSocket cleanly first
@@ -106,7 +108,10 @@ async def start(cfg, board, watchdog, client, encoder, trust, boot_reason="Unkno
         cfg, board, session, triggers, settings, cp, security, client, trust, lag)
     await sleep_ms(0)
 
-    async def accepted():  # after every accepted (re)connect, in the order TC_044_3 shows
+    # after every accepted (re)connect, in the order TC_044_3 shows (what it needs as default
+    # arguments: only security and cp, made after what needs them, are closure cells here)
+    async def accepted(cp=cp, updater=updater, renewal=renewal, client=client,
+                       settings=settings, board=board):
         await cp.status.report_all()
         await cp.status.send_statuses()
         if updater.made is not None:
@@ -180,12 +185,15 @@ def registration_triggers(triggers, session, registration):
     """TriggerMessage BootNotification (allowed even while Pending) and Heartbeat: the
     registration's (firmware/registration.py). What the functions need comes as default
     arguments: no closure cells."""
-    def target(_n, what, _extended, session=session, registration=registration):
-        session.after_reply(registration.boot_triggered if what == "BootNotification"
-                            else registration.heartbeat_triggered)
+    def boot(_n, session=session, registration=registration):
+        session.after_reply(registration.boot_triggered)
         return "Accepted"
-    triggers.add("BootNotification", target)
-    triggers.add("Heartbeat", target)
+
+    def heartbeat(_n, session=session, registration=registration):
+        session.after_reply(registration.heartbeat_triggered)
+        return "Accepted"
+    triggers.add("BootNotification", boot)
+    triggers.add("Heartbeat", heartbeat)
 
 
 async def firmware_management(cfg, board, session, triggers, settings, cp, security, client,
@@ -193,19 +201,24 @@ async def firmware_management(cfg, board, session, triggers, settings, cp, secur
     """The certificate store, the firmware updater, diagnostics and the renewal of the charge
     point certificate, each made at its first request (lib/lazy.py): a charging session never
     imports them. A TriggerMessage of their status notifications makes them too."""
+    # What each function needs comes as default arguments: no closure cells (at 96 KiB the
+    # bytes made at start-up count)
     root_file = (cfg.get("firmware") or {}).get("manufacturerRootFile")
 
-    def roots():  # what HTTPS trusts, as installed at the time of the request
+    def roots(trust=trust):  # what HTTPS trusts, as installed at the time of the request
         return trust.ders or None
 
-    def make_certs():
+    def make_certs(board=board, trust=trust, client=client, session=session):
         from firmware.security.certstore import CertStore
         store = CertStore(board.state_dir, trust=trust, on_roots=client.set_ca,
                           secure_link=client.secure)
         store.register(session)
         return store
 
-    def make_updater():
+    certs = LazyService(session, CERT_ACTIONS, make_certs)
+
+    def make_updater(board=board, session=session, settings=settings, cp=cp, certs=certs,
+                     security=security, roots=roots):
         from firmware.management.fwtransfer import make_transfer
         from firmware.management.fwupdate import FirmwareUpdater
         updater = FirmwareUpdater(board, session, settings, cp, lambda: certs.get().roots_steps(),
@@ -214,25 +227,25 @@ async def firmware_management(cfg, board, session, triggers, settings, cp, secur
         asyncio.create_task(updater.run())
         return updater
 
-    def make_diagnostics():
+    def make_diagnostics(board=board, session=session, roots=roots, security=security, lag=lag):
         from firmware.management.diagnostics import Diagnostics
         diagnostics = Diagnostics(board, session, roots, board.block, security.log_file, lag)
         diagnostics.register(session)
         return diagnostics
 
-    def cpo_roots():  # the CPO hierarchy (whitepaper 2.6.2): the installed CSMS roots, parsed
-        from ota.x509 import Certificate  # from the Trust's DER: no certificate store needed
+    def cpo_roots(trust=trust):  # the CPO hierarchy (whitepaper 2.6.2): the installed CSMS
+        from ota.x509 import Certificate  # roots, parsed from the Trust's DER: no store needed
         for der in trust.ders:
             yield Certificate(der)
 
-    def make_renewal():
+    def make_renewal(board=board, session=session, settings=settings, client=client,
+                     csms=cfg["csms"], security=security, cpo_roots=cpo_roots):
         from firmware.security.cpcert import CertificateRenewal
-        renewal = CertificateRenewal(board, session, settings, client, cfg["csms"]["chargeBoxId"],
-                                     security, cpo_roots, cfg["csms"].get("clientCertFile"))
+        renewal = CertificateRenewal(board, session, settings, client, csms["chargeBoxId"],
+                                     security, cpo_roots, csms.get("clientCertFile"))
         renewal.register(session)
         return renewal
 
-    certs = LazyService(session, CERT_ACTIONS, make_certs)
     if root_file:  # installed once per content; each part in a turn of the loop of its own
         text = read_file(root_file).decode()  # WsError naming it: a config error
         store = certs.get()
@@ -249,28 +262,35 @@ def management_triggers(triggers, session, updater, diagnostics, renewal):
     """The status notifications of the lazy services on request: (Signed)FirmwareStatus-
     Notification, DiagnosticsStatusNotification, LogStatusNotification and (whitepaper A02)
     SignChargePointCertificate, each service made by the request if it was not yet."""
-    def target(_n, what, extended, session=session, updater=updater,
-               diagnostics=diagnostics, renewal=renewal):
-        if what == "SignChargePointCertificate":
-            return renewal.get().trigger()["status"]
-        if what == "FirmwareStatusNotification":  # the signed one for ExtendedTriggerMessage
-            firmware = updater.get()
-            session.after_reply(lambda: firmware.send_triggered(extended))
-            return "Accepted"
-        diag = diagnostics.get()
-        payload = {"status": diag.diag_status}
-        if what == "LogStatusNotification":
-            payload = {"status": diag.log_status}
-            if diag.log_status != "Idle":
-                payload["requestId"] = diag.log_request
-        session.after_reply(lambda: send_triggered(session, what, payload))
+    def firmware_status(_n, signed=False, updater=updater, session=session):
+        firmware = updater.get()
+        session.after_reply(lambda: firmware.send_triggered(signed))
         return "Accepted"
-    # one function for the five: each function object is heap at 96 KiB
-    triggers.add("FirmwareStatusNotification", target)
-    triggers.add("DiagnosticsStatusNotification", target)
-    triggers.add("FirmwareStatusNotification", target, extended=True)
-    triggers.add("LogStatusNotification", target, extended=True)
-    triggers.add("SignChargePointCertificate", target, extended=True)
+
+    def signed_firmware_status(_n, plain=firmware_status):
+        return plain(_n, True)
+
+    def diagnostics_status(_n, diagnostics=diagnostics, session=session):
+        diag = diagnostics.get()
+        session.after_reply(lambda: send_triggered(session, "DiagnosticsStatusNotification",
+                                                   {"status": diag.diag_status}))
+        return "Accepted"
+
+    def log_status(_n, diagnostics=diagnostics, session=session):
+        diag = diagnostics.get()
+        payload = {"status": diag.log_status}
+        if diag.log_status != "Idle":
+            payload["requestId"] = diag.log_request
+        session.after_reply(lambda: send_triggered(session, "LogStatusNotification", payload))
+        return "Accepted"
+
+    def sign_certificate(_n, renewal=renewal):
+        return renewal.get().trigger()["status"]
+    triggers.add("FirmwareStatusNotification", firmware_status)
+    triggers.add("DiagnosticsStatusNotification", diagnostics_status)
+    triggers.add("FirmwareStatusNotification", signed_firmware_status, extended=True)
+    triggers.add("LogStatusNotification", log_status, extended=True)
+    triggers.add("SignChargePointCertificate", sign_certificate, extended=True)
 
 
 # What each lazy service registers for itself once made (tests/device/test_lazy.py checks)
@@ -316,11 +336,15 @@ def smart_charging(cp, installation):
 
 def update_pending(state_dir):
     """A firmware update job on flash (firmware/management/fwjob.py)? Its module (and its
-    package) are asked at start-up only and forgotten after: the updater imports them again
-    when it is made."""
+    package, unless something had imported it before) is asked at start-up only and forgotten
+    after: the updater imports them again when it is made."""
+    import sys
+    package = "firmware.management" not in sys.modules
     from firmware.management import fwjob
     pending = fwjob.pending(state_dir)
-    unload.forget("firmware.management.fwjob", "firmware.management")
+    unload.forget("firmware.management.fwjob")
+    if package:
+        unload.forget("firmware.management")
     return pending
 
 
