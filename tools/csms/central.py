@@ -388,6 +388,11 @@ class CentralSystem:
         closed = asyncio.ensure_future(session.ws.wait_closed())
         try:
             await asyncio.wait({answer, closed}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if closed.done() and not answer.done():
+                # an answer received just before the close is still being routed by the
+                # `ocpp` session's reader (a Reset or a SecurityProfile change answers, then
+                # closes at once): it is the answer, not a disconnect
+                await asyncio.wait({answer}, timeout=1)
             if answer.done():
                 return answer.result()
             if closed.done():
