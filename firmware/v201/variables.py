@@ -17,6 +17,25 @@ answer), a longer message than BytesPerMessage a CALLERROR FormatViolation (B06.
 ACTIONS = ("GetVariables", "SetVariables")
 
 
+def _item(d):
+    """(component, variable, attribute, (evse, connector, instance, attribute, component
+    instance)) of one GetVariableData or SetVariableData: what the device model is asked."""
+    component = d["component"]
+    variable = d["variable"]
+    attribute = d.get("attributeType") or "Actual"
+    evse, connector = _address(component)
+    return component, variable, attribute, (evse, connector, variable.get("instance"),
+                                            attribute, component.get("instance"))
+
+
+def _result(status, attribute, component, variable, info):
+    result = {"attributeStatus": status, "attributeType": attribute, "component": component,
+              "variable": variable}
+    if info is not None:
+        result["attributeStatusInfo"] = info
+    return result
+
+
 def _address(component):
     """(evse id, connector id) of a ComponentType."""
     evse = component.get("evse")
@@ -39,19 +58,11 @@ class Variables:
         self.dm.check_request("GetVariables", payload, len(data))
         results = []
         for d in data:
-            component = d["component"]
-            variable = d["variable"]
-            attribute = d.get("attributeType") or "Actual"
-            evse, connector = _address(component)
-            status, value, info = self.dm.read(
-                component["name"], variable["name"], evse, connector, variable.get("instance"),
-                attribute, component.get("instance"))
-            result = {"attributeStatus": status, "attributeType": attribute,
-                      "component": component, "variable": variable}
+            component, variable, attribute, where = _item(d)
+            status, value, info = self.dm.read(component["name"], variable["name"], *where)
+            result = _result(status, attribute, component, variable, info)
             if value is not None:
                 result["attributeValue"] = value
-            if info is not None:
-                result["attributeStatusInfo"] = info
             results.append(result)
         return {"getVariableResult": results}
 
@@ -60,16 +71,8 @@ class Variables:
         self.dm.check_request("SetVariables", payload, len(data))
         results = []
         for d in data:
-            component = d["component"]
-            variable = d["variable"]
-            attribute = d.get("attributeType") or "Actual"
-            evse, connector = _address(component)
-            status, info = self.dm.set(
-                component["name"], variable["name"], d["attributeValue"], evse, connector,
-                variable.get("instance"), attribute, component.get("instance"))
-            result = {"attributeStatus": status, "attributeType": attribute,
-                      "component": component, "variable": variable}
-            if info is not None:
-                result["attributeStatusInfo"] = info
-            results.append(result)
+            component, variable, attribute, where = _item(d)
+            status, info = self.dm.set(component["name"], variable["name"],
+                                       d["attributeValue"], *where)
+            results.append(_result(status, attribute, component, variable, info))
         return {"setVariableResult": results}
