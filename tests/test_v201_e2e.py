@@ -185,6 +185,35 @@ async def test_basic_auth_password_set_by_the_central_system(tmp_path, interpret
         assert NEW_PASSWORD not in log and PASSWORD not in log
 
 
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+async def test_security_profile_2_verifies_the_csms_and_reports_a_stranger(tmp_path, interpreter):
+    """A00/A01 profile 2 (TLS with Basic auth): a central system whose certificate does not
+    chain to caFile is refused and, once a trusted one is reached, reported under 2.0.1's name."""
+    from test_security_e2e import events, reach_after_failures, tls_server_context
+    from tlsca import TestCA
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    trusted, stranger = TestCA(tmp_path / "a"), TestCA(tmp_path / "b", name="Stranger CA")
+    harness = Harness(tmp_path, interpreter=interpreter, boot=False,
+                      cs_options={"tls": tls_server_context(stranger),
+                                  "credentials": ("CP_1", PASSWORD),
+                                  "ocpp_versions": ("ocpp2.0.1",)},
+                      csms=dict(V201, securityProfile=2, caFile=trusted.path,
+                                authorizationKey=PASSWORD))
+    async with harness as h:
+        assert not h.cs.received("CP_1"), "nothing reaches a central system that did not verify"
+        await reach_after_failures(h, {"tls": tls_server_context(trusted),
+                                       "credentials": ("CP_1", PASSWORD),
+                                       "ocpp_versions": ("ocpp2.0.1",)})
+        bad = await h.cs.wait_for("SecurityEventNotification", "CP_1", lambda p: p["type"] ==
+                                  "InvalidCsmsCertificate", timeout=15)
+        assert "certificate" in bad["techInfo"]
+        assert (await get(h, "SecurityCtrlr", "SecurityProfile"))["attribute_value"] == "2"
+        await asyncio.sleep(0.5)
+        assert len(events(h, "InvalidCsmsCertificate")) == 1
+        assert PASSWORD not in h.fw.log()
+
+
 async def test_a_central_system_without_2_0_1_is_one_clear_line(tmp_path):
     harness = Harness(tmp_path, csms=V201, boot=False, cs_options={"ocpp_versions": (OCPP16,)})
     async with harness as h:
