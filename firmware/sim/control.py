@@ -172,11 +172,13 @@ def stall(board, words):
 
 def heap_figures():
     """The heap after a full collection. `largest` is found by trying allocations, halving
-    the step: it shows fragmentation that `free` alone hides."""
+    the step: it shows fragmentation that `free` alone hides. `alloc` and `free` are read
+    before: the collector is conservative, and a stale word left on the stack by the trials
+    can keep their last block (half the heap, maybe) alive through a collection after them."""
     gc.collect()
     if not hasattr(gc, "mem_alloc"):  # CPython
         return {"alloc": None, "free": None, "largest": None}
-    free = gc.mem_free()
+    alloc, free = gc.mem_alloc(), gc.mem_free()
     low, step = 0, 1
     while step * 2 <= free:
         step *= 2
@@ -188,8 +190,8 @@ def heap_figures():
         except MemoryError:
             pass
         step //= 2
-    gc.collect()
-    return {"alloc": gc.mem_alloc(), "free": gc.mem_free(), "largest": low}
+    gc.collect()  # the trials' blocks go now, not at the firmware's next collection
+    return {"alloc": alloc, "free": free, "largest": low}
 
 
 async def _serve_client(board, reader, writer, log):
