@@ -214,6 +214,33 @@ async def test_tc_081_invalid_signature_installs_nothing(tmp_path, keys, files):
         assert [r.action for r in h.cs.received("CP_1")].count("BootNotification") == 1
 
 
+async def test_a_root_deleted_before_the_download_refuses_the_update(tmp_path, keys, files):
+    """The check after the download relies on the request's only while the root that vouched
+    for the certificate is still installed: deleted meanwhile, nothing is installed."""
+    folder, server = files
+    image = firmware_image.build(NEW, 60000)
+    (folder / "fw.bin").write_bytes(image)
+    async with harness(tmp_path, keys) as h:
+        result = await h.cs.call("CP_1", call.SignedUpdateFirmware(request_id=12, firmware={
+            "location": server.url("fw.bin"), "retrieveDateTime": now_iso(3),
+            "signingCertificate": cert_pem(keys), "signature": signed(keys, image)}))
+        assert result.status == "Accepted"
+        ids = await h.cs.call("CP_1", call.GetInstalledCertificateIds(
+            certificate_type="ManufacturerRootCertificate"))
+        assert ids.status == "Accepted" and len(ids.certificate_hash_data) == 1
+        deleted = await h.cs.call("CP_1", call.DeleteCertificate(
+            certificate_hash_data=ids.certificate_hash_data[0]))
+        assert deleted.status == "Accepted"
+        statuses = await fw_statuses(h, "SignedFirmwareStatusNotification", 4)
+        assert statuses == ["DownloadScheduled", "Downloading", "Downloaded", "InvalidSignature"]
+        event = await h.cs.wait_for("SecurityEventNotification", "CP_1",
+                                    lambda p: p["type"] == "InvalidFirmwareSigningCertificate")
+        assert event["techInfo"] == "update 12"
+        assert "not signed by a manufacturer root" in h.fw.log()
+        await asyncio.sleep(1)
+        assert [r.action for r in h.cs.received("CP_1")].count("BootNotification") == 1
+
+
 def other_root_certificate(tmp_path):
     return pki.make(str(tmp_path / "other"), "ec256")
 

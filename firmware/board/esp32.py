@@ -17,6 +17,7 @@ import machine
 import network
 from micropython import const
 
+import unload
 from firmware.board import base, esp32_pins
 
 _PWM_HZ = const(1000)
@@ -271,6 +272,7 @@ class Esp32Board(base.Board):
             finally:
                 if lent:
                     block.give()
+            unload.forget("ota.image")  # start-up's look: a download imports it again
         return self._image or None
 
     # rolled_back() stays False: MicroPython exposes no OTA state, so the update manager

@@ -44,11 +44,18 @@ def make_transfer(roots, block=None):
         # the room (their frozen code stays in flash; the next download imports them again).
         # One turn of the loop first lets the download's time-out task end, which holds them.
         await sleep_ms(0)
-        unload.forget("ota.http", "ota.writer", "ota.bundle")
+        unload.forget("ota.http", "ota.writer", "ota.bundle", "ota.image")
         gc.collect()  # the big-int math then works in the least fragmented heap there is
         size, digest, info, header = got
         got = None  # nothing held twice while the signature is checked
-        return await _verify(updater, job, size, digest, info, header)
+        # The image's version, or why the bootloader would refuse it: text, not the ImageInfo
+        # or ImageError, whose class would keep ota.image's module alive through the check.
+        if isinstance(info, Exception):  # ota.image.ImageError
+            version, refusal = None, str(info) or "not an ESP32 app image"
+        else:
+            version, refusal = info.version, None
+        info = None
+        return await _verify(updater, job, size, digest, version, refusal, header)
 
     return transfer
 
@@ -98,12 +105,11 @@ async def _fetch(job, partition, roots, block):
     return size, digest, info, header
 
 
-async def _verify(updater, job, size, digest, info, header):
-    """The signing certificate and the signature over `digest`, then the image (`info`, or
-    the ImageError that refused it): "ok" or why not. The signature math gives the loop a
-    turn between its steps (lib/steps.py)."""
-    from ota.signature import SignatureError, signing_key, verify_key_signature_steps
-    from ota.x509 import CertificateError
+async def _verify(updater, job, size, digest, version, refusal, header):
+    """The signing certificate and the signature over `digest`, then the image (its
+    `version`, or the `refusal` of the bootloader's rules): "ok" or why not. The signature
+    math gives the loop a turn between its steps (lib/steps.py)."""
+    from ota.signature import SignatureError, verify_key_signature_steps
     from steps import finish
 
     if header:
@@ -111,10 +117,9 @@ async def _verify(updater, job, size, digest, info, header):
     else:
         from firmware.management import fwjob
         certificate, signature = fwjob.credentials(updater.board.state_dir, job)
-    try:
-        key = signing_key(await updater.check_certificate(certificate))
-    except CertificateError as e:
-        log.error("signing certificate refused:", str(e))
+    key, reason = await updater.check_certificate(certificate)
+    if reason is not None:
+        log.error("signing certificate refused:", reason)
         return "InvalidCertificate"
     certificate = None  # the certificate goes before the math, its key stays
     try:
@@ -123,9 +128,9 @@ async def _verify(updater, job, size, digest, info, header):
         log.error("firmware signature refused:", str(e))
         return "InvalidSignature"
 
-    if isinstance(info, Exception):  # ota.image.ImageError
-        log.error("signed, but not an image the bootloader takes:", str(info))
+    if refusal:
+        log.error("signed, but not an image the bootloader takes:", refusal)
         return "InvalidImage"
-    job.version = info.version
-    log.info("firmware %s downloaded and verified (%d bytes)" % (info.version, size))
+    job.version = version
+    log.info("firmware %s downloaded and verified (%d bytes)" % (version, size))
     return "ok"

@@ -2,7 +2,7 @@
 """The update job, from request to the verdict after the reboot, kept on flash so that a
 power cut at any stage resumes or ends truthfully.
 
-    updater = FirmwareUpdater(board, session, settings, cp, roots, security)
+    updater = FirmwareUpdater(board, session, settings, cp, certs, security, transfer)
     updater.register(session)          # UpdateFirmware, SignedUpdateFirmware
     asyncio.create_task(updater.run())
     await updater.after_boot()         # once BootNotification is accepted: Installed or not
@@ -46,12 +46,12 @@ CONFIRM_TIMEOUT_S = 300  # the new image must reach the central system within th
 
 
 class FirmwareUpdater:
-    def __init__(self, board, session, settings, cp, roots, security, transfer):
+    def __init__(self, board, session, settings, cp, certs, security, transfer):
         self.board = board
         self.session = session
         self.settings = settings
         self.cp = cp  # connectors: transactions running, unavailability while installing
-        self.roots = roots  # fn() -> generator of the ManufacturerRootCertificates (lib/steps.py)
+        self.certs = certs  # fn() -> the CertStore (firmware/security/certstore.py)
         self.security = security  # SecurityEvents: .event(type, tech_info)
         # fn(job, partition, updater) -> coroutine: download + verify (firmware/management/
         # fwtransfer.py), given this updater for its certificate check when it runs
@@ -60,7 +60,7 @@ class FirmwareUpdater:
         self.signed = SignedFirmwareStatus(session)
         self._wake = asyncio.Event()
         self._transfer = None  # the task of the download attempt running, if any
-        self._vouched = None  # digests of the certificate and root whose signature verified
+        self._vouched = None  # what the last check found (check_certificate)
         self.job = fwjob.load(board.state_dir)
         if self.job and self.job.status:
             self._notifier().set_status(self.job.status, self.job.request_id)
@@ -131,12 +131,9 @@ class FirmwareUpdater:
 
     async def signed_update_firmware(self, p):
         fw = p["firmware"]
-        from ota.x509 import CertificateError
-        try:
-            await self.check_certificate(fw["signingCertificate"])
-        except CertificateError as e:
+        reason = (await self.check_certificate(fw["signingCertificate"]))[1]
+        if reason is not None:
             _forget_checks()
-            reason = str(e)
             log.warn("SignedUpdateFirmware: signing certificate refused:", reason)
             self.session.after_reply(lambda: self.security.event(
                 "InvalidFirmwareSigningCertificate", reason))
@@ -157,34 +154,47 @@ class FirmwareUpdater:
         return {"status": "AcceptedCanceled" if canceled else "Accepted"}  # L01.FR.26
 
     async def check_certificate(self, pem):
-        """The signing certificate, checked against the manufacturer roots; CertificateError.
-        The loop runs other tasks between the steps of the signature check (some 0.3 ms on
-        the 32-bit unix port each, a second or two in all on an ESP32)."""
+        """(the signing key of the certificate `pem`, None) once it is checked against the
+        manufacturer roots (ota.signature.signing_key), else (None, why not). The loop runs
+        other tasks between the steps of the check (some 0.3 ms on the 32-bit unix port
+        each, a second or two in all on an ESP32)."""
+        mine = _digest(pem)
+        vouched = self._vouched
+        if vouched is not None and vouched[0] == mine and self._still_vouched(vouched):
+            return vouched[4], None
         from ota.der import pem_to_der
+        from ota.signature import signing_key
         from ota.x509 import CertificateError, certificate_steps, check_signing_certificate_steps
         from steps import finish
         await sleep_ms(0)  # the request's decoding and these imports were one turn already
         try:
-            ders = pem_to_der(pem)
-            await sleep_ms(0)  # decoding, parsing and reading the roots: turns in between
-            cert = await finish(certificate_steps(ders[0] if isinstance(ders, list) else ders))
-        except (ValueError, IndexError) as e:
-            raise CertificateError("malformed: " + str(e))
-        await sleep_ms(0)
-        roots = await finish(self.roots())
-        await sleep_ms(0)
-        now = self.board.time_s() if self.board.clock_set() else None
-        # The check after the download repeats the one of the request: the same certificate
-        # signed by the same root needs no second signature check (its heap is the peak of
-        # an RSA update on a plain ESP32, half a second of its time); every rule is applied.
-        mine = _digest(pem)
-        known = self._vouched
+            try:
+                ders = pem_to_der(pem)
+                await sleep_ms(0)  # decoding, parsing and reading the roots: turns in between
+                cert = await finish(certificate_steps(ders[0] if isinstance(ders, list) else ders))
+            except (ValueError, IndexError) as e:
+                raise CertificateError("malformed: " + str(e))
+            await sleep_ms(0)
+            roots = await finish(self.certs().roots_steps())
+            await sleep_ms(0)
+            now = self.board.time_s() if self.board.clock_set() else None
+            root = await finish(check_signing_certificate_steps(cert, roots, now))
+        except CertificateError as e:
+            return None, str(e)
+        key = signing_key(cert)
+        # What the check after the download needs to know that this one still holds: the
+        # time and the root are all that can change. It then parses nothing (the parsers
+        # and both certificates are the peak of an RSA update's heap on a plain ESP32).
+        self._vouched = None if root is None else (
+            mine, _digest(root.der), max(cert.not_before, root.not_before),
+            min(cert.not_after, root.not_after), key)
+        return key, None
 
-        def vouched_before(root):
-            return known is not None and known == mine + _digest(root.der)
-        root = await finish(check_signing_certificate_steps(cert, roots, now, vouched_before))
-        self._vouched = None if root is None else mine + _digest(root.der)
-        return cert
+    def _still_vouched(self, vouched):
+        """The certificate checked before is still valid now and its root still installed."""
+        if self.board.clock_set() and not vouched[2] <= self.board.time_s() <= vouched[3]:
+            return False
+        return self.certs().holds(vouched[1])
 
     def _start(self, job):
         if self.job is not None:

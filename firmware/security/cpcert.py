@@ -60,8 +60,8 @@ _OID_CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"
 _EVENT = "InvalidChargePointCertificate"
 RENEW_BEFORE_S = 30 * 86400  # A03.FR.02: "will expire in one month"
 # imported for a renewal and forgotten after each step (lib/unload.py): nothing else keeps them
-_MODULES = ("ota.csr", "ota.x509", "ota.ecdsa", "ota.ecfast", "ota.p256v", "ota.rsa",
-            "ota.der")
+_MODULES = ("ota.csr", "ota.x509", "ota.signature", "ota.ecdsa", "ota.ecfast", "ota.p256v",
+            "ota.p256g", "ota.rsa", "ota.der")
 
 log = logger.get("cpcert")
 
@@ -156,7 +156,8 @@ class CertificateRenewal:
     # -- CertificateSigned ------------------------------------------------------------------
     async def certificate_signed(self, p):
         key = atomicfile.read(self.pending)
-        checked = await self._checked(p["certificateChain"], key)
+        # the text leaves the request: parsed, it is garbage before the signatures are checked
+        checked = await self._checked(p.pop("certificateChain"), key)
         # The TLS context is the largest allocation (1.7 KB in one piece): made only once the
         # check's modules (kept alive by its frame until it returned) and garbage are gone.
         # Frozen 32-bit build at 100 KiB of heap: the largest free block before it was 5.6 KB
@@ -194,6 +195,7 @@ class CertificateRenewal:
             if key is None:
                 raise CertificateError("no certificate signing request is waiting")
             chain = load_certificates(text)
+            text = None
             if not chain:
                 raise CertificateError("empty certificate chain")
             await self._check(chain, key)

@@ -13,6 +13,7 @@ import hashlib
 import os
 
 import atomicfile
+import unload
 
 FOLDER = "/certs/csms"  # the store's folder of CentralSystemRootCertificate (certstore.TYPES)
 
@@ -51,6 +52,7 @@ class Trust:
         if bytes(material[:64]).find(b"-----BEGIN ") >= 0:
             from ota.der import pem_to_der  # not ws.tls: no ssl module needed to store files
             found = pem_to_der(material)
+            unload.forget("ota.der")  # a new CA file is a start-up's job: 1.2 KB at 96 KiB
         else:
             found = [bytes(material)]  # DER
         for der in found:

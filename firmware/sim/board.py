@@ -12,6 +12,7 @@ import time
 
 import atomicfile
 import logger
+import unload
 from firmware.board import base
 from firmware.sim import control as sim_control, flash as sim_flash
 from firmware.sim.ev import SimConnector
@@ -235,6 +236,7 @@ class SimBoard(base.Board):
                 self._image = (info.version, info.project_name)
             except ValueError:  # ota.image.ImageError
                 self._image = ()
+            unload.forget("ota.image")  # start-up's look: a download imports it again
         return self._image or None
 
     def rolled_back(self):

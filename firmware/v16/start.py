@@ -218,8 +218,8 @@ async def firmware_management(cfg, board, session, triggers, settings, cp, secur
                      security=security, roots=roots):
         from firmware.management.fwtransfer import make_transfer
         from firmware.management.fwupdate import FirmwareUpdater
-        updater = FirmwareUpdater(board, session, settings, cp, lambda: certs.get().roots_steps(),
-                                  security, make_transfer(roots, board.block))
+        updater = FirmwareUpdater(board, session, settings, cp, certs.get, security,
+                                  make_transfer(roots, board.block))
         updater.register(session)
         asyncio.create_task(updater.run())
         return updater

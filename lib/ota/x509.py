@@ -26,6 +26,7 @@ ecdsa-with-SHA256.
 import hashlib
 
 from ota import der
+from ota.signature import EC, RSA  # the key types (Certificate.key_type)
 from steps import run
 
 try:
@@ -42,8 +43,6 @@ MAX_CERT_BYTES = const(4096)
 KU_DIGITAL_SIGNATURE = const(1 << 0)
 KU_KEY_CERT_SIGN = const(1 << 5)
 
-RSA = "rsa"
-EC = "ec"
 RSA_PKCS1_SHA256 = "sha256WithRSAEncryption"
 RSA_PSS_SHA256 = "RSASSA-PSS-SHA256"
 ECDSA_SHA256 = "ecdsa-with-SHA256"
@@ -418,11 +417,9 @@ def check_signing_certificate(cert, roots, now_s=None):
     return None
 
 
-def check_signing_certificate_steps(cert, roots, now_s=None, known=None):
+def check_signing_certificate_steps(cert, roots, now_s=None):
     """check_signing_certificate as a generator (lib/steps.py). It returns the root that
-    vouched for `cert` (None when `cert` is a root itself). `known(root)` True says that
-    `cert`'s signature by `root` verified before (the same certificate and root, checked by
-    the caller): every other rule is applied again, the signature math is not."""
+    vouched for `cert` (None when `cert` is a root itself)."""
     if cert.key_type is None:
         raise CertificateError("unsupported public key " + cert.key_oid)
     if cert.key_type == RSA:
@@ -456,8 +453,7 @@ def check_signing_certificate_steps(cert, roots, now_s=None, known=None):
     problem = None
     for root in candidates:
         try:
-            if not (known is not None and known(root)) and \
-                    not (yield from cert.verify_signed_by_steps(root)):
+            if not (yield from cert.verify_signed_by_steps(root)):
                 continue
         except CertificateError as e:
             problem = problem or str(e)

@@ -49,6 +49,30 @@ def test_the_last_manufacturer_root_can_be_deleted():
     assert store.roots(MANUFACTURER) == []
 
 
+def test_holds_a_root_while_it_is_installed_and_intact():
+    """What the firmware update's second check relies on: the root that vouched before is
+    still there, with the very bytes (its SHA-256), without parsing it."""
+    import hashlib
+    import os
+    store = CertStore(tempdir())
+    assert store.install(MANUFACTURER, _pem("root-rsa")) == "Accepted"
+    root = store.roots(MANUFACTURER)[0]
+    digest = hashlib.sha256(root.der).digest()
+    assert store.holds(digest), "installed"
+    assert not store.holds(hashlib.sha256(b"another").digest()), "another certificate"
+    assert not store.holds(digest, CSMS), "another type"
+    folder = store.folder + "/manufacturer"
+    path = folder + "/" + os.listdir(folder)[0]
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    data[len(data) // 2] ^= 1
+    with open(path, "wb") as f:
+        f.write(data)
+    assert not store.holds(digest), "damaged on flash"
+    os.remove(path)
+    assert not store.holds(digest), "deleted"
+
+
 def test_the_ca_file_is_provisioned_once_per_content_and_changes_are_told():
     from firmware.security.trust import Trust
     folder = tempdir()

@@ -123,26 +123,6 @@ def test_the_native_p256_code_agrees_with_the_integers():
         ecdsa._mul2(int.from_bytes(h, "big"), 0, g[0], g[1])), "k G"
 
 
-def test_a_signature_known_to_verify_skips_only_the_math():
-    """check_signing_certificate_steps(..., known): the firmware's check after a download
-    repeats the request's; known(root) True skips that root's signature check, nothing else."""
-    roots = [_cert("root-rsa"), _cert("root-ec")]
-    now = 848587508
-    forged = x509.Certificate(_cert("forged-issuer").der)  # names a root, signed by another key
-    raises(x509.CertificateError, steps.run,
-           x509.check_signing_certificate_steps(forged, roots, now, lambda root: False))
-    vouched = steps.run(x509.check_signing_certificate_steps(forged, roots, now,
-                                                             lambda root: True))
-    assert vouched in roots, "the signature math alone was skipped"
-    signer = x509.Certificate(_cert("signer-ec").der)
-    raises(x509.CertificateError, steps.run,  # expired: the rules are applied all the same
-           x509.check_signing_certificate_steps(signer, roots, signer.not_after + 1,
-                                                lambda root: True))
-    raises(x509.CertificateError, steps.run,  # no root of that name: nothing to skip to
-           x509.check_signing_certificate_steps(x509.Certificate(_cert("by-other-root").der),
-                                                roots, now, lambda root: True))
-
-
 _CERT_FIELDS = ("der", "serial", "issuer", "subject", "issuer_cn", "subject_cn", "not_before",
                 "not_after", "key_type", "key", "key_bits", "sig_kind", "sig_oid", "ca",
                 "key_usage", "ext_key_usage", "unknown_critical", "version")
