@@ -5,8 +5,10 @@ A frozen module's code stays in flash, but its module object, globals and functi
 class objects live in the heap for as long as `sys.modules` (and its package) hold it. What
 is needed once in a while (a firmware download, a schema table) is imported for the job and
 forgotten after it; the next job imports it again. A module that something else still refers
-to stays alive until that reference goes: forgetting is always safe, it just frees nothing
-then.
+to stays alive until that reference goes: forgetting it frees nothing then, and the next
+import makes a second copy whose classes are not the first's (an `except ImageError` of one
+does not catch the other's). So a module is forgotten together with, or after, the loaded
+modules that imported names from it (ota.image with ota.writer).
 """
 
 import sys

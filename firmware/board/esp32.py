@@ -9,6 +9,7 @@ Only imported on the chip: `firmware.board.open_board(config)` picks it there.
 """
 
 import os
+import sys
 import time
 
 import asyncio
@@ -272,7 +273,10 @@ class Esp32Board(base.Board):
             finally:
                 if lent:
                     block.give()
-            unload.forget("ota.image")  # start-up's look: a download imports it again
+            # start-up's look: a download imports it again (and with it ota.writer, which
+            # holds its ImageError: while that is loaded, no second ota.image may come)
+            if "ota.writer" not in sys.modules:
+                unload.forget("ota.image")
         return self._image or None
 
     # rolled_back() stays False: MicroPython exposes no OTA state, so the update manager

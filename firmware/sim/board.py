@@ -236,7 +236,10 @@ class SimBoard(base.Board):
                 self._image = (info.version, info.project_name)
             except ValueError:  # ota.image.ImageError
                 self._image = ()
-            unload.forget("ota.image")  # start-up's look: a download imports it again
+            # start-up's look: a download imports it again (and with it ota.writer, which
+            # holds its ImageError: while that is loaded, no second ota.image may come)
+            if "ota.writer" not in sys.modules:
+                unload.forget("ota.image")
         return self._image or None
 
     def rolled_back(self):
