@@ -34,6 +34,16 @@ CLOCK_PLAUSIBLE_S = 757382400
 EPOCH_2000_UNIX_S = 946684800
 
 
+def forget_image_checks():
+    """After start-up's look at the running image: ota.image goes (a download imports it
+    again), unless ota.writer is loaded, which holds its ImageError: a second ota.image
+    would bring an ImageError of another class (lib/unload.py)."""
+    import sys
+    if "ota.writer" not in sys.modules:
+        import unload
+        unload.forget("ota.image")
+
+
 class Board:
     """What a board offers. Subclasses implement every method; this class documents them."""
 

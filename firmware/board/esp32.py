@@ -9,7 +9,6 @@ Only imported on the chip: `firmware.board.open_board(config)` picks it there.
 """
 
 import os
-import sys
 import time
 
 import asyncio
@@ -18,7 +17,6 @@ import machine
 import network
 from micropython import const
 
-import unload
 from firmware.board import base, esp32_pins
 
 _PWM_HZ = const(1000)
@@ -273,10 +271,7 @@ class Esp32Board(base.Board):
             finally:
                 if lent:
                     block.give()
-            # start-up's look: a download imports it again (and with it ota.writer, which
-            # holds its ImageError: while that is loaded, no second ota.image may come)
-            if "ota.writer" not in sys.modules:
-                unload.forget("ota.image")
+            base.forget_image_checks()
         return self._image or None
 
     # rolled_back() stays False: MicroPython exposes no OTA state, so the update manager

@@ -27,7 +27,7 @@ import os
 import atomicfile
 import logger
 import unload
-from firmware.security.trust import file_name
+from firmware.security.trust import digest_file_name, file_name
 
 CSMS = "CentralSystemRootCertificate"
 TYPES = {CSMS: "csms", "ManufacturerRootCertificate": "manufacturer"}  # trust.py: the same
@@ -71,12 +71,10 @@ class CertStore:
 
     def holds(self, digest, kind="ManufacturerRootCertificate"):
         """True while a certificate of `kind` whose DER has the SHA-256 `digest` is installed
-        and intact: what a check made earlier with it relies on, read without parsing."""
-        for name in self._files(kind):
-            der = atomicfile.read(self._dir(kind) + "/" + name)
-            if der is not None and hashlib.sha256(der).digest() == digest:
-                return True
-        return False
+        and intact: what a check made earlier with it relies on, read without parsing (the
+        one file the digest names)."""
+        der = atomicfile.read(self._dir(kind) + "/" + digest_file_name(digest))
+        return der is not None and hashlib.sha256(der).digest() == digest
 
     def roots_steps(self, kind="ManufacturerRootCertificate"):
         """roots() as a generator (lib/steps.py): a step for each file read and each part

@@ -20,7 +20,12 @@ FOLDER = "/certs/csms"  # the store's folder of CentralSystemRootCertificate (ce
 
 def file_name(der):
     """The store's file name of a certificate: its SHA-256, shortened."""
-    return "".join(["%02x" % b for b in hashlib.sha256(der).digest()[:8]]) + ".der"
+    return digest_file_name(hashlib.sha256(der).digest())
+
+
+def digest_file_name(digest):
+    """The store's file name of the certificate whose DER has the SHA-256 `digest`."""
+    return "".join(["%02x" % b for b in digest[:8]]) + ".der"
 
 
 class Trust:

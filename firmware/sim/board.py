@@ -12,7 +12,6 @@ import time
 
 import atomicfile
 import logger
-import unload
 from firmware.board import base
 from firmware.sim import control as sim_control, flash as sim_flash
 from firmware.sim.ev import SimConnector
@@ -236,10 +235,7 @@ class SimBoard(base.Board):
                 self._image = (info.version, info.project_name)
             except ValueError:  # ota.image.ImageError
                 self._image = ()
-            # start-up's look: a download imports it again (and with it ota.writer, which
-            # holds its ImageError: while that is loaded, no second ota.image may come)
-            if "ota.writer" not in sys.modules:
-                unload.forget("ota.image")
+            base.forget_image_checks()
         return self._image or None
 
     def rolled_back(self):
