@@ -1,3 +1,3 @@
-"""The charge-point model that knows no OCPP version: the relay rule of each EVSE (evse), the
-connector status machine (status), charging schedules (schedule) and why the firmware started
-(bootreason)."""
+"""The charge-point model that knows no OCPP version: the relay rule of each EVSE (evse), each
+connector's session and transaction (connector), the connector status machine (status),
+availability, charging schedules (schedule) and why the firmware started (bootreason)."""

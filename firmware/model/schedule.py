@@ -57,7 +57,7 @@ START = const(8)  # startSchedule (s) or None
 DURATION = const(9)  # duration (s) or None
 UNIT_W = const(10)  # True: chargingRateUnit W, False: A
 MIN_RATE = const(11)  # minChargingRate in tenths, or None
-TX = const(12)  # TxProfile: the local id of its transaction (connector.OpenTx.local_id)
+TX = const(12)  # TxProfile: the local id of its transaction (connector.Transaction.local_id)
 PERIODS = const(13)
 
 CP_MAX = const(0)

@@ -50,10 +50,11 @@ import asyncio
 import logger
 from firmware.model import availability
 from firmware.model.evse import Guard
-from firmware.v16.connector import Connector, same_tag
+from firmware.model.connector import Connector, same_tag
 from firmware.v16.settings import handle_change_configuration, handle_get_configuration
 from firmware.model.status import connector_status
 from firmware.v16.statusreport import StatusReport
+from firmware.v16.txmessages import TxMessages
 from ocppj import errors
 from ocppj.session import CallTimeout, NotConnected
 from ticks import sleep_ms, ticks_diff, ticks_ms
@@ -90,8 +91,10 @@ class ChargePoint:
         # per connector, 0 the charge point: Inoperative once its transaction has ended (and
         # for connector 0 once none runs any more, §5.2)
         self.scheduled_off = [False] * (board.connectors + 1)
-        self.connectors = [Connector(n, board, settings, journal, delivery,
-                                     self.transaction_changed, reservations, max_deciamps)
+        # StartTransaction, MeterValues, StopTransaction of the connectors' transactions
+        self.messages = TxMessages(settings, journal, delivery, reservations)
+        self.connectors = [Connector(n, board, self.messages, self.transaction_changed,
+                                     max_deciamps)
                            for n in range(1, board.connectors + 1)]
         self.status = StatusReport(session, board, settings, board.connectors, self.status_of)
         self.aligned = None  # the AlignedMeter while ClockAlignedDataInterval is set
@@ -162,8 +165,7 @@ class ChargePoint:
             return
         if self.aligned is None:
             from firmware.v16.metering import AlignedMeter
-            self.aligned = AlignedMeter(self.session, self.journal, self.delivery,
-                                        self.connectors)
+            self.aligned = AlignedMeter(self.session, self.messages, self.connectors)
         self.aligned.tick(now_s, interval)
 
     def guard_relays(self):
@@ -284,7 +286,9 @@ class ChargePoint:
                 self.authorizer.remember(id_tag, info)
             c = self._connector(record.payload["connectorId"])  # the record names it
             if c is not None and c.tx is not None and c.tx.local_id == record.tx:
-                c.started(answer)
+                info = answer["idTagInfo"]
+                c.started(answer["transactionId"], info["status"] == "Accepted",
+                          info.get("parentIdTag"))
         elif record.action == "StopTransaction":
             if info and "idTag" in record.payload:
                 self.authorizer.remember(record.payload["idTag"], info)
@@ -450,7 +454,7 @@ class ChargePoint:
         for c in self.connectors:
             if n not in (None, 0, c.n):
                 continue
-            value = c.sample("Trigger", "MeterValuesSampledData")
+            value = self.messages.sample(c, "Trigger", "MeterValuesSampledData")
             if value:
                 payload = {"connectorId": c.n, "meterValue": [value]}
                 if c.tx is not None and c.tx.server_id is not None:

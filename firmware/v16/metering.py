@@ -1,5 +1,5 @@
 # OCPP 1.6 clock-aligned meter values (§3.16.2, §9.1 ClockAlignedDataInterval).
-"""    aligned = AlignedMeter(session, journal, delivery, connectors)
+"""    aligned = AlignedMeter(session, messages, connectors)
     aligned.tick(now_s, interval_s)   # the control loop, while ClockAlignedDataInterval is set
 
 Made by the charge point while ClockAlignedDataInterval is not 0 (the default is 0): a charge
@@ -15,7 +15,7 @@ first STOP_ALIGNED of them, for its StopTransaction.
 import asyncio
 
 import logger
-from firmware.v16.connector import STOP_ALIGNED
+from firmware.v16.txmessages import STOP_ALIGNED
 from ocppj import errors
 from ocppj.session import CallTimeout, NotConnected
 
@@ -23,10 +23,9 @@ log = logger.get("cp")
 
 
 class AlignedMeter:
-    def __init__(self, session, journal, delivery, connectors):
+    def __init__(self, session, messages, connectors):
         self.session = session
-        self.journal = journal
-        self.delivery = delivery
+        self.messages = messages  # firmware/v16/txmessages.py: the samples, the journal
         self.connectors = connectors
         self.next_s = None  # when the next readings are due
 
@@ -37,17 +36,18 @@ class AlignedMeter:
             return
         self.next_s = (now_s // interval_s + 1) * interval_s
         session = self.session
+        messages = self.messages
         for c in self.connectors:
-            value = c.sample("Sample.Clock", "MeterValuesAlignedData")
+            value = messages.sample(c, "Sample.Clock", "MeterValuesAlignedData")
             tx = c.tx
             if tx is not None:
-                stop_value = c.sample("Sample.Clock", "StopTxnAlignedData")
+                stop_value = messages.sample(c, "Sample.Clock", "StopTxnAlignedData")
                 if stop_value and len(tx.aligned) < STOP_ALIGNED:  # bounded: the
                     tx.aligned.append(stop_value)  # StopTransaction must fit the frame buffer
                 if value:
-                    self.journal.append("MeterValues", {"connectorId": c.n, "transactionId":
-                                                        tx.id, "meterValue": [value]}, "meter")
-                    self.delivery.wake()
+                    messages.journal.append("MeterValues", {"connectorId": c.n, "transactionId":
+                                                            tx.id, "meterValue": [value]}, "meter")
+                    messages.delivery.wake()
             elif value and session.connected and session.registration == "Accepted":
                 asyncio.create_task(_send(session, {"connectorId": c.n, "meterValue": [value]}))
 

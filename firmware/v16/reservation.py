@@ -48,7 +48,7 @@ import os
 
 import atomicfile
 import logger
-from firmware.v16.connector import same_tag
+from firmware.model.connector import same_tag
 from ocppj import rfc3339
 
 try:

@@ -152,7 +152,7 @@ class SmartCharging:
         tx = connector.tx
         pending = self._pending.pop(connector.n, None) if tx is not None else None
         if pending is not None:  # this start is RemoteStartTransaction's, or it is too late
-            from firmware.v16.connector import same_tag
+            from firmware.model.connector import same_tag
             tag, profile, until_s = pending
             now = self.board.time_s()
             if same_tag(tag, tx.id_tag) and now <= until_s:

@@ -1,0 +1,202 @@
+# OCPP 1.6 transaction messages: StartTransaction, MeterValues and StopTransaction of the
+# model's connectors (firmware/model/connector.py), and the configuration keys they follow.
+"""    messages = TxMessages(settings, journal, delivery, reservations)
+    Connector(n, board, messages, transaction_changed)     # the model asks it
+
+Every transaction message goes through the journal, so it survives power loss and is sent in
+order once the central system can be reached; the journal's local id stands for the
+transactionId until StartTransaction.conf names it (ocppj/journal.py). `reservations` is the
+lib/lazy.py LazyService of firmware/v16/reservation.py, asked at a start only whether it was
+made: the StartTransaction carries the reservationId it ends (§4.8).
+
+The rules: ConnectionTimeOut, MeterValueSampleInterval, StopTransactionOnEVSideDisconnect,
+StopTransactionOnInvalidId. MeterValuesSampledData for every periodic sample.
+
+StopTransaction.transactionData, in time order: the Transaction.Begin sample, the periodic
+samples of StopTxnSampledData (Sample.Periodic, the readings the connector kept) and the
+clock-aligned ones of StopTxnAlignedData (Sample.Clock, the first STOP_ALIGNED), then
+Transaction.End. They become MeterValues, as many as fit in a journal record (the frame buffer
+less 256 bytes) by the upper bounds below, evenly chosen. The PowerLoss stop has no sampled
+data.
+"""
+
+import logger
+from firmware.model.connector import FIELDS, NO_VALUE, Transaction
+from ocppj.encoder import Decimal, Timestamp
+from ocppj.journal import Journal
+
+log = logger.get("connector")
+
+STOP_ALIGNED = 4  # clock-aligned readings kept for StopTxnAlignedData: the first ones
+# Upper bounds of one MeterValue in a journal record or a frame (whichever is larger: the
+# journal writes a Decimal as {"$dec":[m,s,q]}, the frame a timestamp as 24 characters), for
+# the budget of transactionData: a MeterValue and its timestamp, then per SampledValue the
+# fields and the value, plus the measurand's name. Measured at their largest (10-digit
+# values, a 20-character idTag): 48, 93 and 179 bytes.
+_MV_BYTES = 56
+_SV_BYTES = 96
+_STOP_BYTES = 200  # the rest of a StopTransaction record (ids, meterStop, reason, idTag ...)
+
+
+def _mv_bytes(measurands):
+    """At most how many bytes one MeterValue of `measurands` takes (see _MV_BYTES)."""
+    n = _MV_BYTES
+    for m in measurands:
+        n += _SV_BYTES + len(m)
+    return n
+
+
+class TxMessages:
+    def __init__(self, settings, journal, delivery, reservations=None):
+        self.settings = settings
+        self.journal = journal
+        self.delivery = delivery  # woken when the journal has a new record
+        self.reservations = reservations
+
+    # -- the rules the connector follows --------------------------------------------------------
+    def connection_timeout_s(self):
+        return self.settings.get("ConnectionTimeOut")
+
+    def sample_interval_s(self):
+        return self.settings.get("MeterValueSampleInterval")
+
+    def stop_on_ev_disconnect(self):
+        return self.settings.get("StopTransactionOnEVSideDisconnect")
+
+    def stop_on_invalid_id(self):
+        return self.settings.get("StopTransactionOnInvalidId")
+
+    def server_id(self, local_id):
+        """The transactionId StartTransaction.conf gave the start `local_id`, if it came."""
+        return self.journal.server_id(local_id)
+
+    # -- the messages ------------------------------------------------------------------------------
+    def sample(self, c, context, key):
+        """A MeterValue of connector c of the measurands the configuration key `key` lists,
+        or None."""
+        return meter_value(c.evse, self.settings.get_list(key), context, c.board.time_s())
+
+    def start(self, c, id_tag, parent, meter_wh, now_s):
+        """StartTransaction into the journal: the new Transaction, its Begin sample kept."""
+        payload = {"connectorId": c.n, "idTag": id_tag, "meterStart": meter_wh,
+                   "timestamp": Timestamp(now_s)}
+        lazy = self.reservations
+        reservations = lazy.made if lazy is not None else None
+        if reservations is not None:  # the reservation this transaction ends, if any (§4.8)
+            reservation_id = reservations.use(c.n, id_tag, parent)
+            if reservation_id is not None:
+                payload["reservationId"] = reservation_id
+        seq = self.journal.append("StartTransaction", payload, "start")
+        tx = Transaction(Journal.local_id(seq), id_tag, meter_wh, now_s, parent=parent)
+        tx.begin = self.sample(c, "Transaction.Begin", "StopTxnSampledData")
+        self.delivery.wake()
+        return tx
+
+    def sampled(self, c, tx):
+        value = self.sample(c, "Sample.Periodic", "MeterValuesSampledData")
+        if value:
+            self.journal.append("MeterValues", {
+                "connectorId": c.n, "transactionId": tx.id, "meterValue": [value]}, "meter")
+            self.delivery.wake()
+
+    def stop(self, c, tx, reason, id_tag, meter_wh, now_s):
+        """StopTransaction into the journal: its record's seq."""
+        payload = {"transactionId": tx.id, "meterStop": meter_wh,
+                   "timestamp": Timestamp(now_s), "reason": reason}
+        if id_tag:
+            payload["idTag"] = id_tag
+        end = None
+        if reason != "PowerLoss":
+            end = self.sample(c, "Transaction.End", "StopTxnSampledData")
+        data = self._transaction_data(c, tx, end, reason != "PowerLoss")
+        if data:
+            payload["transactionData"] = data
+        try:
+            seq = self.journal.append("StopTransaction", payload, "stop")
+        except ValueError as e:  # over the record size after all: the stop matters, not the data
+            log.error("connector %d: transactionData left out: %r" % (c.n, e))
+            payload.pop("transactionData", None)
+            seq = self.journal.append("StopTransaction", payload, "stop")
+        del data, payload
+        self.delivery.wake()
+        return seq
+
+    # -- transactionData ------------------------------------------------------------------------------
+    def room(self, aligned=None):
+        """How many periodic readings fit a StopTransaction beside Begin, End and `aligned`
+        clock-aligned ones (None: as many as may come), with the measurands as configured
+        now."""
+        settings = self.settings
+        measurands = settings.get_list("StopTxnSampledData")
+        if not measurands:
+            return 0
+        clock = settings.get_list("StopTxnAlignedData")
+        if aligned is None:
+            aligned = STOP_ALIGNED if clock else 0
+        one = _mv_bytes(measurands)
+        return (self.journal.max_record_bytes - _STOP_BYTES - 2 * one -
+                aligned * _mv_bytes(clock)) // one
+
+    def _transaction_data(self, c, tx, end, periodic):
+        """StopTransaction.transactionData in time order, within the record's budget."""
+        measurands = self.settings.get_list("StopTxnSampledData")
+        aligned = tx.aligned
+        data = []
+        if tx.begin:
+            data.append(tx.begin)
+        n = c.n_kept if periodic and measurands else 0
+        step = 1
+        if n:
+            room = self.room(len(aligned))  # the settings may have changed meanwhile
+            if room <= 0:
+                n = 0
+            elif n > room:
+                step = (n + room - 1) // room  # every step-th: still evenly spread
+        a = 0
+        for i in range(0, n, step):
+            at = c.kept[i * FIELDS]
+            while a < len(aligned) and aligned[a]["timestamp"].s <= at:
+                data.append(aligned[a])
+                a += 1
+            reading = _reading(c.kept, i, measurands)
+            if reading:
+                data.append(reading)
+        data.extend(aligned[a:])
+        if end:
+            data.append(end)
+        return data
+
+
+def _reading(k, i, measurands):
+    """Kept reading i of k as a MeterValue of `measurands`, context Sample.Periodic."""
+    i *= FIELDS
+    w = k[i + 2]
+    return _meter_value(k[i], k[i + 1], None if w == NO_VALUE else w, k[i + 3], measurands,
+                        "Sample.Periodic")
+
+
+def meter_value(evse, measurands, context, now_s):
+    """One MeterValue of evse's readings now (a timestamp and a SampledValue per measurand),
+    or None."""
+    meter = evse.meter
+    return _meter_value(now_s, meter.energy_wh(), meter.power_w(), evse.offered_deciamps,
+                        measurands, context)
+
+
+def _meter_value(at_s, wh, w, deciamps, measurands, context):
+    values = []
+    for m in measurands:
+        if m == "Energy.Active.Import.Register":
+            v = {"value": Decimal(wh, 0, True), "unit": "Wh"}
+        elif m == "Power.Active.Import" and w is not None:
+            v = {"value": Decimal(w, 0, True), "unit": "W"}
+        elif m == "Current.Offered":
+            v = {"value": Decimal(deciamps, 1, True), "unit": "A"}
+        else:
+            continue  # the settings only accept measurands this meter has
+        v["context"] = context
+        v["measurand"] = m
+        values.append(v)
+    if not values:
+        return None
+    return {"timestamp": Timestamp(at_s), "sampledValue": values}
