@@ -3,12 +3,20 @@
 reboot, `record("FirmwareUpdate")` before rebooting into a new image); at start-up
 `take(state_dir, reset_cause)` returns that reason once, or derives one from the board's
 reset cause (power-up, watchdog, ...).
+
+`await restart(board, "RemoteReset", close_link, hard)` is the Reset of either version:
+the reason recorded, the WebSocket closed with its close handshake (1000, at most CLOSE_MS:
+not a dropped socket, 1006), then the board reset.
 """
 
+import asyncio
 import os
 
 import atomicfile
+import logger
 from firmware.board import base
+
+CLOSE_MS = 4000  # the WebSocket's close handshake, at most, before a restart
 
 REASONS = ("ApplicationReset", "FirmwareUpdate", "LocalReset", "PowerUp", "RemoteReset",
            "ScheduledReset", "Triggered", "Unknown", "Watchdog")
@@ -35,3 +43,14 @@ def take(state_dir, reset_cause):
         if reason in REASONS:
             return reason
     return _BY_CAUSE.get(reset_cause, "Unknown")
+
+
+async def restart(board, reason, close_link=None, hard=True):
+    """Record `reason`, close the link cleanly (close_link: async fn, WsClient.close), reset."""
+    record(board.state_dir, reason)
+    if close_link is not None:
+        try:
+            await asyncio.wait_for(close_link(), CLOSE_MS / 1000)
+        except Exception as e:  # the time-out, or a link already gone: restart anyway
+            logger.get("boot").warn("WebSocket not closed cleanly:", repr(e))
+    board.reset(hard)

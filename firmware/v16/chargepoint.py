@@ -42,7 +42,7 @@ free connector), a reservation of connector 0 keeps a connector free for its hol
 
 Reset (§5.14): the transactions are stopped (reason SoftReset / HardReset), the
 StopTransactions are given RESET_FLUSH_MS to be answered, the status changes are sent, and the
-WebSocket is closed with the close handshake (1000, at most RESET_CLOSE_MS) before the reboot.
+WebSocket is closed with the close handshake (bootreason.restart) before the reboot.
 """
 
 import asyncio
@@ -63,7 +63,6 @@ log = logger.get("cp")
 
 TICK_MS = 100
 RESET_FLUSH_MS = 5000  # how long a Reset waits for the StopTransactions to go out
-RESET_CLOSE_MS = 4000  # and then at most for the WebSocket's close handshake
 FEATURE_PROFILES = ("Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,"
                     "RemoteTrigger")
 
@@ -404,20 +403,14 @@ class ChargePoint:
             start = ticks_ms()  # give the StopTransactions a moment to reach the central system
             while self.journal.peek() is not None and ticks_diff(ticks_ms(), start) < RESET_FLUSH_MS:
                 await sleep_ms(100)
-            from firmware.model import bootreason
-            bootreason.record(self.board.state_dir, "RemoteReset")
             if self.status.online():
                 try:  # the statuses that follow the stops (Finishing ...)
                     await asyncio.wait_for(self.status.send_statuses(), RESET_FLUSH_MS / 1000)
                 except asyncio.TimeoutError:
                     pass
             log.info("Reset", p["type"], "- restarting")
-            if self.close_link is not None:
-                try:  # a close frame and its answer, not a dropped socket (1006)
-                    await asyncio.wait_for(self.close_link(), RESET_CLOSE_MS / 1000)
-                except Exception as e:  # the time-out, or a link already gone: reboot anyway
-                    log.warn("WebSocket not closed cleanly:", repr(e))
-            self.board.reset(hard)
+            from firmware.model import bootreason
+            await bootreason.restart(self.board, "RemoteReset", self.close_link, hard)
         self.session.after_reply(reboot)
         return {"status": "Accepted"}
 

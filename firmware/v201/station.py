@@ -37,7 +37,6 @@ from ticks import sleep_ms, ticks_add, ticks_diff, ticks_ms
 log = logger.get("station")
 
 TICK_MS = 100
-RESET_CLOSE_MS = 4000  # the WebSocket's close handshake, at most, before a Reset reboots
 RETRY_MS = 10000  # a refused StatusNotification is sent again after this
 CONNECTOR_ID = 1  # the one connector of every EVSE
 
@@ -222,15 +221,9 @@ class Station:
         return {"status": "Accepted"}
 
     async def _reboot(self, kind):
-        from firmware.model import bootreason
-        bootreason.record(self.board.state_dir, "RemoteReset")
         log.info("Reset", kind, "- restarting")
-        if self.close_link is not None:
-            try:  # a close frame and its answer, not a dropped socket (1006)
-                await asyncio.wait_for(self.close_link(), RESET_CLOSE_MS / 1000)
-            except Exception as e:  # the time-out, or a link already gone: reboot anyway
-                log.warn("WebSocket not closed cleanly:", repr(e))
-        self.board.reset(True)
+        from firmware.model import bootreason
+        await bootreason.restart(self.board, "RemoteReset", self.close_link)
 
     def register(self, session):
         session.handlers["Reset"] = self.reset
