@@ -4,8 +4,10 @@
 an accepted identifier, the transaction (started when the EV is plugged and an identifier
 accepted, in either order), periodic samples, and the stop with its reason. What the central
 system hears of it is the version's: `messages` (firmware/v16/txmessages.py) turns the
-start, the samples and the stop into journal records, and gives the rules from its
-configuration (connection time-out, sample interval, stop on disconnect or invalid id).
+start, the samples and the stop into journal records, and `messages.rule(r)` gives the rules
+from its configuration: r one of _TIMEOUT_S (how long an accepted identifier waits for the
+cable), _SAMPLE_S (the interval of periodic samples, 0 none), _STOP_ON_UNPLUG, _STOP_ON_INVALID
+(stop when the central system refuses the identifier, else no energy).
 
     c = Connector(1, board, messages, transaction_changed, max_deciamps=320)
     c.begin(id_tag, parent)    # accepted: start now if plugged, else wait for the cable
@@ -22,10 +24,10 @@ last reading it saved. Periodic samples every sample interval, counted from the 
 a changed interval applies at once (60 -> 2 s samples at the next tick if 2 s have passed).
 
 Readings kept for the transaction's end (time, Wh, W, 0.1 A: 16 bytes each) in a fixed array
-of STOP_SAMPLES (fewer when `messages.room()` says fewer fit), thinned evenly over the
+of _STOP_SAMPLES (fewer when `messages.room()` says fewer fit), thinned evenly over the
 session: when it is full every second one goes and from then on only every second sample is
 kept (then every fourth ...), so what remains is spread evenly from the first periodic sample
-to the latest. A power cut loses them.
+to the latest: `n_kept` of them, `reading(i)` each. A power cut loses them.
 """
 
 import json
@@ -39,11 +41,23 @@ from firmware.model.evse import Evse
 from firmware.model.status import FAULTING
 from ticks import ticks_add, ticks_diff, ticks_ms
 
+try:
+    from micropython import const  # pyright: ignore[reportAssignmentType]
+except ImportError:  # CPython
+    def const(x):
+        return x
+
 log = logger.get("connector")
 
-STOP_SAMPLES = 16  # periodic readings kept for the transaction's end (see above)
-FIELDS = 4  # per reading: time_s, Wh, W, 0.1 A
-NO_VALUE = -1  # a reading the meter did not have (power_w None)
+# The rules messages.rule() gives (see above).
+_TIMEOUT_S = const(0)
+_SAMPLE_S = const(1)
+_STOP_ON_UNPLUG = const(2)
+_STOP_ON_INVALID = const(3)
+
+_STOP_SAMPLES = const(16)  # periodic readings kept for the transaction's end (see above)
+_FIELDS = const(4)  # per reading: time_s, Wh, W, 0.1 A
+_NO_VALUE = const(-1)  # a reading the meter did not have (power_w None)
 
 
 def same_tag(a, b):
@@ -99,7 +113,7 @@ class Connector:
         self._pending_until = ticks_ms()
         self.finishing = False
         self._last_sample_ms = ticks_ms()
-        self.kept = array("l", [0] * (STOP_SAMPLES * FIELDS))  # periodic readings (above)
+        self._kept = array("l", [0] * (_STOP_SAMPLES * _FIELDS))  # periodic readings (above)
         self.n_kept = 0
         self._n_seen = 0
         self._stride = 1
@@ -145,7 +159,7 @@ class Connector:
             self.pending_tag = id_tag
             self._pending_parent = parent
             self._pending_until = ticks_add(ticks_ms(),
-                                            self.messages.connection_timeout_s() * 1000)
+                                            self.messages.rule(_TIMEOUT_S) * 1000)
             log.info("connector %d: %s accepted, waiting for the cable" % (self.n, id_tag))
 
     def start(self, id_tag, parent=None):
@@ -196,7 +210,7 @@ class Connector:
         self.save_tx()
         if not accepted:
             log.warn("connector %d: central system refused %s" % (self.n, tx.id_tag))
-            if self.messages.stop_on_invalid_id():
+            if self.messages.rule(_STOP_ON_INVALID):
                 self.stop("DeAuthorized")
             else:
                 tx.rejected = True  # keep the transaction, but no energy (SuspendedEVSE)
@@ -210,7 +224,7 @@ class Connector:
                 self.start(self.pending_tag, self._pending_parent)
         elif event == ev.UNPLUGGED:
             self.finishing = False
-            if self.tx is not None and self.messages.stop_on_ev_disconnect():
+            if self.tx is not None and self.messages.rule(_STOP_ON_UNPLUG):
                 self.stop("EVDisconnected")
 
     def tick(self, now_ms):
@@ -219,7 +233,7 @@ class Connector:
             self.pending_tag = None
         if self.tx is not None:
             # From the last sample with the interval as it is now: a change applies at once.
-            interval = self.messages.sample_interval_s() * 1000
+            interval = self.messages.rule(_SAMPLE_S) * 1000
             if interval and ticks_diff(now_ms, self._last_sample_ms) >= interval:
                 self._last_sample_ms = now_ms
                 self.sample_periodic()
@@ -242,22 +256,29 @@ class Connector:
         room = self.messages.room()
         if room <= 0:
             return  # nothing is asked for at the end (or nothing would fit)
-        cap = max(2, min(STOP_SAMPLES, room))
-        kept = self.kept
+        cap = max(2, min(_STOP_SAMPLES, room))
+        kept = self._kept
         while self.n_kept >= cap:  # every second one goes, the stride doubles
             j = 0
             for i in range(0, self.n_kept, 2):
-                for f in range(FIELDS):
-                    kept[j * FIELDS + f] = kept[i * FIELDS + f]
+                for f in range(_FIELDS):
+                    kept[j * _FIELDS + f] = kept[i * _FIELDS + f]
                 j += 1
             self.n_kept = j
             self._stride *= 2
         if k % self._stride:
             return
         w = self.evse.meter.power_w()
-        i = self.n_kept * FIELDS
+        i = self.n_kept * _FIELDS
         kept[i] = now_s
         kept[i + 1] = wh
-        kept[i + 2] = NO_VALUE if w is None else w
+        kept[i + 2] = _NO_VALUE if w is None else w
         kept[i + 3] = self.evse.offered_deciamps
         self.n_kept += 1
+
+    def reading(self, i):
+        """Kept reading i: (time_s, Wh, W or None, 0.1 A)."""
+        k = self._kept
+        i *= _FIELDS
+        w = k[i + 2]
+        return k[i], k[i + 1], None if w == _NO_VALUE else w, k[i + 3]

@@ -21,11 +21,21 @@ data.
 """
 
 import logger
-from firmware.model.connector import FIELDS, NO_VALUE, Transaction
+from firmware.model.connector import Transaction
 from ocppj.encoder import Decimal, Timestamp
 from ocppj.journal import Journal
 
+try:
+    from micropython import const  # pyright: ignore[reportAssignmentType]
+except ImportError:  # CPython
+    def const(x):
+        return x
+
 log = logger.get("connector")
+# The configuration keys of the model's rules, by their numbers (firmware/model/connector.py:
+# _TIMEOUT_S, _SAMPLE_S, _STOP_ON_UNPLUG, _STOP_ON_INVALID).
+_RULES = ("ConnectionTimeOut", "MeterValueSampleInterval", "StopTransactionOnEVSideDisconnect",
+          "StopTransactionOnInvalidId")
 
 STOP_ALIGNED = 4  # clock-aligned readings kept for StopTxnAlignedData: the first ones
 # Upper bounds of one MeterValue in a journal record or a frame (whichever is larger: the
@@ -33,9 +43,9 @@ STOP_ALIGNED = 4  # clock-aligned readings kept for StopTxnAlignedData: the firs
 # the budget of transactionData: a MeterValue and its timestamp, then per SampledValue the
 # fields and the value, plus the measurand's name. Measured at their largest (10-digit
 # values, a 20-character idTag): 48, 93 and 179 bytes.
-_MV_BYTES = 56
-_SV_BYTES = 96
-_STOP_BYTES = 200  # the rest of a StopTransaction record (ids, meterStop, reason, idTag ...)
+_MV_BYTES = const(56)
+_SV_BYTES = const(96)
+_STOP_BYTES = const(200)  # the rest of a StopTransaction record (ids, meterStop, reason, idTag ...)
 
 
 def _mv_bytes(measurands):
@@ -53,18 +63,9 @@ class TxMessages:
         self.delivery = delivery  # woken when the journal has a new record
         self.reservations = reservations
 
-    # -- the rules the connector follows --------------------------------------------------------
-    def connection_timeout_s(self):
-        return self.settings.get("ConnectionTimeOut")
-
-    def sample_interval_s(self):
-        return self.settings.get("MeterValueSampleInterval")
-
-    def stop_on_ev_disconnect(self):
-        return self.settings.get("StopTransactionOnEVSideDisconnect")
-
-    def stop_on_invalid_id(self):
-        return self.settings.get("StopTransactionOnInvalidId")
+    def rule(self, r):
+        """The model's rule r (firmware/model/connector.py) from its configuration key."""
+        return self.settings.get(_RULES[r])
 
     def server_id(self, local_id):
         """The transactionId StartTransaction.conf gave the start `local_id`, if it came."""
@@ -154,25 +155,17 @@ class TxMessages:
                 step = (n + room - 1) // room  # every step-th: still evenly spread
         a = 0
         for i in range(0, n, step):
-            at = c.kept[i * FIELDS]
+            at, wh, w, deciamps = c.reading(i)
             while a < len(aligned) and aligned[a]["timestamp"].s <= at:
                 data.append(aligned[a])
                 a += 1
-            reading = _reading(c.kept, i, measurands)
-            if reading:
-                data.append(reading)
+            value = _meter_value(at, wh, w, deciamps, measurands, "Sample.Periodic")
+            if value:
+                data.append(value)
         data.extend(aligned[a:])
         if end:
             data.append(end)
         return data
-
-
-def _reading(k, i, measurands):
-    """Kept reading i of k as a MeterValue of `measurands`, context Sample.Periodic."""
-    i *= FIELDS
-    w = k[i + 2]
-    return _meter_value(k[i], k[i + 1], None if w == NO_VALUE else w, k[i + 3], measurands,
-                        "Sample.Periodic")
 
 
 def meter_value(evse, measurands, context, now_s):
