@@ -1,8 +1,9 @@
 # Files that survive power loss: write to a temporary name, check, rename over the old one.
 """Power-loss-safe file writes and checked reads.
 
-    atomicfile.write("/state/cfg.json", data)      # bytes or str
+    atomicfile.write("/state/cfg.json", data)      # bytes or str, or a tuple of them
     data = atomicfile.read("/state/cfg.json")       # bytes, or None when absent or torn
+    n = atomicfile.read_into("/state/cfg.json", buf)  # into a bytearray: n bytes, or None
 
 Each file carries a trailer with its length and CRC-32, so a write cut short (by power loss
 on a filesystem without atomic rename, or a damaged block) is detected on read and treated as
@@ -23,13 +24,22 @@ _TRAILER_SIZE = 11
 
 
 def write(path, data):
-    """Replace `path` with `data` so that either the old or the new content survives."""
-    if isinstance(data, str):
-        data = data.encode()
+    """Replace `path` with `data` so that either the old or the new content survives. `data`
+    may be a tuple of pieces, written one after the other: nothing joined in RAM."""
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
-        f.write(data)
-        f.write(struct.pack(_TRAILER, _MAGIC, len(data), _crc(data)))
+        length = crc = 0
+        for piece in data if isinstance(data, tuple) else (data,):
+            if isinstance(piece, str):
+                try:
+                    crc = _crc(piece, crc)  # MicroPython reads a str's bytes as they are
+                except TypeError:  # CPython (or a build without binascii.crc32)
+                    piece = piece.encode()
+                    crc = _crc(piece, crc)
+            else:
+                crc = _crc(piece, crc)
+            length += f.write(piece)
+        f.write(struct.pack(_TRAILER, _MAGIC, length, crc))
         if hasattr(f, "flush"):
             f.flush()
         if hasattr(os, "fsync"):
@@ -38,20 +48,42 @@ def write(path, data):
 
 
 def read(path):
-    """The content last written to `path`, or None when it is absent or torn."""
+    """The content last written to `path`, or None when it is absent or torn. The content
+    and the trailer are read apart: one allocation of the content's size, not two."""
     try:
+        size = os.stat(path)[6] - _TRAILER_SIZE
+        if size < 0:
+            return None
         with open(path, "rb") as f:
-            blob = f.read()
+            data = f.read(size)
+            trailer = f.read(_TRAILER_SIZE)
     except OSError:
         return None
-    n = _TRAILER_SIZE
-    if len(blob) < n:
+    return data if _intact(data, trailer) else None
+
+
+def read_into(path, buf):
+    """read() into the bytearray `buf`, allocating nothing of the content's size: its length
+    there, or None when the file is absent, torn, or does not fit with its trailer."""
+    try:
+        size = os.stat(path)[6] - _TRAILER_SIZE
+        if not 0 <= size <= len(buf) - _TRAILER_SIZE:
+            return None
+        whole = memoryview(buf)[:size + _TRAILER_SIZE]
+        with open(path, "rb") as f:
+            got = f.readinto(whole)
+    except OSError:
         return None
-    magic, length, crc = struct.unpack(_TRAILER, blob[-n:])
-    data = blob[:-n]
-    if magic != _MAGIC or length != len(data) or crc != _crc(data):
+    if got != len(whole) or not _intact(whole[:size], whole[size:]):
         return None
-    return data
+    return size
+
+
+def _intact(data, trailer):
+    if len(trailer) != _TRAILER_SIZE:
+        return False
+    magic, length, crc = struct.unpack(_TRAILER, trailer)
+    return magic == _MAGIC and length == len(data) and crc == _crc(data)
 
 
 def exists(path):

@@ -48,6 +48,33 @@ def test_leftover_temporary_does_not_replace_the_file():
     assert atomicfile.read(path) == b"newer"
 
 
+def test_pieces_are_written_as_one_content():
+    path = tempdir() + "/f.bin"
+    atomicfile.write(path, ("sig", b"\n", "h\u00e9 cert"))  # str (UTF-8 on flash) and bytes
+    assert atomicfile.read(path) == "sig\nh\u00e9 cert".encode()
+
+
+def test_read_into_a_buffer_checks_like_read():
+    path = tempdir() + "/e.bin"
+    buf = bytearray(64)
+    assert atomicfile.read_into(path, buf) is None  # absent
+    atomicfile.write(path, b"signature\ncertificate")
+    assert atomicfile.read_into(path, buf) == 21
+    assert bytes(buf[:21]) == b"signature\ncertificate"
+    assert atomicfile.read_into(path, bytearray(21)) is None  # no room for the trailer too
+    assert atomicfile.read_into(path, bytearray(32)) == 21  # content and trailer: just fits
+    with open(path, "rb") as f:
+        whole = bytearray(f.read())
+    for cut in (0, 5, 20, len(whole) - 1):  # torn
+        with open(path, "wb") as f:
+            f.write(whole[:cut])
+        assert atomicfile.read_into(path, buf) is None, cut
+    whole[3] ^= 1  # a flipped bit
+    with open(path, "wb") as f:
+        f.write(whole)
+    assert atomicfile.read_into(path, buf) is None
+
+
 def test_makedirs_creates_parents():
     top = tempdir()
     atomicfile.makedirs(top + "/x/y/z")
