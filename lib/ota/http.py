@@ -60,7 +60,7 @@ import asyncio
 import binascii
 
 import logger
-from ticks import sleep_ms, ticks_diff, ticks_ms
+from ticks import Watch, sleep_ms, ticks_diff, ticks_ms
 from ws.errors import WsError, describe
 from ws.handshake import split_hostport
 from ws.transport import Transport
@@ -236,41 +236,6 @@ def parse_content_range(value):
 
 
 # -- the request time-out watchdog --------------------------------------------------------------
-class _Watch:
-    """Cancels the task that made it when `limit` ms pass without poke(): one watchdog task
-    per request instead of one asyncio.wait_for (a task and a coroutine) per read."""
-
-    def __init__(self, limit_ms, what):
-        self.limit = limit_ms
-        self.what = what
-        self.at = ticks_ms()
-        self.fired = False
-        self._victim = asyncio.current_task()
-        self._task = asyncio.create_task(self._run())
-
-    def poke(self, limit_ms=0, what=None):
-        self.at = ticks_ms()
-        if limit_ms:
-            self.limit = limit_ms
-        if what:
-            self.what = what
-
-    async def _run(self):
-        while True:
-            await sleep_ms(max(10, min(250, self.limit // 8)))
-            if ticks_diff(ticks_ms(), self.at) > self.limit:
-                self.fired = True
-                self._victim.cancel()  # type: ignore
-                return
-
-    def message(self):
-        return "%s: nothing for %d ms" % (self.what, self.limit)
-
-    def stop(self):
-        if not self.fired:
-            self._task.cancel()
-
-
 def _uncancel():
     # CPython 3.11+: the cancellation our watchdog caused is handled, it must not count.
     t = asyncio.current_task()
@@ -328,7 +293,7 @@ class HttpClient:
         ctx = self._context() if secure else None
         t = self._t = Transport()
         self._ls = self._le = 0
-        self._watch = _Watch(self.connect_timeout_ms, "connecting to %s:%d" % (host, port))
+        self._watch = Watch(self.connect_timeout_ms, "connecting to %s:%d" % (host, port))
         await t.open(host, port, ctx)
 
     async def _close(self):
