@@ -12,6 +12,7 @@ application allocates this block first thing in main() and passes it to whoever 
     finally:
         block.give()
     buf = block.borrow("image check")               # synchronous: BlockBusy when lent out
+    buf = block.lend("certificate check")           # or None when lent out: do without it
 
 Rules: one holder at a time; the holder gives it back when done (try/finally) and keeps no
 reference to it afterwards. take() waits, polling every 100 ms, up to `timeout_ms` (None:
@@ -42,6 +43,13 @@ class SharedBlock:
             raise BlockBusy("the block buffer %s needs is in use by %s" % (who, self.holder))
         self.holder = who
         return self.buf
+
+    def lend(self, who):
+        """borrow(), or None when someone else has the buffer: for work that can make its
+        own (an ECDSA check's workspace)."""
+        if self.holder is not None:
+            return None
+        return self.borrow(who)
 
     async def take(self, who, timeout_ms=None):
         """borrow(), waiting while someone else has the buffer: at most timeout_ms (None: no

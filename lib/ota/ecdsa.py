@@ -205,13 +205,15 @@ def _odd_multiples(x, y, count):
     return out
 
 
-def _wnaf(k, w):
+def _wnaf(k, w, digits=None):
     """(digits, count): the width-w NAF of 0 <= k < 2^256, least significant digit first, as
     a bytearray holding each digit (0 or odd, |d| < 2^(w-1)) in two's complement; count is
     the number of digits up to the last non-zero one. Worked out in a small-int window fed a
-    byte at a time: on the big int itself every step would allocate."""
+    byte at a time: on the big int itself every step would allocate. `digits`: 257 zero
+    bytes to hold them (a lent buffer), else a new bytearray."""
     data = k.to_bytes(32, "big")
-    digits = bytearray(257)
+    if digits is None:
+        digits = bytearray(257)
     mask = (1 << w) - 1
     half = 1 << (w - 1)
     acc = bits = count = i = 0  # acc: k >> i as far as loaded (`bits` bits, plus a carry)
@@ -330,9 +332,10 @@ def verify(key, digest, signature):
     return run(verify_steps(key, digest, signature))
 
 
-def verify_steps(key, digest, signature):
+def verify_steps(key, digest, signature, work=None):
     """verify() as a generator (see lib/steps.py): yields between chunks of work, returns
-    the result. The ValueErrors come at its first step."""
+    the result. The ValueErrors come at its first step. `work`: a buffer lent for the
+    native path's workspace (ota.ecfast.check_steps), or None."""
     qx, qy = decode_point(key) if isinstance(key, (bytes, bytearray, memoryview)) else key
     if not on_curve(qx, qy):
         raise ValueError("EC point not on the curve")
@@ -346,7 +349,10 @@ def verify_steps(key, digest, signature):
         w = yield from inverse_steps(s, N)
         yield
         fast = _native()
-        check = fast.check_steps if fast else _check_steps
-        if (yield from check(e * w % N, r * w % N, qx, qy, r)):
+        if fast:
+            ok = yield from fast.check_steps(e * w % N, r * w % N, qx, qy, r, work)
+        else:
+            ok = yield from _check_steps(e * w % N, r * w % N, qx, qy, r)
+        if ok:
             return True
     return False

@@ -1,5 +1,6 @@
 # ECDSA P-256 point arithmetic on ota.p256v's native field code: the path where viper runs.
 """    ok = yield from check_steps(u1, u2, qx, qy, r)   # x(u1 G + u2 Q) mod n == r
+    ok = yield from check_steps(u1, u2, qx, qy, r, work)   # the workspace in a lent buffer
     x, y = yield from mul_g_steps(k)                 # k G, affine
 
 ota.ecdsa uses this module when it imports (MicroPython with a native emitter) and its own
@@ -12,7 +13,10 @@ Memory: a workspace of 52 slots (1.7 KB in two pieces, see p256v: a segment is a
 per verification holds the intermediate values and Q's table (8 points); G's table (16
 points) is the constant ota.p256g.G_TABLE, a third segment, in flash when frozen. Nothing is
 kept after a verification, and two step-wise checks on the loop at once each have their own;
-nothing else is allocated per operation. Generators: they yield between chunks of some
+nothing else is allocated per operation. A check given `work` (a bytearray of at least
+WORK_BYTES that nothing else uses meanwhile: the firmware's shared block) makes its workspace
+and its NAF digits there and allocates none of its 2.2 KB: at the heap's fullest (a
+certificate renewal's chain check beside a TLS session) they need not be found. Generators: they yield between chunks of some
 0.1-0.5 ms on the 32-bit unix port.
 """
 
@@ -29,6 +33,11 @@ from ota.p256v import LADDER, run
 W_G = const(6)  # NAF widths, as in ota.ecdsa: 16 points of G, 8 of Q
 W_Q = const(5)
 _QCOUNT = const(8)
+_DIGITS = const(257)  # NAF digits of a 256-bit scalar (ota.ecdsa._wnaf)
+_SEG1 = const(12)  # a lent workspace: the segments' addresses, then segment 0 ...
+_QAT = _SEG1 + FIXED * 32  # ... Q's table ...
+_DAT = _QAT + 3 * _QCOUNT * 32  # ... and the two NAFs
+WORK_BYTES = _DAT + 2 * _DIGITS
 _YIELD_EVERY = const(32)  # ladder digits between yields: about 0.3 ms on the 32-bit unix port
 
 
@@ -61,10 +70,17 @@ def _table_steps(ws, x, y, base, count):
         run(ws[0], TABLE_AFFINE, 0, base + 3 * i)
 
 
-def _workspace():
-    """A new workspace: [the segments' addresses, segment 0, G's table, Q's table]."""
-    # bytearrays: zeroed as made, where array("H", bytes(n)) would first make n bytes more
-    ws = [bytearray(12), bytearray(FIXED * 32), G_TABLE, bytearray(3 * _QCOUNT * 32)]
+def _workspace(work=None):
+    """A workspace: [the segments' addresses, segment 0, G's table, Q's table, the NAF digits
+    of u1 and u2 (None: made by _wnaf)], in `work` when it is given, else new."""
+    if work is not None and len(work) >= WORK_BYTES:
+        p256v.zero(work, WORK_BYTES)
+        w = memoryview(work)
+        ws = [w[:_SEG1], w[_SEG1:_QAT], G_TABLE, w[_QAT:_DAT], w[_DAT:_DAT + _DIGITS],
+              w[_DAT + _DIGITS:WORK_BYTES]]
+    else:  # bytearrays: zeroed as made, where array("H", bytes(n)) would first make n more
+        ws = [bytearray(12), bytearray(FIXED * 32), G_TABLE, bytearray(3 * _QCOUNT * 32),
+              None, None]
     for i in range(3):
         p256v.bind(ws[0], i, ws[i + 1])
     t = ws[0]
@@ -82,8 +98,8 @@ def _ladder_steps(ws, u1, u2):
     returns False, or True for the point at infinity (Z is not kept 0 there)."""
     from ota.ecdsa import _wnaf
 
-    a, la = _wnaf(u1, W_G)
-    b, lb = _wnaf(u2, W_Q)
+    a, la = _wnaf(u1, W_G, ws[4])
+    b, lb = _wnaf(u2, W_Q, ws[5])
     t = ws[0]
     p256v.set_limb(t, LADDER, p256v.L_LEFT, max(la, lb))
     p256v.set_limb(t, LADDER, p256v.L_INF, 1)
@@ -94,11 +110,12 @@ def _ladder_steps(ws, u1, u2):
         yield
 
 
-def check_steps(u1, u2, qx, qy, r):
-    """True when x(u1 G + u2 Q) mod n == r (0 < r < n; Q = (qx, qy) on the curve)."""
+def check_steps(u1, u2, qx, qy, r, work=None):
+    """True when x(u1 G + u2 Q) mod n == r (0 < r < n; Q = (qx, qy) on the curve); the
+    workspace in `work` when it is given (see above)."""
     from ota.ecdsa import N, P
 
-    ws = _workspace()
+    ws = _workspace(work)
     if u2:
         yield from _table_steps(ws, qx, qy, QTAB, _QCOUNT)
     inf = yield from _ladder_steps(ws, u1, u2)

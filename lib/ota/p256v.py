@@ -6,6 +6,7 @@
     put(ws, slot, be32)   # a slot from 32 big-endian bytes (a value below 2^256)
     get(ws, slot, out32)  # 32 big-endian bytes of a slot, fully reduced (below p)
     is_zero(ws, slot)     # 1 when the slot is 0 mod p
+    zero(buf, n)          # the first n bytes of a buffer 0 (a workspace in a lent buffer)
 
 Only imported where MicroPython has a native emitter (the ESP32's xtensawin, the 32-bit unix
 port's x86): importing it anywhere else fails (ImportError on CPython, SyntaxError on the
@@ -362,3 +363,13 @@ def get(ws, a: int, buf):
         v >>= 16
         out[31 - 2 * i] = limb & 0xFF
         out[30 - 2 * i] = limb >> 8
+
+
+@micropython.viper
+def zero(buf, n: int):
+    """buf[0:n] = 0, in place."""
+    p = ptr8(buf)
+    i = 0
+    while i < n:
+        p[i] = 0
+        i += 1

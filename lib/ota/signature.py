@@ -60,8 +60,9 @@ def signing_key(cert):
     return cert.key_type, cert.key, cert.key_oid
 
 
-def verify_key_signature_steps(key, sha256_digest, signature):
-    """verify_file_signature_steps with the signing_key(cert) of the certificate."""
+def verify_key_signature_steps(key, sha256_digest, signature, work=None):
+    """verify_file_signature_steps with the signing_key(cert) of the certificate; `work` a
+    buffer lent for the ECDSA workspace (ota.ecfast), or None."""
     key_type, key, key_oid = key
     if isinstance(signature, str):
         signature = decode_signature(signature)
@@ -78,7 +79,7 @@ def verify_key_signature_steps(key, sha256_digest, signature):
                 return None
         elif key_type == EC:
             from ota import ecdsa
-            if (yield from ecdsa.verify_steps(key, sha256_digest, signature)):
+            if (yield from ecdsa.verify_steps(key, sha256_digest, signature, work)):
                 return None
         else:
             raise SignatureError("unsupported signing key " + key_oid)

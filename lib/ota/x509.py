@@ -342,8 +342,9 @@ class Certificate:
         not fit the algorithm, an RSA key size outside 2048-4096 bits)."""
         return run(self.verify_signed_by_steps(issuer))
 
-    def verify_signed_by_steps(self, issuer):
-        """verify_signed_by as a generator (lib/steps.py)."""
+    def verify_signed_by_steps(self, issuer, work=None):
+        """verify_signed_by as a generator (lib/steps.py); `work` a buffer lent for the ECDSA
+        workspace (ota.ecfast), or None."""
         kind = self.sig_kind
         if kind is None:
             raise CertificateError("unsupported signature algorithm " + self.sig_oid)
@@ -352,7 +353,7 @@ class Certificate:
             if issuer.key_type != EC:
                 raise CertificateError("issuer key does not fit the signature algorithm")
             from ota import ecdsa
-            return (yield from ecdsa.verify_steps(issuer.key, digest, self.signature))
+            return (yield from ecdsa.verify_steps(issuer.key, digest, self.signature, work))
         if issuer.key_type != RSA:
             raise CertificateError("issuer key does not fit the signature algorithm")
         from ota import rsa
@@ -417,9 +418,10 @@ def check_signing_certificate(cert, roots, now_s=None):
     return None
 
 
-def check_signing_certificate_steps(cert, roots, now_s=None):
+def check_signing_certificate_steps(cert, roots, now_s=None, work=None):
     """check_signing_certificate as a generator (lib/steps.py). It returns the root that
-    vouched for `cert` (None when `cert` is a root itself)."""
+    vouched for `cert` (None when `cert` is a root itself). `work`: a buffer lent for the
+    ECDSA workspace (ota.ecfast), or None."""
     if cert.key_type is None:
         raise CertificateError("unsupported public key " + cert.key_oid)
     if cert.key_type == RSA:
@@ -453,7 +455,7 @@ def check_signing_certificate_steps(cert, roots, now_s=None):
     problem = None
     for root in candidates:
         try:
-            if not (yield from cert.verify_signed_by_steps(root)):
+            if not (yield from cert.verify_signed_by_steps(root, work)):
                 continue
         except CertificateError as e:
             problem = problem or str(e)

@@ -98,7 +98,13 @@ def _load_chain_cpython(ctx, certs, keys):
 
 def client_context(ca, cert=None, key=None):
     """A TLS client context trusting `ca` (required) and presenting cert/key if given.
-    Raises WsError when the material cannot be read (the message names which part)."""
+    Raises WsError when the material cannot be read (the message names which part). The
+    context first: on MicroPython it is the largest piece of this (1.7 KB), made before the
+    certificates' DER takes a piece of the free heap that it could have used."""
+    if not ca:
+        raise WsError("wss:// needs the CA certificate of the central system: refusing an "
+                      "unverified connection")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     try:
         cas = ders(ca)
     except (ValueError, UnicodeError):
@@ -106,7 +112,6 @@ def client_context(ca, cert=None, key=None):
     if not cas:
         raise WsError("wss:// needs the CA certificate of the central system: refusing an "
                       "unverified connection")
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.verify_mode = ssl.CERT_REQUIRED
     if _CPYTHON:
         setattr(ctx, "check_hostname", True)  # attribute of CPython's context only

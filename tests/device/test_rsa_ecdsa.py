@@ -151,6 +151,23 @@ def test_ecdsa_tampering_is_refused():
     assert ecdsa.verify(key, digest, r + s2), "r, n - s"
 
 
+def test_ecdsa_in_a_lent_buffer_gives_the_same_answers():
+    # The workspace made in a buffer full of another user's bytes (the shared block after a
+    # download): zeroed first, so the verdicts are those of a fresh workspace, and the
+    # signature's own bytes are never in it.
+    from steps import run
+    v = _vectors()
+    digest = bytes.fromhex(v["firmware_sha256"])
+    key = _cert("signer-ec").key
+    raw = _sig(v, "ec-raw")
+    work = bytearray(b"\xa5" * 4096)
+    for _ in range(2):  # and again in the same buffer, as left by the first
+        assert run(ecdsa.verify_steps(key, digest, raw, work)), "valid"
+        assert not run(ecdsa.verify_steps(key, digest, _flip(raw, 100), work)), "r bit"
+        assert not run(ecdsa.verify_steps(key, _flip(digest, 3), raw, work)), "digest bit"
+    assert run(ecdsa.verify_steps(key, digest, raw, bytearray(64))), "too small: its own"
+
+
 def test_ec_points():
     v = _vectors()
     full = bytes.fromhex(v["ec_point_uncompressed"])

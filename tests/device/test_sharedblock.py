@@ -21,6 +21,17 @@ def test_one_buffer_lent_to_one_holder_at_a_time():
     assert len(SharedBlock(512).buf) == 512
 
 
+def test_lend_is_the_buffer_or_none_while_another_has_it():
+    block = SharedBlock()
+    buf = block.lend("certificate check")
+    assert buf is block.buf and block.holder == "certificate check"
+    assert block.lend("another check") is None, "lent out: do without it"
+    assert block.holder == "certificate check", "the holder stays"
+    block.give()
+    assert block.lend("another check") is buf
+    block.give()
+
+
 async def test_take_waits_until_the_holder_gives_it_back():
     block = SharedBlock()
     buf = block.borrow("firmware download")
