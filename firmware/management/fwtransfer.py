@@ -46,23 +46,18 @@ def make_transfer(roots, block=None):
         await sleep_ms(0)
         unload.forget("ota.http", "ota.writer", "ota.bundle", "ota.image")
         gc.collect()  # the big-int math then works in the least fragmented heap there is
-        size, digest, info, header = got
+        size, digest, version, refusal, header = got
         got = None  # nothing held twice while the signature is checked
-        # The image's version, or why the bootloader would refuse it: text, not the ImageInfo
-        # or ImageError, whose class would keep ota.image's module alive through the check.
-        if isinstance(info, Exception):  # ota.image.ImageError
-            version, refusal = None, str(info) or "not an ESP32 app image"
-        else:
-            version, refusal = info.version, None
-        info = None
-        return await _verify(updater, job, size, digest, version, refusal, header)
+        return await _verify(updater, job, size, digest, version, refusal, header, block)
 
     return transfer
 
 
 async def _fetch(job, partition, roots, block):
-    """The download into `partition`: (size, digest, image info or the ImageError that refused
-    the image, bundle header or None), or the outcome when it failed."""
+    """The download into `partition`: (size, digest, the image's version or None, why the
+    bootloader would refuse the image or None, bundle header or None), or the outcome when it
+    failed. Text, not ota.image's ImageInfo or ImageError: an object of its classes, even a
+    stale pointer to one left in a frame, would keep that module alive through the check."""
     # Imported for the first download, not at start-up: a charging session never needs the
     # HTTP client, the image checks or the signature math (about 6 KB of RAM frozen, 40 KB as
     # .mpy files).
@@ -100,33 +95,51 @@ async def _fetch(job, partition, roots, block):
             return "InstallVerificationFailed"
         if info is None:
             info = writer.image_error
+        if isinstance(info, Exception):  # ota.image.ImageError
+            version, refusal = None, str(info) or "not an ESP32 app image"
+        else:
+            version, refusal = info.version, None
+        info = None
     finally:
         shared.give()  # the image is on flash: the signature check needs no block
-    return size, digest, info, header
+    return size, digest, version, refusal, header
 
 
-async def _verify(updater, job, size, digest, version, refusal, header):
+async def _verify(updater, job, size, digest, version, refusal, header, block):
     """The signing certificate and the signature over `digest`, then the image (its
     `version`, or the `refusal` of the bootloader's rules): "ok" or why not. The signature
-    math gives the loop a turn between its steps (lib/steps.py)."""
+    math gives the loop a turn between its steps (lib/steps.py). The credentials file is
+    read into the block (fwjob.credentials), which then holds the ECDSA workspace."""
     from ota.signature import SignatureError, verify_key_signature_steps
     from steps import finish
 
-    if header:
-        certificate, signature = header["signingCertificate"], header["signature"]
-    else:
-        from firmware.management import fwjob
-        certificate, signature = fwjob.credentials(updater.board.state_dir, job)
-    key, reason = await updater.check_certificate(certificate)
-    if reason is not None:
-        log.error("signing certificate refused:", reason)
-        return "InvalidCertificate"
-    certificate = None  # the certificate goes before the math, its key stays
+    shared = block if block is not None else SharedBlock()
     try:
-        await finish(verify_key_signature_steps(key, digest, signature))
-    except (SignatureError, ValueError) as e:
-        log.error("firmware signature refused:", str(e))
-        return "InvalidSignature"
+        buf = await shared.take("signature check", BLOCK_WAIT_MS)
+    except BlockBusy as e:
+        return "download failed: " + str(e)
+    try:
+        if header:
+            certificate, signature = header["signingCertificate"], header["signature"]
+        else:
+            from firmware.management import fwjob
+            certificate, signature = fwjob.credentials(updater.board.state_dir, job, buf)
+        if certificate is None:
+            log.error("the update's certificate and signature are gone from flash")
+            return "InvalidCertificate"
+        key, reason = await updater.check_certificate(certificate)
+        certificate = None  # the certificate goes before the math, its key stays
+        if reason is not None:
+            log.error("signing certificate refused:", reason)
+            return "InvalidCertificate"
+        try:  # the block, the certificate done with, is the ECDSA workspace (ota.ecfast)
+            await finish(verify_key_signature_steps(key, digest, signature, buf))
+        except (SignatureError, ValueError) as e:
+            log.error("firmware signature refused:", str(e))
+            return "InvalidSignature"
+    finally:
+        certificate = buf = None
+        shared.give()
 
     if refusal:
         log.error("signed, but not an image the bootloader takes:", refusal)

@@ -26,6 +26,7 @@ SecureFirmwareUpdateOnly=true it answers CALLERROR NotSupported (L01.FR.20).
 """
 
 import asyncio
+import gc
 
 import logger
 import unload
@@ -131,8 +132,14 @@ class FirmwareUpdater:
 
     async def signed_update_firmware(self, p):
         fw = p["firmware"]
-        reason = (await self.check_certificate(fw["signingCertificate"]))[1]
+        state_dir = self.board.state_dir
+        # The certificate and signature leave RAM for a file before the check (1.5 KB an RSA
+        # check's math on a plain ESP32 cannot spare): the check holds the certificate's DER
+        # alone, the job adopts the file.
+        digest = fwjob.stage(state_dir, fw.pop("signature"), fw["signingCertificate"])
+        reason = (await self.check_certificate(fw.pop("signingCertificate")))[1]
         if reason is not None:
+            fwjob.unstage(state_dir)
             _forget_checks()
             log.warn("SignedUpdateFirmware: signing certificate refused:", reason)
             self.session.after_reply(lambda: self.security.event(
@@ -142,34 +149,43 @@ class FirmwareUpdater:
         await sleep_ms(0)  # the check's last step, then the job and its files: a turn between
         canceled = self.job is not None and self.job.phase != "rebooting"
         if self.job is not None and not canceled:
+            fwjob.unstage(state_dir)
             return {"status": "Rejected"}  # L01.FR.27: rebooting into the image already
         install = fw.get("installDateTime")
-        self._start(Job(signed=True, request_id=p["requestId"], location=fw["location"],
-                        retrieve_s=rfc3339.to_s2000(fw["retrieveDateTime"]),
-                        install_s=rfc3339.to_s2000(install) if install else None,
-                        retries=p.get("retries", 1), interval_s=p.get("retryInterval", RETRY_INTERVAL_S),
-                        certificate=fw["signingCertificate"], signature=fw["signature"],
-                        phase="scheduled", attempt=0))
+        job = Job(signed=True, request_id=p["requestId"], location=fw["location"],
+                  retrieve_s=rfc3339.to_s2000(fw["retrieveDateTime"]),
+                  install_s=rfc3339.to_s2000(install) if install else None,
+                  retries=p.get("retries", 1), interval_s=p.get("retryInterval", RETRY_INTERVAL_S),
+                  phase="scheduled", attempt=0)
+        fwjob.adopt(state_dir, job, digest)
+        self._start(job)
         await sleep_ms(0)  # the job's files are written: the answer in a turn of its own
         return {"status": "AcceptedCanceled" if canceled else "Accepted"}  # L01.FR.26
 
     async def check_certificate(self, pem):
-        """(the signing key of the certificate `pem`, None) once it is checked against the
-        manufacturer roots (ota.signature.signing_key), else (None, why not). The loop runs
-        other tasks between the steps of the check (some 0.3 ms on the 32-bit unix port
-        each, a second or two in all on an ESP32)."""
+        """(the signing key of the certificate `pem` (text, or its bytes in a buffer), None)
+        once it is checked against the manufacturer roots (ota.signature.signing_key), else
+        (None, why not). The loop runs other tasks between the steps of the check (some 0.3 ms
+        on the 32-bit unix port each, a second or two in all on an ESP32)."""
         mine = _digest(pem)
         vouched = self._vouched
         if vouched is not None and vouched[0] == mine and self._still_vouched(vouched):
             return vouched[4], None
+        # The parsers and the RSA or ECDSA math in the least fragmented heap there is: what
+        # the request's decoding left is gone first (at 96 KiB an RSA check needs its 512-byte
+        # pieces where garbage would otherwise split the free heap).
+        gc.collect()
         from ota.der import pem_to_der
         from ota.signature import signing_key
         from ota.x509 import CertificateError, certificate_steps, check_signing_certificate_steps
         from steps import finish
         await sleep_ms(0)  # the request's decoding and these imports were one turn already
+        if not isinstance(pem, str):  # read back from flash, and not the one vouched for
+            pem = str(pem, "utf-8")
         try:
             try:
                 ders = pem_to_der(pem)
+                pem = None  # the DER is all the check needs (the caller may have handed it over)
                 await sleep_ms(0)  # decoding, parsing and reading the roots: turns in between
                 cert = await finish(certificate_steps(ders[0] if isinstance(ders, list) else ders))
             except (ValueError, IndexError) as e:
@@ -178,7 +194,16 @@ class FirmwareUpdater:
             roots = await finish(self.certs().roots_steps())
             await sleep_ms(0)
             now = self.board.time_s() if self.board.clock_set() else None
-            root = await finish(check_signing_certificate_steps(cert, roots, now))
+            # the ECDSA workspace in the shared block when it is free (not while the check
+            # after a download holds it: that one has parsed nothing until now)
+            block = self.board.block
+            work = block.lend("certificate check") if block is not None else None
+            try:
+                root = await finish(check_signing_certificate_steps(cert, roots, now, work))
+            finally:
+                if work is not None:
+                    block.give()  # type: ignore
+                work = None
         except CertificateError as e:
             return None, str(e)
         key = signing_key(cert)

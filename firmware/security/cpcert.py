@@ -155,9 +155,20 @@ class CertificateRenewal:
 
     # -- CertificateSigned ------------------------------------------------------------------
     async def certificate_signed(self, p):
+        gc.collect()  # as the firmware updater's check: the chain's math in a clean heap
         key = atomicfile.read(self.pending)
-        # the text leaves the request: parsed, it is garbage before the signatures are checked
-        checked = await self._checked(p.pop("certificateChain"), key)
+        # the ECDSA workspace in the shared block when it is free: 2.2 KB the heap need not
+        # find beside the TLS session, at its fullest
+        block = self.board.block
+        work = block.lend("certificate check") if block is not None else None
+        try:
+            # the text leaves the request: parsed, it is garbage before the signatures are
+            # checked
+            checked = await self._checked(p.pop("certificateChain"), key, work)
+        finally:
+            if work is not None:
+                block.give()  # type: ignore
+            work = None
         # The TLS context is the largest allocation (1.7 KB in one piece): made only once the
         # check's modules (kept alive by its frame until it returned) and garbage are gone.
         # Frozen 32-bit build at 100 KiB of heap: the largest free block before it was 5.6 KB
@@ -166,7 +177,7 @@ class CertificateRenewal:
         gc.collect()
         if checked is None:
             return {"status": "Rejected"}
-        serial, cert_pem, pair = checked
+        serial, cert_pem, key_pem = checked
         try:
             ctx = self.client.make_context(cert_pem, key)  # the TLS stack must load the pair
         except WsError as e:  # mbedTLS or OpenSSL cannot use it: as invalid as a bad chain
@@ -174,7 +185,7 @@ class CertificateRenewal:
             self.security.event(_EVENT, str(e))
             return {"status": "Rejected"}
         try:
-            atomicfile.write(self.store, pair)
+            atomicfile.write(self.store, (key_pem, cert_pem))  # the pair, never joined in RAM
         except OSError as e:  # the flash: not the certificate's fault, the old pair stays
             log.error("new charge point certificate not stored:", repr(e))
             return {"status": "Rejected"}
@@ -187,9 +198,9 @@ class CertificateRenewal:
         log.info("charge point certificate installed, used from the next connection")
         return {"status": "Accepted"}
 
-    async def _checked(self, text, key):
-        """(serial, chain PEM, key and chain PEM) of an acceptable chain for `key`; None
-        (logged, and the security event raised) for any other."""
+    async def _checked(self, text, key, work=None):
+        """(serial, chain PEM, key PEM) of an acceptable chain for `key`; None (logged, and
+        the security event raised) for any other."""
         from ota.x509 import CertificateError, load_certificates
         try:
             if key is None:
@@ -198,7 +209,7 @@ class CertificateRenewal:
             text = None
             if not chain:
                 raise CertificateError("empty certificate chain")
-            await self._check(chain, key)
+            await self._check(chain, key, work)
         except CertificateError as e:
             log.warn("CertificateSigned rejected:", str(e))
             self.security.event(_EVENT, str(e))
@@ -208,9 +219,9 @@ class CertificateRenewal:
         gc.collect()
         from ota.der import pem
         cert_pem = "".join([pem("CERTIFICATE", c.der) for c in chain])
-        return chain[0].serial, cert_pem, pem("PRIVATE KEY", key) + cert_pem
+        return chain[0].serial, cert_pem, pem("PRIVATE KEY", key)
 
-    async def _check(self, chain, key):
+    async def _check(self, chain, key, work=None):
         from ota.x509 import EC, KU_DIGITAL_SIGNATURE, CertificateError
         leaf = chain[0]
         if leaf.key_type != EC or leaf.key != _public_point(key):
@@ -226,7 +237,7 @@ class CertificateRenewal:
         now = self.board.time_s() if self.board.clock_set() else None
         if now is not None and now > leaf.not_after:
             raise CertificateError("certificate expired")
-        await _check_hierarchy(chain, self.roots, now)
+        await _check_hierarchy(chain, self.roots, now, work)
 
 
 def _public_point(key):
@@ -238,10 +249,11 @@ def _public_point(key):
     return point
 
 
-async def _check_hierarchy(chain, roots, now):
+async def _check_hierarchy(chain, roots, now, work=None):
     """CertificateError unless chain[0] chains to one of `roots()` (an iterable, made anew
     for each certificate of the chain) through chain[1:]. The loop runs other tasks between
-    the steps of each signature check (lib/steps.py)."""
+    the steps of each signature check (lib/steps.py); `work` a buffer lent for their ECDSA
+    workspace, or None."""
     from ota.x509 import KU_KEY_CERT_SIGN, CertificateError
     for cert in chain:
         if cert.unknown_critical:
@@ -251,7 +263,7 @@ async def _check_hierarchy(chain, roots, now):
         for root in roots():
             if root.der == cert.der:
                 return  # a root sent along with the chain: trusted as it is
-            if root.subject == cert.issuer and await _signed(cert, root):
+            if root.subject == cert.issuer and await _signed(cert, root, work):
                 return
         if i + 1 == len(chain):
             break
@@ -261,16 +273,16 @@ async def _check_hierarchy(chain, roots, now):
             raise CertificateError("certificate chain is broken at certificate %d" % (i + 1))
         if now is not None and not issuer.not_before <= now <= issuer.not_after:
             raise CertificateError("CA certificate %d is not valid now" % (i + 2))
-        if not await _signed(cert, issuer):
+        if not await _signed(cert, issuer, work):
             raise CertificateError("signature of certificate %d does not verify" % (i + 1))
     raise CertificateError("not issued under a central system root certificate")
 
 
-async def _signed(cert, issuer):
+async def _signed(cert, issuer, work):
     from ota.x509 import CertificateError
     from steps import finish
     try:
-        return await finish(cert.verify_signed_by_steps(issuer))
+        return await finish(cert.verify_signed_by_steps(issuer, work))
     except CertificateError:
         return False
 

@@ -64,3 +64,61 @@ def test_a_job_file_of_the_older_format_still_loads():
             (CERT, SIG, "rebooting", "0.2.0")
     finally:
         rmtree(folder)
+
+
+def test_credentials_are_read_back_into_the_block_buffer():
+    folder = tempdir()
+    try:
+        job = signed_job()
+        fwjob.save(folder, job)
+        fwjob.let_go(job)
+        assert job.certificate is None and job.signature is None
+        block = bytearray(4096)
+        certificate, signature = fwjob.credentials(folder, job, block)
+        assert not isinstance(certificate, str), "the certificate stays in the block"
+        assert (bytes(certificate), signature) == (CERT.encode(), SIG)
+        # larger than the buffer: read as a whole instead
+        certificate, signature = fwjob.credentials(folder, job, bytearray(100))
+        assert (bytes(certificate), signature) == (CERT.encode(), SIG)
+        import os
+        os.remove(folder + "/" + fwjob.CREDENTIALS_FILE)
+        assert fwjob.credentials(folder, job, block) == (None, None)
+    finally:
+        rmtree(folder)
+
+
+def test_a_job_rebooting_into_its_image_is_kept_without_its_credentials():
+    folder = tempdir()
+    try:
+        job = signed_job()
+        job.phase = "rebooting"
+        fwjob.save(folder, job)
+        import os
+        os.remove(folder + "/" + fwjob.CREDENTIALS_FILE)  # or of another format: not needed
+        back = fwjob.load(folder)
+        assert (back.phase, back.request_id, back.certificate, back.signature) == \
+            ("rebooting", 3, None, None)
+    finally:
+        rmtree(folder)
+
+
+def test_staged_credentials_become_the_jobs_or_go():
+    folder = tempdir()
+    try:
+        import os
+        digest = fwjob.stage(folder, SIG, CERT)
+        job = signed_job()
+        assert digest == job.credentials_digest(), "the digest a job of them would have"
+        fwjob.adopt(folder, job, digest)
+        assert job.certificate is None and job.signature is None, "in the file only"
+        fwjob.save(folder, job)
+        back = fwjob.load(folder)
+        assert (back.certificate, back.signature) == (CERT, SIG)
+        # a refused request's staged credentials go; the job's stay
+        fwjob.stage(folder, SIG[:-1] + "C", CERT)
+        fwjob.unstage(folder)
+        assert fwjob.CREDENTIALS_FILE + ".new" not in os.listdir(folder)
+        assert fwjob.load(folder).signature == SIG
+        fwjob.unstage(folder)  # nothing staged: nothing to do
+    finally:
+        rmtree(folder)
