@@ -21,6 +21,7 @@ import random
 import ssl
 
 import pytest
+from ocpp.exceptions import InternalError as OcppInternalError
 from ocpp.v16 import call
 
 import mp32
@@ -249,6 +250,33 @@ async def test_signed_update_of_a_full_slot_image(tmp_path, runtime, kind):
             assert_clean(h)
     finally:
         files.close()
+
+
+async def test_an_update_short_of_memory_is_never_called_an_invalid_certificate(tmp_path):
+    """Below what a signed RSA update needs (92 KiB, frozen): the request may fail with a
+    CALLERROR, but its valid certificate is never answered InvalidCertificate, nor reported
+    as an InvalidFirmwareSigningCertificate security event (a MemoryError while a root is
+    parsed is not an unreadable root)."""
+    reason = mp32.skip_reason()
+    if reason:
+        pytest.skip(reason)
+    keys = pki.make(str(tmp_path / "pki"), "rsa2048")
+    with open(keys["signing.pem"]) as f:
+        certificate = f.read()
+    async with Harness(tmp_path, interpreter=mp32.frozen_runtime("92K"),
+                       firmware={"manufacturerRootFile": keys["root.pem"]}) as h:
+        try:
+            result = await h.cs.call("CP_1", call.SignedUpdateFirmware(request_id=3, firmware={
+                "location": "http://127.0.0.1:9/fw.bin", "retrieveDateTime": now_iso(),
+                "signingCertificate": certificate, "signature": "AAAA"}))
+            status = result.status
+        except OcppInternalError:
+            status = "CALLERROR InternalError"
+        assert status != "InvalidCertificate", h.fw.log()[-3000:]
+        await asyncio.sleep(1)  # a security event would follow the answer
+        events = [r.payload["type"] for r in h.cs.received("CP_1")
+                  if r.action == "SecurityEventNotification"]
+        assert "InvalidFirmwareSigningCertificate" not in events, (status, events)
 
 
 # -- diagnostics ------------------------------------------------------------------------------

@@ -89,6 +89,8 @@ class CertStore:
             yield
             try:
                 certs.append((yield from certificate_steps(der)))
+            except MemoryError:
+                raise  # not the file's fault: no root may go missing from a check for it
             except Exception as e:
                 log.error("certificate file", name, "unreadable:", repr(e))
         return certs
@@ -120,6 +122,8 @@ class CertStore:
             from ota.x509 import certificate_steps  # not for a root installed already
             cert = yield from certificate_steps(ders[0])
             der = cert.der
+        except MemoryError:
+            raise  # the heap, not the certificate: a CALLERROR, never Rejected for it
         except Exception as e:
             log.warn("InstallCertificate refused:", repr(e))
             return "Rejected"
@@ -164,6 +168,8 @@ class CertStore:
             return []
         try:
             return [Certificate(der)]
+        except MemoryError:
+            raise  # not an unreadable file
         except Exception:
             return []
 
