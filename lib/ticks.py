@@ -1,6 +1,6 @@
 # Millisecond ticks and async sleeps that work the same on MicroPython and CPython.
-"""`ticks_ms`, `ticks_us`, `ticks_diff`, `ticks_add` and `sleep_ms` with MicroPython semantics everywhere;
-`Watch`, a watchdog over a stream's reads (ota.http's).
+"""`ticks_ms`, `ticks_us`, `ticks_diff`, `ticks_add` and `sleep_ms` with MicroPython semantics
+everywhere; `Watch`, a watchdog over a stream's reads (ota.http's).
 
 MicroPython has them in `time` and `asyncio`; CPython does not, so host runs use the
 fallbacks below. Always compare ticks with ticks_diff: they wrap on the board.

@@ -17,10 +17,10 @@ reports what runs) is kept without them.
 The credentials file is the signature (base64, one line), a newline, then the certificate's
 PEM as it came. A request's credentials are staged in a file of their own first (stage()),
 before its certificate is checked, and leave RAM: a job made of them takes that file over
-(adopt()), a refused request's is removed (unstage()). The check after a download reads it into the shared block (credentials()):
-the certificate stays there, its digest compared with the one the request's check vouched
-for, and is never a string of its own (on a plain ESP32 after a download, a 1.2 KB piece of
-heap is often not to be had).
+(adopt()), a refused request's is removed (unstage()). The check after a download reads it
+into the shared block (credentials()): the certificate stays there, its digest compared with
+the one the request's check vouched for, and is never a string of its own (on a plain ESP32
+after a download, a 1.2 KB piece of heap is often not to be had).
 """
 
 import json
@@ -64,7 +64,7 @@ class Job:
         1.5 KB of text is never joined in RAM."""
         if self.certificate is None and self.signature is None:
             return None
-        return self.signature or "", "\n", self.certificate or ""
+        return _pieces(self.signature, self.certificate)
 
     def credentials_digest(self):
         """Hex digest of the certificate and signature, or None when there are none."""
@@ -75,6 +75,11 @@ class Job:
         return json.dumps([self.signed, self.request_id, self.location, self.retrieve_s,
                            self.retries, self.interval_s, self.install_s, None, None,
                            self.phase, self.version, self.attempt, self.status, digest])
+
+
+def _pieces(signature, certificate):
+    """The credentials file's content (see above), in pieces."""
+    return signature or "", "\n", certificate or ""
 
 
 def _digest(pieces):
@@ -100,7 +105,7 @@ def _staged(state_dir):
 def stage(state_dir, signature, certificate):
     """Write a request's credentials to their staging file: their digest (what the job file
     names them by once a job adopts them)."""
-    pieces = (signature, "\n", certificate)
+    pieces = _pieces(signature, certificate)
     atomicfile.write(_staged(state_dir), pieces)
     return _digest(pieces)
 

@@ -25,7 +25,7 @@ log = logger.get("cp")
 class AlignedMeter:
     def __init__(self, session, messages, connectors):
         self.session = session
-        self.messages = messages  # firmware/v16/txmessages.py: the samples, the journal
+        self.messages = messages  # firmware/v16/txmessages.py: the samples and their records
         self.connectors = connectors
         self.next_s = None  # when the next readings are due
 
@@ -45,9 +45,7 @@ class AlignedMeter:
                 if stop_value and len(tx.aligned) < STOP_ALIGNED:  # bounded: the
                     tx.aligned.append(stop_value)  # StopTransaction must fit the frame buffer
                 if value:
-                    messages.journal.append("MeterValues", {"connectorId": c.n, "transactionId":
-                                                            tx.id, "meterValue": [value]}, "meter")
-                    messages.delivery.wake()
+                    messages.meter_values(c, tx, value)
             elif value and session.connected and session.registration == "Accepted":
                 asyncio.create_task(_send(session, {"connectorId": c.n, "meterValue": [value]}))
 

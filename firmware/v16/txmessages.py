@@ -96,9 +96,14 @@ class TxMessages:
     def sampled(self, c, tx):
         value = self.sample(c, "Sample.Periodic", "MeterValuesSampledData")
         if value:
-            self.journal.append("MeterValues", {
-                "connectorId": c.n, "transactionId": tx.id, "meterValue": [value]}, "meter")
-            self.delivery.wake()
+            self.meter_values(c, tx, value)
+
+    def meter_values(self, c, tx, value):
+        """MeterValues of transaction tx on connector c into the journal (periodic and
+        clock-aligned samples alike)."""
+        self.journal.append("MeterValues", {
+            "connectorId": c.n, "transactionId": tx.id, "meterValue": [value]}, "meter")
+        self.delivery.wake()
 
     def stop(self, c, tx, reason, id_tag, meter_wh, now_s):
         """StopTransaction into the journal: its record's seq."""
@@ -122,7 +127,7 @@ class TxMessages:
         self.delivery.wake()
         return seq
 
-    # -- transactionData ------------------------------------------------------------------------------
+    # -- transactionData -----------------------------------------------------------------
     def room(self, aligned=None):
         """How many periodic readings fit a StopTransaction beside Begin, End and `aligned`
         clock-aligned ones (None: as many as may come), with the measurands as configured

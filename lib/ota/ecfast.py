@@ -16,7 +16,8 @@ kept after a verification, and two step-wise checks on the loop at once each hav
 nothing else is allocated per operation. A check given `work` (a bytearray of at least
 WORK_BYTES that nothing else uses meanwhile: the firmware's shared block) makes its workspace
 and its NAF digits there and allocates none of its 2.2 KB: at the heap's fullest (a
-certificate renewal's chain check beside a TLS session) they need not be found. Generators: they yield between chunks of some
+certificate renewal's chain check beside a TLS session) they need not be found.
+Generators: they yield between chunks of some
 0.1-0.5 ms on the 32-bit unix port.
 """
 

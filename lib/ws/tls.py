@@ -101,15 +101,12 @@ def client_context(ca, cert=None, key=None):
     Raises WsError when the material cannot be read (the message names which part). The
     context first: on MicroPython it is the largest piece of this (1.7 KB), made before the
     certificates' DER takes a piece of the free heap that it could have used."""
-    if not ca:
-        raise WsError("wss:// needs the CA certificate of the central system: refusing an "
-                      "unverified connection")
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT) if ca else None
     try:
         cas = ders(ca)
     except (ValueError, UnicodeError):
         raise WsError("CA certificate is neither PEM nor DER")
-    if not cas:
+    if not cas or ctx is None:
         raise WsError("wss:// needs the CA certificate of the central system: refusing an "
                       "unverified connection")
     ctx.verify_mode = ssl.CERT_REQUIRED
