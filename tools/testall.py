@@ -40,9 +40,10 @@ def run(name, cmd, pattern):
     proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           errors="replace")  # a test may print raw bytes
     sys.stdout.write(proc.stdout)
+    failures = re.findall(r"^(?:FAILED|ERROR|FAIL) (\S+)", proc.stdout, re.M)
     found = re.findall(pattern, proc.stdout, re.M)
     summary = found[-1][0] if found and isinstance(found[-1], tuple) else (found[-1] if found else "no summary")
-    return proc.returncode == 0, summary, time.monotonic() - start
+    return proc.returncode == 0, summary, time.monotonic() - start, failures
 
 
 def counts(text):
@@ -56,8 +57,10 @@ def main():
     results = [(name,) + run(name, cmd, pat) for name, cmd, pat in PARTS]
     print("\n=== make test summary")
     passed = failed = skipped = 0
-    for name, ok, summary, seconds in results:
+    for name, ok, summary, seconds, failures in results:
         print("%-20s %-6s %s  (%.0f s)" % (name, "ok" if ok else "FAILED", summary, seconds))
+        for test in failures:  # named here too: CI keeps only the tail of the output
+            print("%-20s   failed: %s" % ("", test))
         p, f, s = counts(summary)
         if "passed" not in summary:  # a gate, not a test run: it counts as one check
             unavailable = ok and "unavailable" in summary
@@ -68,7 +71,7 @@ def main():
         failed += f
         skipped += s
     print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
-    return 0 if all(ok for _, ok, _, _ in results) else 1
+    return 0 if all(r[1] for r in results) else 1
 
 
 if __name__ == "__main__":

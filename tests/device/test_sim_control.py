@@ -1,7 +1,7 @@
 # Device tests of the control channel's command handling on a real SimBoard (files in a temp dir).
 import json
 
-from devtest import tempdir
+from devtest import measures_heap, tempdir
 from firmware.sim import control as sim_control
 from firmware.sim.board import SimBoard
 
@@ -78,3 +78,18 @@ def test_stall_holds_the_caller_and_carries_out_its_command():
         answer = sim_control.handle(b, line)
         assert answer.startswith("error: "), (line, answer)
     assert "stall" in sim_control.handle(b, "help")
+
+
+@measures_heap  # a heap that grows on demand has no largest block
+def test_mem_names_the_largest_block_that_still_fits():
+    figures = json.loads(sim_control.handle(board(), "mem"))
+    largest = figures["largest"]
+    assert 0 < largest <= figures["free"] and largest % 16 == 0, figures
+    assert 16 <= figures["within"] <= max(16, figures["free"] // 1024), figures
+    held = bytearray(largest)  # it fits ...
+    del held
+    try:  # ... and `within` more does not (a bisection that kept a trial alive said half)
+        bytearray(largest + figures["within"])
+    except MemoryError:
+        return
+    assert False, ("a larger block fits", figures)
