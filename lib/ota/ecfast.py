@@ -17,8 +17,7 @@ nothing else is allocated per operation. A check given `work` (a bytearray of at
 WORK_BYTES that nothing else uses meanwhile: the firmware's shared block) makes its workspace
 and its NAF digits there and allocates none of its 2.2 KB: at the heap's fullest (a
 certificate renewal's chain check beside a TLS session) they need not be found.
-Generators: they yield between chunks of some
-0.1-0.5 ms on the 32-bit unix port.
+Generators: they yield between chunks of some 0.1-0.5 ms on the 32-bit unix port.
 """
 
 from micropython import const
