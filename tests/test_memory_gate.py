@@ -233,6 +233,9 @@ async def test_signed_update_of_a_full_slot_image(tmp_path, runtime, kind):
     try:
         async with Harness(tmp_path, interpreter=runtime, runner=True,
                            firmware={"manufacturerRootFile": keys["root.pem"]}) as h:
+            # a Core request first, as central systems send: what it leaves is on the heap too
+            got = await h.cs.call("CP_1", call.GetConfiguration(key=["HeartbeatInterval"]))
+            assert got.configuration_key[0]["key"] == "HeartbeatInterval"
             result = await h.cs.call("CP_1", call.SignedUpdateFirmware(request_id=3, firmware={
                 "location": files.url("fw.bin"), "retrieveDateTime": now_iso(),
                 "signingCertificate": certificate, "signature": signature}))

@@ -177,7 +177,8 @@ class FirmwareUpdater:
         gc.collect()
         from ota.der import pem_to_der
         from ota.signature import signing_key
-        from ota.x509 import CertificateError, certificate_steps, check_signing_certificate_steps
+        from ota.x509 import (CertificateError, certificate_steps, signing_checks,
+                              vouching_root_steps)
         from steps import finish
         await sleep_ms(0)  # the request's decoding and these imports were one turn already
         if not isinstance(pem, str):  # read back from flash, and not the one vouched for
@@ -188,31 +189,38 @@ class FirmwareUpdater:
                 pem = None  # the DER is all the check needs (the caller may have handed it over)
                 await sleep_ms(0)  # decoding, parsing and reading the roots: turns in between
                 cert = await finish(certificate_steps(ders[0] if isinstance(ders, list) else ders))
+                ders = None
             except (ValueError, IndexError) as e:
                 raise CertificateError("malformed: " + str(e))
             await sleep_ms(0)
             roots = await finish(self.certs().roots_steps())
             await sleep_ms(0)
-            now = self.board.time_s() if self.board.clock_set() else None
+            checks = signing_checks(cert, roots, self.board.time_s() if self.board.clock_set()
+                                    else None)
+            key = signing_key(cert)
+            valid = cert.not_before, cert.not_after
+            # The certificates go before the signature's arithmetic: an RSA check's pow needs
+            # four pieces of some 512 bytes each. At 96 KiB, after a GetConfiguration, it had
+            # 4.4 KB free with them and failed one time in six; without them, 7.4 KB.
+            cert = roots = None
+            gc.collect()
             # the ECDSA workspace in the shared block when it is free (not while the check
             # after a download holds it: that one has parsed nothing until now)
             block = self.board.block
             work = block.lend("certificate check") if block is not None else None
             try:
-                root = await finish(check_signing_certificate_steps(cert, roots, now, work))
+                root = None if checks is None else await finish(vouching_root_steps(checks, work))
             finally:
                 if work is not None:
                     block.give()  # type: ignore
                 work = None
         except CertificateError as e:
             return None, str(e)
-        key = signing_key(cert)
         # What the check after the download needs to know that this one still holds: the
         # time and the root are all that can change. It then parses nothing (the parsers
         # and both certificates are the peak of an RSA update's heap on a plain ESP32).
         self._vouched = None if root is None else (
-            mine, _digest(root.der), max(cert.not_before, root.not_before),
-            min(cert.not_after, root.not_after), key)
+            mine, root[0], max(valid[0], root[1]), min(valid[1], root[2]), key)
         return key, None
 
     def _still_vouched(self, vouched):

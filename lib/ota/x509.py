@@ -150,6 +150,36 @@ def _common_name(buf, s, e):
     return ""
 
 
+def _signature_check(cert, issuer):
+    """What checking `cert`'s signature with `issuer`'s key needs, and nothing else of the two
+    certificates: (kind, key, digest, signature, PSS salt length). CertificateError when it
+    cannot be checked (unsupported algorithm, a key that does not fit the algorithm)."""
+    kind = cert.sig_kind
+    if kind is None:
+        raise CertificateError("unsupported signature algorithm " + cert.sig_oid)
+    if issuer.key_type != (EC if kind == ECDSA_SHA256 else RSA):
+        raise CertificateError("issuer key does not fit the signature algorithm")
+    return (kind, issuer.key, hashlib.sha256(cert.tbs).digest(), bytes(cert.signature),
+            cert.pss_salt_len)
+
+
+def _verify_steps(check, work=None):
+    """True when the signature of a _signature_check verifies, False when it does not;
+    CertificateError for an RSA key size outside 2048-4096 bits."""
+    kind, key, digest, signature, salt_len = check
+    if kind == ECDSA_SHA256:
+        from ota import ecdsa
+        return (yield from ecdsa.verify_steps(key, digest, signature, work))
+    from ota import rsa
+    n, e = key
+    try:
+        if kind == RSA_PKCS1_SHA256:
+            return (yield from rsa.verify_pkcs1v15_steps(n, e, digest, signature))
+        return (yield from rsa.verify_pss_steps(n, e, digest, signature, salt_len))
+    except ValueError as ex:
+        raise CertificateError("issuer key: " + str(ex))
+
+
 class Certificate:
     """One parsed certificate. Attributes (read them, do not change them):
 
@@ -345,26 +375,7 @@ class Certificate:
     def verify_signed_by_steps(self, issuer, work=None):
         """verify_signed_by as a generator (lib/steps.py); `work` a buffer lent for the ECDSA
         workspace (ota.ecfast), or None."""
-        kind = self.sig_kind
-        if kind is None:
-            raise CertificateError("unsupported signature algorithm " + self.sig_oid)
-        digest = hashlib.sha256(self.tbs).digest()
-        if kind == ECDSA_SHA256:
-            if issuer.key_type != EC:
-                raise CertificateError("issuer key does not fit the signature algorithm")
-            from ota import ecdsa
-            return (yield from ecdsa.verify_steps(issuer.key, digest, self.signature, work))
-        if issuer.key_type != RSA:
-            raise CertificateError("issuer key does not fit the signature algorithm")
-        from ota import rsa
-        n, e = issuer.key
-        try:
-            if kind == RSA_PKCS1_SHA256:
-                return (yield from rsa.verify_pkcs1v15_steps(n, e, digest, self.signature))
-            return (yield from rsa.verify_pss_steps(n, e, digest, self.signature,
-                                                    self.pss_salt_len))
-        except ValueError as ex:
-            raise CertificateError("issuer key: " + str(ex))
+        return (yield from _verify_steps(_signature_check(self, issuer), work))
 
     def __repr__(self):
         return "<Certificate %r issued by %r>" % (self.subject_cn, self.issuer_cn)
@@ -419,9 +430,22 @@ def check_signing_certificate(cert, roots, now_s=None):
 
 
 def check_signing_certificate_steps(cert, roots, now_s=None, work=None):
-    """check_signing_certificate as a generator (lib/steps.py). It returns the root that
-    vouched for `cert` (None when `cert` is a root itself). `work`: a buffer lent for the
-    ECDSA workspace (ota.ecfast), or None."""
+    """check_signing_certificate as a generator (lib/steps.py). It returns what
+    vouching_root_steps returns (None when `cert` is a root itself). `work`: a buffer lent
+    for the ECDSA workspace (ota.ecfast), or None."""
+    checks = signing_checks(cert, roots, now_s)
+    if checks is None:
+        return None
+    return (yield from vouching_root_steps(checks, work))
+
+
+def signing_checks(cert, roots, now_s=None):
+    """The rules of check_signing_certificate but the signature, then what is left to check:
+    for each root whose subject is the issuer, (what its signature check needs, why the root
+    may not vouch or None, the root's (SHA-256 of its DER, not_before, not_after)). None
+    when `cert` is one of the roots. CertificateError when a rule is broken. The result holds
+    nothing of the certificates' DER: a caller short of heap lets them go before
+    vouching_root_steps (an RSA check's pow is the peak of a firmware update's heap)."""
     if cert.key_type is None:
         raise CertificateError("unsupported public key " + cert.key_oid)
     if cert.key_type == RSA:
@@ -452,15 +476,32 @@ def check_signing_certificate_steps(cert, roots, now_s=None, work=None):
         raise CertificateError("extended key usage does not allow code signing")
     if is_root:
         return None  # a trust anchor itself: nothing above it to check
-    problem = None
+    checks = []
     for root in candidates:
         try:
-            if not (yield from cert.verify_signed_by_steps(root, work)):
+            check = _signature_check(cert, root)
+        except CertificateError as e:
+            check = str(e)  # the reason, told in turn by vouching_root_steps
+        checks.append((check, _root_problem(root, now_s),
+                       (hashlib.sha256(root.der).digest(), root.not_before, root.not_after)))
+    return checks
+
+
+def vouching_root_steps(checks, work=None):
+    """A generator (lib/steps.py) over signing_checks(...): the first root whose signature
+    verifies and that may vouch, as (SHA-256 of its DER, not_before, not_after);
+    CertificateError when there is none. The signatures are checked in the roots' order."""
+    problem = None
+    for check, why, root in checks:
+        if isinstance(check, str):
+            problem = problem or check
+            continue
+        try:
+            if not (yield from _verify_steps(check, work)):
                 continue
         except CertificateError as e:
             problem = problem or str(e)
             continue
-        why = _root_problem(root, now_s)
         if why is None:
             return root
         problem = why

@@ -79,7 +79,9 @@ def test_certificate_and_file_signature_steps_agree():
             return (yield from x509.check_signing_certificate_steps(parsed, roots, now))
 
         result, count = _run_counting(check)
-        assert result is roots[0 if "rsa" in stem else 1], stem + " accepted by its root"
+        root = roots[0 if "rsa" in stem else 1]
+        assert result == (hashlib.sha256(root.der).digest(), root.not_before, root.not_after), \
+            stem + " accepted by its root, named by its digest and validity"
         # ECDSA in steps; RSA-2048 with e = 65537 is one pow (ota/rsa.py, _pow_steps)
         assert count >= _MIN_ECDSA_STEPS if "ec" in stem else count >= 1, (stem, count)
         assert steps.run(cert.verify_signed_by_steps(roots[0] if "rsa" in stem else roots[1]))

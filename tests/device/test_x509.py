@@ -1,9 +1,11 @@
 # Device tests of certificate parsing and the firmware signing-certificate rules (lib/ota/x509.py).
 # Vectors: tests/device/data/*.pem and vectors.json, made once by data/make_vectors.py.
+import hashlib
 import json
 
 from devtest import raises
 from ota import der, x509
+import steps
 from ota.x509 import Certificate, CertificateError, check_signing_certificate
 
 NOW = 848587508  # 2026-11-21T14:45:08Z in seconds since 2000
@@ -123,6 +125,48 @@ def test_usage_and_key_rules():
     _refused("signer-rsa1024", NOW, "unsupported RSA key size 1024 bits")
     _refused("root-rsa", NOW, "key usage does not allow code signing")  # a root is no signer
     _refused("intermediate", NOW, "key usage does not allow code signing")
+
+
+def _parts(value):
+    """Every object inside nested tuples and lists."""
+    if isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _parts(item)
+    else:
+        yield value
+
+
+def test_signing_checks_keep_nothing_of_the_certificates():
+    """What is left to check after signing_checks holds no certificate and no view into a
+    DER: the firmware lets the certificates go before an RSA check's pow (fwupdate)."""
+    for stem in ("signer-rsa2048", "signer-ec"):
+        roots = _roots()
+        checks = x509.signing_checks(_cert(stem), roots, NOW)
+        assert len(checks) == 1, stem  # one root has the issuer's name
+        for part in _parts(checks):
+            assert not isinstance(part, (Certificate, memoryview, bytearray)), (stem, part)
+            assert not isinstance(part, bytes) or len(part) <= 256, (stem, len(part))
+        root = roots[0 if "rsa" in stem else 1]
+        vouch = steps.run(x509.vouching_root_steps(checks))
+        assert vouch == (hashlib.sha256(root.der).digest(), root.not_before, root.not_after)
+
+
+def test_the_roots_are_tried_in_turn():
+    """Two roots with the issuer's name: one whose key cannot check the signature is skipped
+    (its reason kept only when no other vouches), the next vouches; a root that verifies the
+    signature but may not vouch gives its own reason."""
+    signer = _cert("signer-rsa2048")
+    rsa_root, ec_root = _cert("root-rsa"), _cert("root-ec")
+    ec_root.subject = rsa_root.subject  # the EC root now claims the RSA root's name
+    checks = x509.signing_checks(signer, [ec_root, rsa_root], NOW)
+    assert isinstance(checks[0][0], str) and "does not fit" in checks[0][0], checks[0][0]
+    assert steps.run(x509.vouching_root_steps(checks))[0] == \
+        hashlib.sha256(rsa_root.der).digest()
+    e = raises(CertificateError, check_signing_certificate, signer, [ec_root], NOW)
+    assert "issuer key does not fit the signature algorithm" in str(e), str(e)
+    rsa_root.not_after = NOW - 1  # expired: verifies, but may not vouch
+    e = raises(CertificateError, check_signing_certificate, signer, [ec_root, rsa_root], NOW)
+    assert "manufacturer root expired" in str(e), str(e)
 
 
 def test_a_tampered_certificate_is_refused():
