@@ -1,23 +1,20 @@
-# The charge point: connectors, transactions, status and the Core handlers.
+# The charge point: connectors, transactions, availability, status and cards.
 """Builds one Connector (with its Evse) per connector, runs the 100 ms control loop (relay
-rule, cards, connection time-out, meter samples, clock-aligned data, status changes) and
-answers the central system's Core requests; TriggerMessage's StatusNotification and
-MeterValues are its targets of firmware/v16/remotetrigger.py.
+rule, cards, connection time-out, meter samples, clock-aligned data, status changes), keeps
+the availability (Operative / Inoperative, scheduled while a transaction runs) and takes the
+answers to the transaction messages. The central system's Core requests are
+firmware/v16/core.py's, which turns them into the commands here.
 
-    cp = ChargePoint(board, settings, session, journal, delivery, authorizer, cache,
-                     close_link=client.close)
+    cp = ChargePoint(board, settings, session, journal, delivery, authorizer)
     cp.recover()                      # stop transactions cut by power loss
     asyncio.create_task(cp.run())     # the control loop
-    cp.register(session, triggers)    # the handlers, TriggerMessage's StatusNotification ...
 
-An incoming CALL reads: ws -> link -> session.feed -> handler here -> connector / evse ->
-result -> encoder -> ws; follow-up messages (a triggered message, the reboot of a Reset) run
-after the answer has gone out (session.after_reply).
+An incoming CALL reads: ws -> link -> session.feed -> handler (core.py ...) -> connector /
+evse -> result -> encoder -> ws; follow-up messages (a triggered message, the reboot of a
+Reset) run after the answer has gone out (session.after_reply).
 
-Registration (§4.2): RemoteStartTransaction and RemoteStopTransaction are not allowed while
-Pending: they are answered Rejected, so nothing starts and no relay closes before the charge
-point is accepted (§4.2.1 advises denying charging services then). Cards presented meanwhile
-follow the offline rules of authorize.py (the cache, AllowOfflineTxForUnknownId).
+Registration (§4.2): cards presented while Pending follow the offline rules of authorize.py
+(the cache, AllowOfflineTxForUnknownId).
 
 Status: status_of(n) is each connector's (status, errorCode) from its facts (the status
 machine of firmware/model/status.py); when StatusNotification reports it is `self.status`'s
@@ -35,14 +32,10 @@ StartTransaction.conf.
 
 Reservations (§5.13) are firmware/v16/reservation.py's, made at the first ReserveNow or
 CancelReservation (or at start-up when reservations wait on flash): until then the hooks here
-(status, cards, RemoteStartTransaction, the control loop, a transaction's start) only ask the
+(status, cards, core.py's RemoteStartTransaction, the control loop, a transaction's start) ask the
 LazyService whether it was made. Once it was, a reserved connector is Reserved and only its
 holder's card or RemoteStartTransaction may start there (another card may start on another
 free connector), a reservation of connector 0 keeps a connector free for its holder.
-
-Reset (§5.14): the transactions are stopped (reason SoftReset / HardReset), the
-StopTransactions are given RESET_FLUSH_MS to be answered, the status changes are sent, and the
-WebSocket is closed with the close handshake (bootreason.restart) before the reboot.
 """
 
 import asyncio
@@ -51,41 +44,32 @@ import logger
 from firmware.model import availability
 from firmware.model.evse import Guard
 from firmware.model.connector import Connector, same_tag
-from firmware.v16.settings import handle_change_configuration, handle_get_configuration
 from firmware.model.status import connector_status
 from firmware.v16.statusreport import StatusReport
 from firmware.v16.txmessages import TxMessages
-from ocppj import errors
-from ocppj.session import CallTimeout, NotConnected
-from ticks import sleep_ms, ticks_diff, ticks_ms
+from ticks import sleep_ms, ticks_ms
 
 log = logger.get("cp")
 
 TICK_MS = 100
-RESET_FLUSH_MS = 5000  # how long a Reset waits for the StopTransactions to go out
 FEATURE_PROFILES = ("Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,"
                     "RemoteTrigger")
 
 
 class ChargePoint:
-    def __init__(self, board, settings, session, journal, delivery, authorizer, cache,
-                 max_deciamps=320, watchdog=None, close_link=None, reservations=None):
+    def __init__(self, board, settings, session, journal, delivery, authorizer,
+                 max_deciamps=320, watchdog=None, reservations=None):
         self.board = board
         self.settings = settings
         self.session = session
         self.journal = journal
         self.delivery = delivery
         self.authorizer = authorizer
-        self.cache = cache
         self.watchdog = watchdog
-        self.close_link = close_link  # async fn(): close the WebSocket cleanly (WsClient.close)
         # lib/lazy.py LazyService of firmware/v16/reservation.py: asked for .made only, never made here
         self.reservations = reservations
         self.installing = False  # a firmware install waits: idle connectors Unavailable
         self.guard = None  # evse.Guard over the connectors, once guard_relays() started it
-        # SmartCharging (firmware/v16/smartcharging.py) for RemoteStartTransaction's profile, a
-        # lib/lazy.py LazyService given by register()
-        self.smart_charging = None
         self._alive_bit = watchdog.watch() if watchdog else 0
         # per connector, 0 the charge point: Inoperative once its transaction has ended (and
         # for connector 0 once none runs any more, §5.2)
@@ -226,12 +210,6 @@ class ChargePoint:
         updater's install)."""
         await self.status.send_statuses()
 
-    async def _send(self, action, payload, triggered=False):
-        try:
-            return await self.session.call(action, payload, triggered=triggered)
-        except (errors.CallError, CallTimeout, NotConnected) as e:
-            log.warn(action, "not delivered:", repr(e))
-
     # -- cards -------------------------------------------------------------------------------
     async def on_card(self, id_tag):
         """A card at the reader: stops the session it (or a card of its group) started, or
@@ -283,7 +261,7 @@ class ChargePoint:
             id_tag = record.payload["idTag"]
             if info:
                 self.authorizer.remember(id_tag, info)
-            c = self._connector(record.payload["connectorId"])  # the record names it
+            c = self.connector(record.payload["connectorId"])  # the record names it
             if c is not None and c.tx is not None and c.tx.local_id == record.tx:
                 info = answer["idTagInfo"]
                 c.started(answer["transactionId"], info["status"] == "Accepted",
@@ -293,46 +271,26 @@ class ChargePoint:
                 self.authorizer.remember(record.payload["idTag"], info)
             self.status.released(record.seq)  # the status change it held may follow now
 
-    # -- the central system's requests -----------------------------------------------------------
-    def register(self, session, triggers, smart_charging=None):
-        """Answer the central system's Core requests and add the StatusNotification and
-        MeterValues of TriggerMessage to `triggers` (firmware/v16/remotetrigger.py);
-        `smart_charging` takes the chargingProfile of RemoteStartTransaction (a lib/lazy.py
-        LazyService, made by the request if it was not yet)."""
-        self.smart_charging = smart_charging
-        h = session.handlers
-        h["GetConfiguration"] = lambda p: handle_get_configuration(self.settings, p)
-        h["ChangeConfiguration"] = lambda p: handle_change_configuration(self.settings, p)
-        h["ChangeAvailability"] = self.change_availability
-        h["RemoteStartTransaction"] = self.remote_start
-        h["RemoteStopTransaction"] = self.remote_stop
-        h["Reset"] = self.reset
-        h["UnlockConnector"] = self.unlock_connector
-        h["ClearCache"] = self.clear_cache
-        h["DataTransfer"] = self.data_transfer
-        triggers.add("StatusNotification", self.status.trigger)
-        triggers.add("MeterValues", self.trigger_meter_values)
-
-    def _connector(self, n):
+    # -- commands ----------------------------------------------------------------------------
+    def connector(self, n):
+        """Connector n (from 1), or None when there is none."""
         if not 1 <= n <= len(self.connectors):
             return None
         return self.connectors[n - 1]
 
-    def change_availability(self, p):
-        """§5.2: Accepted, or Scheduled while a transaction runs (applied when it ends);
-        connectorId 0 is the charge point and all its connectors. Scheduled for connector 0:
-        the idle connectors go Unavailable at once (no new session may begin there), each
+    def set_operative(self, n, operative):
+        """Make connector n (0: the charge point and all its connectors) Operative or
+        Inoperative (§5.2): False when done, True when scheduled because a transaction runs
+        (applied when it ends), None when there is no such connector. Scheduled for connector
+        0: the idle connectors go Unavailable at once (no new session may begin there), each
         busy one when its transaction ends, and connector 0 itself when the last one has
-        ended: it never reports Unavailable while a transaction it answered Scheduled for
-        still runs."""
-        operative = p["type"] == "Operative"
-        n = p["connectorId"]
+        ended: it never reports Unavailable while a transaction scheduled for still runs."""
         if n == 0:
             targets = self.connectors
         else:
-            c = self._connector(n)
+            c = self.connector(n)
             if c is None:
-                return {"status": "Rejected"}
+                return None
             targets = [c]
         scheduled = False
         for c in targets:
@@ -347,109 +305,4 @@ class ChargePoint:
             if not scheduled:
                 availability.change(self._avail_path, self.availability, 0, operative)
         self.status.wake()
-        return {"status": "Scheduled" if scheduled else "Accepted"}
-
-    def remote_start(self, p):
-        if self.session.registration != "Accepted":
-            return {"status": "Rejected"}  # not allowed while Pending (§4.2)
-        id_tag = p["idTag"]
-        n = p.get("connectorId")
-        if n is None:
-            candidates = [c for c in self.connectors if c.usable()]
-            candidates.sort(key=lambda c: not c.evse.plugged)
-            c = candidates[0] if candidates else None
-        else:
-            c = self._connector(n)
-        reservations = self.reservations_made()
-        parent = None
-        if reservations is not None and c is not None:  # a reserved connector: its holder only
-            parent = self.authorizer.parent(id_tag)  # its group, if the cache knows it
-            c = reservations.choose(id_tag, parent, only=None if n is None else c)
-        if c is None or not c.usable():
-            return {"status": "Rejected"}
-        profile = p.get("chargingProfile")  # a TxProfile for the transaction started here
-        if profile is not None and (self.smart_charging is None or self.smart_charging.get()
-                                    .expect(c.n, id_tag, profile) != "Accepted"):
-            return {"status": "Rejected"}
-        if self.settings.get("AuthorizeRemoteTxRequests"):
-            c.pending_tag = id_tag  # reserved while we ask
-
-            async def authorize_then_begin():
-                status, parent = await self.authorizer.check(id_tag)
-                c.pending_tag = None
-                if status == "Accepted":
-                    c.begin(id_tag, parent)
-            self.session.after_reply(authorize_then_begin)
-        else:
-            self.session.after_reply(lambda: c.begin(id_tag, parent))
-        return {"status": "Accepted"}
-
-    def remote_stop(self, p):
-        if self.session.registration != "Accepted":
-            return {"status": "Rejected"}  # not allowed while Pending (§4.2)
-        for c in self.connectors:
-            if c.tx is not None and p["transactionId"] in (c.tx.id, c.tx.local_id):
-                c.stop("Remote")
-                return {"status": "Accepted"}
-        return {"status": "Rejected"}
-
-    def reset(self, p):
-        hard = p["type"] == "Hard"
-
-        async def reboot():
-            reason = "HardReset" if hard else "SoftReset"
-            for c in self.connectors:
-                c.stop(reason)
-            start = ticks_ms()  # give the StopTransactions a moment to reach the central system
-            while self.journal.peek() is not None and ticks_diff(ticks_ms(), start) < RESET_FLUSH_MS:
-                await sleep_ms(100)
-            if self.status.online():
-                try:  # the statuses that follow the stops (Finishing ...)
-                    await asyncio.wait_for(self.status.send_statuses(), RESET_FLUSH_MS / 1000)
-                except asyncio.TimeoutError:
-                    pass
-            log.info("Reset", p["type"], "- restarting")
-            from firmware.model import bootreason
-            await bootreason.restart(self.board, "RemoteReset", self.close_link, hard)
-        self.session.after_reply(reboot)
-        return {"status": "Accepted"}
-
-    def unlock_connector(self, p):
-        if self._connector(p["connectorId"]) is None:
-            return {"status": "NotSupported"}
-        return {"status": "NotSupported"}  # this hardware has no connector lock actuator
-
-    def clear_cache(self, p):
-        if not self.settings.get("AuthorizationCacheEnabled"):
-            return {"status": "Rejected"}
-        self.cache.clear()
-        return {"status": "Accepted"}
-
-    def data_transfer(self, p):
-        return {"status": "UnknownVendorId"}  # no vendor extensions in this firmware
-
-    async def send_data_transfer(self, vendor_id, message_id=None, data=None):
-        """DataTransfer from the charge point: the central system's answer (status, data),
-        or None when it could not be delivered."""
-        payload = {"vendorId": vendor_id}
-        if message_id is not None:
-            payload["messageId"] = message_id
-        if data is not None:
-            payload["data"] = data
-        return await self._send("DataTransfer", payload)
-
-    def trigger_meter_values(self, n, _what=None, _extended=False):
-        """TriggerMessage MeterValues: a sample of connector n, or of each (n None or 0)."""
-        self.session.after_reply(lambda: self.triggered_meter_values(n))
-        return "Accepted"
-
-    async def triggered_meter_values(self, n):
-        for c in self.connectors:
-            if n not in (None, 0, c.n):
-                continue
-            value = self.messages.sample(c, "Trigger", "MeterValuesSampledData")
-            if value:
-                payload = {"connectorId": c.n, "meterValue": [value]}
-                if c.tx is not None and c.tx.server_id is not None:
-                    payload["transactionId"] = c.tx.server_id  # a local id means nothing there
-                await self._send("MeterValues", payload, triggered=True)
+        return scheduled

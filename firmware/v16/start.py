@@ -2,8 +2,8 @@
 """`start(...)` is what firmware/app.py runs when config.json's csms.ocppVersion is "1.6":
 the settings (the configuration keys), the RPC session, the transaction journal and its
 delivery, the charge point with its connectors, the security events, the registration, and
-the services made at their first request (firmware management, certificates, reservations,
-smart charging, the local list). It returns the charge point and the session.
+the services made at their first request (the Core requests, firmware management,
+certificates, reservations, smart charging, the local list). It returns the charge point and the session.
 
 A CALL in: ws -> Link -> Session.feed -> the handler its service registered -> the model
 (connectors, their Evse) -> the result -> Encoder -> ws. Out: the model's changes become
@@ -85,9 +85,8 @@ async def start(cfg, board, watchdog, client, encoder, trust, boot_reason="Unkno
     def make_reserved(session=session, state_dir=board.state_dir):
         return make_reservations(cp, session, state_dir)
     reservations = LazyService(session, RESERVATION_ACTIONS, make_reserved)
-    cp = ChargePoint(board, settings, session, journal, delivery, authorizer, cache,
+    cp = ChargePoint(board, settings, session, journal, delivery, authorizer,
                      max_deciamps=settings.get("MaxCurrentA") * 10, watchdog=watchdog,
-                     close_link=client.close,  # a Reset closes the WebSocket cleanly first
                      reservations=reservations)
     cp.guard_relays()  # the relays' safety never waits for the loop (evse.Guard)
     await sleep_ms(0)
@@ -132,7 +131,11 @@ async def start(cfg, board, watchdog, client, encoder, trust, boot_reason="Unkno
     registration_triggers(triggers, session, registration)
     smart = smart_charging(cp, cfg["installation"])
     await sleep_ms(0)
-    cp.register(session, triggers, smart)
+    # a Reset closes the WebSocket cleanly first (client.close)
+    core = core_service(cp, client.close, smart)
+    triggers.add("StatusNotification", cp.status.trigger)
+    triggers.add("MeterValues", lambda n, what, extended, core=core: (
+        core.get().trigger_meter_values(n, what, extended)))
     await sleep_ms(0)
     switch = ProfileSwitch(settings, client, session, trust, csms, security)
     link = Link(client, session, (registration.run, delivery.run), security.event,
@@ -298,6 +301,25 @@ def make_reservations(cp, session, state_dir):
     service = Reservations(cp, state_dir + "/" + RESERVATIONS_FILE)
     service.register(session)
     return service
+
+
+CORE_ACTIONS = ("GetConfiguration", "ChangeConfiguration", "ChangeAvailability",
+                "RemoteStartTransaction", "RemoteStopTransaction", "Reset", "UnlockConnector",
+                "ClearCache", "DataTransfer")
+
+
+def core_service(cp, close_link, smart):
+    """The Core profile's requests (firmware/v16/core.py), made at the first one: a session
+    started and stopped by cards needs none of them (at 96 KiB its module, class and object
+    are some 230 bytes that the RSA check of a signed update cannot spare)."""
+
+    def make(cp=cp, close_link=close_link, smart=smart):
+        from firmware.v16.core import Core
+        service = Core(cp, close_link, smart)
+        service.register(cp.session)
+        return service
+
+    return LazyService(cp.session, CORE_ACTIONS, make)
 
 
 SMART_CHARGING_ACTIONS = ("SetChargingProfile", "ClearChargingProfile", "GetCompositeSchedule")

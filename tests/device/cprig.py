@@ -20,6 +20,7 @@ from firmware.v16.authcache import AuthCache
 from firmware.v16.authorize import Authorizer
 from firmware.sim.board import SimBoard
 from firmware.v16.chargepoint import ChargePoint
+from firmware.v16.core import Core
 from firmware.v16.remotetrigger import RemoteTrigger
 from firmware.v16.settings import Settings
 from ocppj.delivery import Delivery
@@ -122,11 +123,14 @@ class Rig:
             self.reservations = LazyService(self.session, start.RESERVATION_ACTIONS, lambda: (
                 start.make_reservations(self.cp, self.session, self.board.state_dir)))
         self.cp = ChargePoint(self.board, self.settings, self.session, self.journal,
-                              self.delivery, self.authorizer, self.cache,
+                              self.delivery, self.authorizer,
                               reservations=self.reservations)
         self.triggers = RemoteTrigger(connectors)
         self.triggers.register(self.session)
-        self.cp.register(self.session, self.triggers)
+        self.core = Core(self.cp)
+        self.core.register(self.session)
+        self.triggers.add("StatusNotification", self.cp.status.trigger)
+        self.triggers.add("MeterValues", self.core.trigger_meter_values)
         self.tasks = []
 
     def start(self):

@@ -19,7 +19,7 @@ def charge_point(connectors):
     cache = AuthCache(board.state_dir)
     cp = ChargePoint(board, settings, session, journal,
                      Delivery(journal, session, lambda: 1, lambda: 1),
-                     Authorizer(session, settings, cache, board.time_s), cache)
+                     Authorizer(session, settings, cache, board.time_s))
     return board, session, cp
 
 

@@ -1,9 +1,10 @@
-# Device tests of the charge point's own requests: DataTransfer from the charge point.
+# Device tests of the charge point's own requests (firmware/v16/core.py): its DataTransfer.
 from devtest import tempdir
 from firmware.v16.authcache import AuthCache
 from firmware.v16.authorize import Authorizer
 from firmware.sim.board import SimBoard
 from firmware.v16.chargepoint import ChargePoint
+from firmware.v16.core import Core
 from firmware.v16.settings import Settings
 from ocppj.delivery import Delivery
 from ocppj.journal import Journal
@@ -18,18 +19,18 @@ def charge_point(replies):
     delivery = Delivery(journal, session, lambda: 1, lambda: 1,
                         lambda record, answer: cp.answered(record, answer))
     cache = AuthCache(board.state_dir)
-    cp = ChargePoint(board, settings, session, journal, delivery,
-                     Authorizer(session, settings, cache, board.time_s), cache)
-    return cp, peer
+    authorizer = Authorizer(session, settings, cache, board.time_s)
+    cp = ChargePoint(board, settings, session, journal, delivery, authorizer)
+    return Core(cp), peer
 
 
 async def test_data_transfer_from_the_charge_point():
-    cp, peer = charge_point([[3, {"status": "Accepted", "data": "pong"}],
-                             [3, {"status": "UnknownVendorId"}], None])
-    answer = await cp.send_data_transfer("com.example", "ping", "hello")
+    core, peer = charge_point([[3, {"status": "Accepted", "data": "pong"}],
+                               [3, {"status": "UnknownVendorId"}], None])
+    answer = await core.send_data_transfer("com.example", "ping", "hello")
     assert answer == {"status": "Accepted", "data": "pong"}, answer
     assert peer.sent[0][2:] == ["DataTransfer", {"vendorId": "com.example", "messageId": "ping",
                                                  "data": "hello"}], peer.sent
-    answer = await cp.send_data_transfer("org.other")
+    answer = await core.send_data_transfer("org.other")
     assert answer == {"status": "UnknownVendorId"} and peer.sent[1][3] == {"vendorId": "org.other"}
-    assert await cp.send_data_transfer("com.example") is None  # no answer: not delivered
+    assert await core.send_data_transfer("com.example") is None  # no answer: not delivered

@@ -215,16 +215,16 @@ def test_scheduled_unavailability_of_the_charge_point_applies_when_the_transacti
     rig = Rig(connectors=2)
     try:
         c = start_plugged(rig)
-        answer = rig.cp.change_availability({"connectorId": 0, "type": "Inoperative"})
+        answer = rig.core.change_availability({"connectorId": 0, "type": "Inoperative"})
         assert answer == {"status": "Scheduled"}, answer
         assert rig.cp.status_of(0)[0] == "Available", "not before the transaction ends"
         assert rig.cp.status_of(1)[0] != "Unavailable"
         assert rig.cp.status_of(2)[0] == "Unavailable", "no session may begin on connector 2"
-        assert rig.cp.remote_stop({"transactionId": c.tx.id}) == {"status": "Accepted"}
+        assert rig.core.remote_stop({"transactionId": c.tx.id}) == {"status": "Accepted"}
         assert c.evse.plugged, "the cable is still in"
         assert rig.cp.status_of(1)[0] == "Unavailable", "at the end of the transaction"
         assert rig.cp.status_of(0)[0] == "Unavailable"
-        answer = rig.cp.change_availability({"connectorId": 0, "type": "Operative"})
+        answer = rig.core.change_availability({"connectorId": 0, "type": "Operative"})
         assert answer == {"status": "Accepted"}
         assert [rig.cp.status_of(n)[0] for n in (0, 1, 2)] == ["Available", "Finishing",
                                                                "Available"]
@@ -236,7 +236,7 @@ def test_scheduled_unavailability_of_a_connector_applies_when_the_transaction_en
     rig = Rig()
     try:
         c = start_plugged(rig)
-        answer = rig.cp.change_availability({"connectorId": 1, "type": "Inoperative"})
+        answer = rig.core.change_availability({"connectorId": 1, "type": "Inoperative"})
         assert answer == {"status": "Scheduled"}
         c.stop("Local", id_tag="TAG-A")
         assert rig.cp.status_of(1)[0] == "Unavailable", "not Finishing until the unplug"

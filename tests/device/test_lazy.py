@@ -52,7 +52,7 @@ async def test_the_applications_lazy_services_register_every_action():
     cache = AuthCache(board.state_dir)
     cp = ChargePoint(board, settings, session, journal, Delivery(journal, session, lambda: 1,
                                                                  lambda: 1),
-                     Authorizer(session, settings, cache, board.time_s), cache)
+                     Authorizer(session, settings, cache, board.time_s))
     security = SecurityEvents(session, board, Journal(board.state_dir + "/security"))
     cfg = {"firmware": {}, "csms": {"chargeBoxId": "CP_1"}}
     before = set(sys.modules)
@@ -71,4 +71,23 @@ async def test_the_applications_lazy_services_register_every_action():
     diagnostics.get()
     renewal.get()
     for action in actions:
+        assert session.handlers.get(action) is not None, action + " not registered"
+
+
+def test_the_core_requests_make_their_service_at_the_first():
+    board = SimBoard({"connectors": 1, "sim": {"controlPort": 1}}, state_dir=tempdir())
+    peer, session = connect([], registration="Accepted")
+    settings = Settings(board.state_dir, 1, "Core")
+    journal = Journal(board.state_dir + "/journal")
+    cache = AuthCache(board.state_dir)
+    cp = ChargePoint(board, settings, session, journal, Delivery(journal, session, lambda: 1,
+                                                                 lambda: 1),
+                     Authorizer(session, settings, cache, board.time_s))
+    core = start.core_service(cp, None, None)
+    assert core.made is None
+    assert not [a for a in start.CORE_ACTIONS if a in session.handlers], "registered before"
+    answer = session.handler("ChangeAvailability")({"connectorId": 1, "type": "Inoperative"})
+    assert answer == {"status": "Accepted"} and cp.status_of(1)[0] == "Unavailable", answer
+    assert core.made is not None
+    for action in start.CORE_ACTIONS:
         assert session.handlers.get(action) is not None, action + " not registered"

@@ -114,7 +114,7 @@ async def test_reserve_now_faulted_unavailable_and_rejected():
         fault(rig, 1, "GroundFailure")
         assert await reserve(rig, 1, "HOLDER") == "Faulted"
         fault(rig, 1, None)
-        rig.cp.change_availability({"connectorId": 1, "type": "Inoperative"})
+        rig.core.change_availability({"connectorId": 1, "type": "Inoperative"})
         assert await reserve(rig, 1, "HOLDER") == "Unavailable"
         assert await reserve(rig, 3, "HOLDER") == "Rejected", "no connector 3"
         assert await reserve(rig, -1, "HOLDER") == "Rejected", "no connector -1"
@@ -219,7 +219,7 @@ async def test_a_faulted_or_unavailable_connector_ends_its_reservation():
         assert await reserve(rig, 2, "HOLDER", rid=2) == "Accepted"
         service = rig.reservations.made
         fault(rig, 1, "GroundFailure")
-        rig.cp.change_availability({"connectorId": 2, "type": "Inoperative"})
+        rig.core.change_availability({"connectorId": 2, "type": "Inoperative"})
         service.tick(rig.board.time_s())
         assert not service.held, service.held
         fault(rig, 1, None)

@@ -8,6 +8,7 @@ from civil import utc_text
 from cprig import Rig
 from devtest import Captured
 from firmware.v16 import start
+from firmware.v16.core import Core
 from firmware.v16.settings import MAX_PERIODS, MAX_PROFILES, MAX_STACK_LEVEL
 from firmware.v16.smartcharging import SmartCharging
 from lazy import LazyService
@@ -238,7 +239,7 @@ async def test_remote_start_with_a_tx_profile_limits_the_session_it_starts():
             made.append(service)
             return service
         lazy = LazyService(rig.session, start.SMART_CHARGING_ACTIONS, make)
-        rig.cp.register(rig.session, rig.triggers, smart_charging=lazy)
+        Core(rig.cp, smart_charging=lazy).register(rig.session)
         rig.plug()
         for wrong in (profile(), profile(purpose="TxProfile", transactionId=1),
                       profile(purpose="TxProfile", periods=[(5, 6)])):
