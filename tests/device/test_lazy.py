@@ -44,15 +44,21 @@ def test_a_service_that_does_not_take_its_action_is_a_clear_error():
     raises(RuntimeError, session.handler, "Pong")
 
 
-async def test_the_applications_lazy_services_register_every_action():
+def charge_point():
+    """A one-connector charge point of the application, accepted by its central system."""
     board = SimBoard({"connectors": 1, "sim": {"controlPort": 1}}, state_dir=tempdir())
     peer, session = connect([], registration="Accepted")
     settings = Settings(board.state_dir, 1, "Core")
     journal = Journal(board.state_dir + "/journal")
     cache = AuthCache(board.state_dir)
-    cp = ChargePoint(board, settings, session, journal, Delivery(journal, session, lambda: 1,
-                                                                 lambda: 1),
-                     Authorizer(session, settings, cache, board.time_s))
+    return ChargePoint(board, settings, session, journal,
+                       Delivery(journal, session, lambda: 1, lambda: 1),
+                       Authorizer(session, settings, cache, board.time_s))
+
+
+async def test_the_applications_lazy_services_register_every_action():
+    cp = charge_point()
+    board, session, settings = cp.board, cp.session, cp.settings
     security = SecurityEvents(session, board, Journal(board.state_dir + "/security"))
     cfg = {"firmware": {}, "csms": {"chargeBoxId": "CP_1"}}
     before = set(sys.modules)
@@ -75,14 +81,8 @@ async def test_the_applications_lazy_services_register_every_action():
 
 
 def test_the_core_requests_make_their_service_at_the_first():
-    board = SimBoard({"connectors": 1, "sim": {"controlPort": 1}}, state_dir=tempdir())
-    peer, session = connect([], registration="Accepted")
-    settings = Settings(board.state_dir, 1, "Core")
-    journal = Journal(board.state_dir + "/journal")
-    cache = AuthCache(board.state_dir)
-    cp = ChargePoint(board, settings, session, journal, Delivery(journal, session, lambda: 1,
-                                                                 lambda: 1),
-                     Authorizer(session, settings, cache, board.time_s))
+    cp = charge_point()
+    session = cp.session
     core = start.core_service(cp, None, None)
     assert core.made is None
     assert not [a for a in start.CORE_ACTIONS if a in session.handlers], "registered before"
