@@ -13,17 +13,37 @@ its own handlers, and the request goes to the service. Nothing is made per actio
 fifteen). The action names are given twice, here and in the service's register(), so
 tests/device/test_lazy.py builds each lazy service of the application and checks that it
 registered every one of its actions.
+
+A stateless service (one that keeps nothing between requests: 1.6's Core requests) names its
+module, and goes again once its request is answered (the session calls shed() after each
+CALL): its handlers, the object and the module, until its next request makes them anew. On a
+plain ESP32 the few hundred bytes it would hold are what the RSA check of a signed update or
+the chain check of a certificate renewal may miss at the heap's fullest.
 """
+
+import unload
 
 
 class LazyService:
-    def __init__(self, session, actions, make):
+    def __init__(self, session, actions, make, module=None):
         self._make = make
         self.actions = actions
         self.made = None
+        self.module = module  # a stateless service's module, forgotten by shed(); else None
+        self._handlers = session.handlers
         session.lazy.append(self)
 
     def get(self):
         if self.made is None:
             self.made = self._make()
         return self.made
+
+    def shed(self):
+        """A stateless service goes until its next request: its handlers, the object and its
+        module. A service without `module` stays."""
+        if self.module is None or self.made is None:
+            return
+        self.made = None
+        for action in self.actions:
+            self._handlers.pop(action, None)
+        unload.forget(self.module)

@@ -309,9 +309,10 @@ CORE_ACTIONS = ("GetConfiguration", "ChangeConfiguration", "ChangeAvailability",
 
 
 def core_service(cp, close_link, smart):
-    """The Core profile's requests (firmware/v16/core.py), made at the first one: a session
-    started and stopped by cards needs none of them (at 96 KiB its module, class and object
-    are some 230 bytes that the RSA check of a signed update cannot spare)."""
+    """The Core profile's requests (firmware/v16/core.py), made at each: they keep nothing
+    between requests, so the service goes again once one is answered (LazyService.shed). At
+    96 KiB its module, class and object are some 230 bytes that the RSA check of a signed
+    update or the chain check of a renewal cannot spare."""
 
     def make(cp=cp, close_link=close_link, smart=smart):
         from firmware.v16.core import Core
@@ -319,7 +320,7 @@ def core_service(cp, close_link, smart):
         service.register(cp.session)
         return service
 
-    return LazyService(cp.session, CORE_ACTIONS, make)
+    return LazyService(cp.session, CORE_ACTIONS, make, "firmware.v16.core")
 
 
 SMART_CHARGING_ACTIONS = ("SetChargingProfile", "ClearChargingProfile", "GetCompositeSchedule")

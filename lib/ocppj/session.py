@@ -220,6 +220,8 @@ class Session:
             await self._error(msg_id, "FormationViolation", "message id longer than 36")
         elif kind == CALL and len(frame) == 4 and _is_str(frame[2]):
             await self._incoming_call(msg_id, frame[2], frame[3])
+            for service in self.lazy:  # the stateless ones go until their next request
+                service.shed()
         elif kind == CALLRESULT and len(frame) == 3:
             self._incoming_result(msg_id, frame[2])
         elif kind == CALLERROR and len(frame) >= 4:

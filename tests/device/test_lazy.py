@@ -44,16 +44,18 @@ def test_a_service_that_does_not_take_its_action_is_a_clear_error():
     raises(RuntimeError, session.handler, "Pong")
 
 
-def charge_point():
-    """A one-connector charge point of the application, accepted by its central system."""
+def charge_point(with_peer=False):
+    """A one-connector charge point of the application, accepted by its central system (and
+    with_peer: the scripted far end of its session too, tests/device/ocpppeer.py)."""
     board = SimBoard({"connectors": 1, "sim": {"controlPort": 1}}, state_dir=tempdir())
     peer, session = connect([], registration="Accepted")
     settings = Settings(board.state_dir, 1, "Core")
     journal = Journal(board.state_dir + "/journal")
     cache = AuthCache(board.state_dir)
-    return ChargePoint(board, settings, session, journal,
-                       Delivery(journal, session, lambda: 1, lambda: 1),
-                       Authorizer(session, settings, cache, board.time_s))
+    cp = ChargePoint(board, settings, session, journal,
+                     Delivery(journal, session, lambda: 1, lambda: 1),
+                     Authorizer(session, settings, cache, board.time_s))
+    return (cp, peer) if with_peer else cp
 
 
 async def test_the_applications_lazy_services_register_every_action():
@@ -91,3 +93,23 @@ def test_the_core_requests_make_their_service_at_the_first():
     assert core.made is not None
     for action in start.CORE_ACTIONS:
         assert session.handlers.get(action) is not None, action + " not registered"
+
+
+async def test_the_core_service_goes_once_its_request_is_answered():
+    """Core keeps nothing between requests: after each it is shed (handlers, object, module)
+    and the next request makes it again, answered the same."""
+    cp, peer = charge_point(with_peer=True)
+    session = cp.session
+    core = start.core_service(cp, None, None)
+    for n, kind, status in ((1, "Inoperative", "Unavailable"), (2, "Operative", "Available")):
+        frame = [2, "cs-%d" % n, "ChangeAvailability", {"connectorId": 1, "type": kind}]
+        await session.feed(json.dumps(frame).encode())
+        assert peer.sent[-1] == [3, "cs-%d" % n, {"status": "Accepted"}], peer.sent
+        assert cp.status_of(1)[0] == status, cp.status_of(1)
+        assert core.made is None, "kept after its request"
+        assert "firmware.v16.core" not in sys.modules, "module kept"
+        assert not [a for a in start.CORE_ACTIONS if a in session.handlers], "handlers kept"
+    kept = LazyService(session, ("Ping",), lambda: Echo(session, []))
+    kept.get()
+    kept.shed()
+    assert kept.made is not None and "Ping" in session.handlers, "no module named: it stays"
