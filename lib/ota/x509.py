@@ -150,17 +150,18 @@ def _common_name(buf, s, e):
     return ""
 
 
-def _signature_check(cert, issuer):
+def _signature_check(cert, issuer, copy=True):
     """What checking `cert`'s signature with `issuer`'s key needs, and nothing else of the two
-    certificates: (kind, key, digest, signature, PSS salt length). CertificateError when it
-    cannot be checked (unsupported algorithm, a key that does not fit the algorithm)."""
+    certificates: (kind, key, digest, signature, PSS salt length); `copy` False: the signature
+    is a view into cert's DER (the caller keeps the certificate anyway). CertificateError when
+    it cannot be checked (unsupported algorithm, a key that does not fit the algorithm)."""
     kind = cert.sig_kind
     if kind is None:
         raise CertificateError("unsupported signature algorithm " + cert.sig_oid)
     if issuer.key_type != (EC if kind == ECDSA_SHA256 else RSA):
         raise CertificateError("issuer key does not fit the signature algorithm")
-    return (kind, issuer.key, hashlib.sha256(cert.tbs).digest(), bytes(cert.signature),
-            cert.pss_salt_len)
+    return (kind, issuer.key, hashlib.sha256(cert.tbs).digest(),
+            bytes(cert.signature) if copy else cert.signature, cert.pss_salt_len)
 
 
 def _verify_steps(check, work=None):
@@ -375,7 +376,7 @@ class Certificate:
     def verify_signed_by_steps(self, issuer, work=None):
         """verify_signed_by as a generator (lib/steps.py); `work` a buffer lent for the ECDSA
         workspace (ota.ecfast), or None."""
-        return (yield from _verify_steps(_signature_check(self, issuer), work))
+        return (yield from _verify_steps(_signature_check(self, issuer, False), work))
 
     def __repr__(self):
         return "<Certificate %r issued by %r>" % (self.subject_cn, self.issuer_cn)
