@@ -201,9 +201,9 @@ class FirmwareUpdater:
             valid = cert.not_before, cert.not_after
             # The certificates go before the signature's arithmetic: an RSA check's pow needs
             # four pieces of some 512 bytes each. At 96 KiB, after a GetConfiguration, it had
-            # 4.4 KB free with them and failed one time in six; without them, 7.4 KB.
+            # 4.4 KB free with them and failed one time in six; without them, 7.4 KB (ota.x509
+            # collects right before the pow: an ECDSA check's turn need not pay for that).
             cert = roots = None
-            gc.collect()
             # the ECDSA workspace in the shared block when it is free (not while the check
             # after a download holds it: that one has parsed nothing until now)
             block = self.board.block
