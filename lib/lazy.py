@@ -25,12 +25,14 @@ import unload
 
 
 class LazyService:
+    module = None  # a stateless service's module, forgotten by shed() (set per instance then)
+
     def __init__(self, session, actions, make, module=None):
         self._make = make
         self.actions = actions
         self.made = None
-        self.module = module  # a stateless service's module, forgotten by shed(); else None
-        self._handlers = session.handlers
+        if module is not None:  # the others keep the class's None: no slot each at start-up
+            self.module = module
         session.lazy.append(self)
 
     def get(self):
@@ -38,12 +40,12 @@ class LazyService:
             self.made = self._make()
         return self.made
 
-    def shed(self):
-        """A stateless service goes until its next request: its handlers, the object and its
-        module. A service without `module` stays."""
+    def shed(self, handlers):
+        """A stateless service goes until its next request: its handlers (taken out of the
+        session's `handlers`), the object and its module. A service without `module` stays."""
         if self.module is None or self.made is None:
             return
         self.made = None
         for action in self.actions:
-            self._handlers.pop(action, None)
+            handlers.pop(action, None)
         unload.forget(self.module)

@@ -221,7 +221,7 @@ class Session:
         elif kind == CALL and len(frame) == 4 and _is_str(frame[2]):
             await self._incoming_call(msg_id, frame[2], frame[3])
             for service in self.lazy:  # the stateless ones go until their next request
-                service.shed()
+                service.shed(self.handlers)
         elif kind == CALLRESULT and len(frame) == 3:
             self._incoming_result(msg_id, frame[2])
         elif kind == CALLERROR and len(frame) >= 4:

@@ -111,5 +111,5 @@ async def test_the_core_service_goes_once_its_request_is_answered():
         assert not [a for a in start.CORE_ACTIONS if a in session.handlers], "handlers kept"
     kept = LazyService(session, ("Ping",), lambda: Echo(session, []))
     kept.get()
-    kept.shed()
+    kept.shed(session.handlers)
     assert kept.made is not None and "Ping" in session.handlers, "no module named: it stays"
