@@ -1,11 +1,11 @@
 # The charge point: connectors, transactions, availability, status and cards.
 """Builds one Connector (with its Evse) per connector, runs the 100 ms control loop (relay
-rule, cards, connection time-out, meter samples, clock-aligned data, status changes), keeps
-the availability (Operative / Inoperative, scheduled while a transaction runs) and takes the
-answers to the transaction messages. The central system's Core requests are
-firmware/v16/core.py's, which turns them into the commands here.
+rule, cards, connection time-out, meter samples, clock-aligned data, status changes) and keeps
+the availability (Operative / Inoperative, scheduled while a transaction runs). The central
+system's Core requests are firmware/v16/core.py's, which turns them into the commands here;
+the transaction messages and their answers are `messages`' (firmware/v16/txmessages.py).
 
-    cp = ChargePoint(board, settings, session, journal, delivery, authorizer)
+    cp = ChargePoint(board, settings, session, messages, authorizer)
     cp.recover()                      # stop transactions cut by power loss
     asyncio.create_task(cp.run())     # the control loop
 
@@ -46,7 +46,6 @@ from firmware.model.evse import Guard
 from firmware.model.connector import Connector, same_tag
 from firmware.model.status import connector_status
 from firmware.v16.statusreport import StatusReport
-from firmware.v16.txmessages import TxMessages
 from ticks import sleep_ms, ticks_ms
 
 log = logger.get("cp")
@@ -57,13 +56,11 @@ FEATURE_PROFILES = ("Core,FirmwareManagement,LocalAuthListManagement,Reservation
 
 
 class ChargePoint:
-    def __init__(self, board, settings, session, journal, delivery, authorizer,
-                 max_deciamps=320, watchdog=None, reservations=None):
+    def __init__(self, board, settings, session, messages, authorizer, max_deciamps=320,
+                 watchdog=None, reservations=None):
         self.board = board
         self.settings = settings
         self.session = session
-        self.journal = journal
-        self.delivery = delivery
         self.authorizer = authorizer
         self.watchdog = watchdog
         # lib/lazy.py LazyService of firmware/v16/reservation.py: asked for .made only, never made here
@@ -75,11 +72,12 @@ class ChargePoint:
         # for connector 0 once none runs any more, §5.2)
         self.scheduled_off = [False] * (board.connectors + 1)
         # StartTransaction, MeterValues, StopTransaction of the connectors' transactions
-        self.messages = TxMessages(settings, journal, delivery, reservations)
+        self.messages = messages
         self.connectors = [Connector(n, board, self.messages, self.transaction_changed,
                                      max_deciamps)
                            for n in range(1, board.connectors + 1)]
-        self.status = StatusReport(session, board, settings, board.connectors, self.status_of)
+        self.status = StatusReport(session, board, settings, messages.journal, board.connectors,
+                                   self.status_of)
         self.aligned = None  # the AlignedMeter while ClockAlignedDataInterval is set
         # Operative or Inoperative, connector 0 the charge point as a whole: persists across
         # reboots (§5.2); an EVSE is told its connector's
@@ -252,24 +250,6 @@ class ChargePoint:
                      " no connector free")
         else:
             target.begin(id_tag, parent)
-
-    # -- answers to our transaction messages ----------------------------------------------------
-    def answered(self, record, answer):
-        """The delivery's answer to a transaction message (Delivery's on_answer)."""
-        info = answer.get("idTagInfo") if isinstance(answer, dict) else None
-        if record.action == "StartTransaction":
-            id_tag = record.payload["idTag"]
-            if info:
-                self.authorizer.remember(id_tag, info)
-            c = self.connector(record.payload["connectorId"])  # the record names it
-            if c is not None and c.tx is not None and c.tx.local_id == record.tx:
-                info = answer["idTagInfo"]
-                c.started(answer["transactionId"], info["status"] == "Accepted",
-                          info.get("parentIdTag"))
-        elif record.action == "StopTransaction":
-            if info and "idTag" in record.payload:
-                self.authorizer.remember(record.payload["idTag"], info)
-            self.status.released(record.seq)  # the status change it held may follow now
 
     # -- commands ----------------------------------------------------------------------------
     def connector(self, n):

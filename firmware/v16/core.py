@@ -119,8 +119,9 @@ class Core:
             reason = "HardReset" if hard else "SoftReset"
             for c in cp.connectors:
                 c.stop(reason)
+            journal = cp.messages.journal
             start = ticks_ms()  # give the StopTransactions a moment to reach the central system
-            while cp.journal.peek() is not None and ticks_diff(ticks_ms(), start) < flush_ms:
+            while journal.peek() is not None and ticks_diff(ticks_ms(), start) < flush_ms:
                 await sleep_ms(100)
             if cp.status.online():
                 try:  # the statuses that follow the stops (Finishing ...)

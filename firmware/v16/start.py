@@ -26,6 +26,7 @@ from firmware.v16.chargepoint import FEATURE_PROFILES, ChargePoint
 from firmware.v16.remotetrigger import RemoteTrigger, send_triggered
 from firmware.registration import BootMessage, Registration
 from firmware.v16.settings import Settings
+from firmware.v16.txmessages import TxMessages
 from lazy import LazyService
 from ocppj.delivery import Delivery
 from ocppj.journal import Journal
@@ -54,12 +55,12 @@ async def start(cfg, board, watchdog, client, encoder, trust, boot_reason="Unkno
     triggers = RemoteTrigger(board.connectors)
     triggers.register(session)
     await sleep_ms(0)
-    # the answers to transaction messages go to the charge point (made below, it needs the
-    # delivery to wake it)
+    # the answers to transaction messages go to the messages' service (made below: it wakes
+    # the delivery)
     delivery = Delivery(journal, session,
                         lambda settings=settings: settings.get("TransactionMessageAttempts"),
                         lambda settings=settings: settings.get("TransactionMessageRetryInterval"),
-                        lambda record, answer: cp.answered(record, answer))
+                        lambda record, answer: messages.answered(record, answer))
     await sleep_ms(0)
     cache = AuthCache(board.state_dir)
     # The Local Authorization List: made at the first SendLocalList or GetLocalListVersion,
@@ -85,7 +86,8 @@ async def start(cfg, board, watchdog, client, encoder, trust, boot_reason="Unkno
     def make_reserved(session=session, state_dir=board.state_dir):
         return make_reservations(cp, session, state_dir)
     reservations = LazyService(session, RESERVATION_ACTIONS, make_reserved)
-    cp = ChargePoint(board, settings, session, journal, delivery, authorizer,
+    messages = TxMessages(settings, journal, delivery, authorizer, reservations)
+    cp = ChargePoint(board, settings, session, messages, authorizer,
                      max_deciamps=settings.get("MaxCurrentA") * 10, watchdog=watchdog,
                      reservations=reservations)
     cp.guard_relays()  # the relays' safety never waits for the loop (evse.Guard)

@@ -1,9 +1,9 @@
 # OCPP 1.6 StatusNotification (§4.9): when each connector's status goes to the central system.
-"""    status = StatusReport(session, board, settings, connectors=2, status_of=cp.status_of)
+"""    status = StatusReport(session, board, settings, journal, connectors=2,
+                          status_of=cp.status_of)
     asyncio.create_task(status.run())  # the sender; status.stop() ends it
     status.tick(now_ms)              # the control loop, every tick: a due change wakes the sender
     status.hold(1, seq)              # connector 1's StopTransaction (journal seq) goes first
-    status.released(seq)             # ... it was answered
     await status.report_all()        # after every accepted (re)connect
     await status.send_statuses()     # every pending change now
     triggers.add("StatusNotification", status.trigger)  # firmware/v16/remotetrigger.py
@@ -26,6 +26,7 @@ connector's current status is sent.
 Stopping: StopTransaction first, then the status that follows it (Finishing, Available,
 Unavailable): the status change of a connector whose StopTransaction is still in the journal
 waits for its answer, at most STOP_HOLD_MS from the stop (or from the next accepted connect).
+The journal says when it was answered (the delivery acks it then): nothing has to tell.
 """
 
 import asyncio
@@ -47,19 +48,20 @@ class StatusReport(StatusReporter):
     retry_min_ms = 10000  # first back-off after a refused StatusNotification, doubling ...
     retry_max_ms = 600000  # ... up to this
 
-    def __init__(self, session, board, settings, connectors, status_of):
+    def __init__(self, session, board, settings, journal, connectors, status_of):
         StatusReporter.__init__(self, connectors,
                                 lambda: settings.get("MinimumStatusDuration"))
         self.session = session
         self.board = board
         self.status_of = status_of
+        self.journal = journal  # holds a StopTransaction until it is answered
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         n = connectors + 1
         self._retry_ms = [0] * n  # per connector: the back-off after a refusal (0: none)
         self._retry_at = [0] * n
         self._logged = [None] * n  # offline: the status last logged as waiting
-        self._held = [None] * n  # (journal seq of its StopTransaction, since), until answered
+        self._held = [None] * n  # (journal seq of its StopTransaction, since)
         self._summary_at = None  # offline: when the last summary was logged
         self._running = False
 
@@ -76,23 +78,15 @@ class StatusReport(StatusReporter):
         for the answer (at most STOP_HOLD_MS)."""
         self._held[n] = (seq, ticks_ms())
 
-    def released(self, seq):
-        """The journal's record `seq` was answered: a status it held may follow now."""
-        for n in range(len(self._held)):
-            held = self._held[n]
-            if held is not None and held[0] == seq:
-                self._held[n] = None
-                self._wake.set()
-
     def _may_send(self, n, now):
         """Not in a back-off after a refusal, not waiting for the connector's StopTransaction."""
         if self._retry_ms[n] and ticks_diff(now, self._retry_at[n]) < 0:
             return False
         held = self._held[n]
         if held is not None:
-            if ticks_diff(now, held[1]) < STOP_HOLD_MS:
+            if self.journal.pending(held[0]) and ticks_diff(now, held[1]) < STOP_HOLD_MS:
                 return False
-            self._held[n] = None  # waited long enough: the status goes (order not kept)
+            self._held[n] = None  # answered, or waited long enough (order not kept)
         return True
 
     # -- the control loop's side -------------------------------------------------------------

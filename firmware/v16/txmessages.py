@@ -1,13 +1,20 @@
 # OCPP 1.6 transaction messages: StartTransaction, MeterValues and StopTransaction of the
-# model's connectors (firmware/model/connector.py), and the configuration keys they follow.
-"""    messages = TxMessages(settings, journal, delivery, reservations)
-    Connector(n, board, messages, transaction_changed)     # the model asks it
+# model's connectors (firmware/model/connector.py), their answers, and the configuration keys
+# they follow.
+"""    messages = TxMessages(settings, journal, delivery, authorizer, reservations)
+    Delivery(journal, session, ..., on_answer=messages.answered)  # (through a lambda: the
+    Connector(n, board, messages, transaction_changed)            #  delivery comes first)
 
 Every transaction message goes through the journal, so it survives power loss and is sent in
 order once the central system can be reached; the journal's local id stands for the
 transactionId until StartTransaction.conf names it (ocppj/journal.py). `reservations` is the
 lib/lazy.py LazyService of firmware/v16/reservation.py, asked at a start only whether it was
 made: the StartTransaction carries the reservationId it ends (§4.8).
+
+The answers (`answered`, the delivery's on_answer): an idTagInfo goes to the authorization
+cache (the authorizer's), and StartTransaction.conf's transactionId and verdict to the
+connector whose start it answers, while that transaction runs (a transaction stopped before
+its answer came needs neither: its StopTransaction is sent with the id the journal mapped).
 
 The rules: ConnectionTimeOut, MeterValueSampleInterval, StopTransactionOnEVSideDisconnect,
 StopTransactionOnInvalidId. MeterValuesSampledData for every periodic sample.
@@ -57,10 +64,14 @@ def _mv_bytes(measurands):
 
 
 class TxMessages:
-    def __init__(self, settings, journal, delivery, reservations=None):
+    _answer_to = None  # {local id: connector} of the running starts not answered yet (a dict
+    # from the first start on: nothing made at start-up)
+
+    def __init__(self, settings, journal, delivery, authorizer, reservations=None):
         self.settings = settings
         self.journal = journal
         self.delivery = delivery  # woken when the journal has a new record
+        self.authorizer = authorizer  # the answers' idTagInfo go to its cache
         self.reservations = reservations
 
     def rule(self, r):
@@ -90,6 +101,9 @@ class TxMessages:
         seq = self.journal.append("StartTransaction", payload, "start")
         tx = Transaction(Journal.local_id(seq), id_tag, meter_wh, now_s, parent=parent)
         tx.begin = self.sample(c, "Transaction.Begin", "StopTxnSampledData")
+        if self._answer_to is None:
+            self._answer_to = {}
+        self._answer_to[tx.local_id] = c
         self.delivery.wake()
         return tx
 
@@ -124,8 +138,23 @@ class TxMessages:
             payload.pop("transactionData", None)
             seq = self.journal.append("StopTransaction", payload, "stop")
         del data, payload
+        if self._answer_to:
+            self._answer_to.pop(tx.local_id, None)  # over: its answer has nothing to start
         self.delivery.wake()
         return seq
+
+    def answered(self, record, answer):
+        """The answer to a transaction message (the Delivery's on_answer)."""
+        info = answer.get("idTagInfo") if isinstance(answer, dict) else None
+        payload = record.payload
+        if info and "idTag" in payload:
+            self.authorizer.remember(payload["idTag"], info)
+        if record.action == "StartTransaction" and self._answer_to:
+            c = self._answer_to.pop(record.tx, None)
+            if c is not None:
+                info = answer["idTagInfo"]  # required in StartTransaction.conf
+                c.started(answer["transactionId"], info["status"] == "Accepted",
+                          info.get("parentIdTag"))
 
     # -- transactionData -----------------------------------------------------------------
     def room(self, aligned=None):

@@ -634,6 +634,12 @@ class Journal(ServerIds):
             i += 1
         return None
 
+    def pending(self, seq):
+        """Is record `seq` still to be delivered (appended, not acked, not thinned)? Reads
+        nothing from flash."""
+        i = self._find(seq)
+        return i >= 0 and self._kinds[i] != 0
+
     def get(self, seq):
         """The live Record `seq`, or None (delivered, thinned, or unreadable: logged)."""
         i = self._find(seq)

@@ -23,6 +23,7 @@ from firmware.v16.chargepoint import ChargePoint
 from firmware.v16.core import Core
 from firmware.v16.remotetrigger import RemoteTrigger
 from firmware.v16.settings import Settings
+from firmware.v16.txmessages import TxMessages
 from ocppj.delivery import Delivery
 from ocppj.encoder import Encoder
 from ocppj.journal import Journal
@@ -95,6 +96,19 @@ class Central:
         return [p for a, p in self.calls if a == action]
 
 
+def charge_point(board, session, settings, attempts=1, reservations=None):
+    """A ChargePoint of `board` on `session` wired as firmware/v16/start.py wires it: its
+    journal, the delivery of its transaction messages (`attempts` per message) with their
+    answers, the authorizer and its cache. The delivery is cp.messages.delivery."""
+    journal = Journal(board.state_dir + "/journal", max_record_bytes=FRAME_BYTES - 256)
+    delivery = Delivery(journal, session, lambda: attempts, lambda: 1,
+                        lambda record, answer: messages.answered(record, answer))
+    authorizer = Authorizer(session, settings, AuthCache(board.state_dir), board.time_s)
+    messages = TxMessages(settings, journal, delivery, authorizer, reservations)
+    return ChargePoint(board, settings, session, messages, authorizer,
+                       reservations=reservations)
+
+
 class Rig:
     def __init__(self, connectors=1, answer=accept_all, registration="Accepted", connected=True,
                  config=None, reservations=False, settings_class=Settings):
@@ -110,21 +124,18 @@ class Rig:
         self.settings = settings_class(self.board.state_dir, connectors, "Core")
         for key, value in (config or {}).items():
             assert self.settings.change(key, value) == "Accepted", (key, value)
-        self.journal = Journal(self.board.state_dir + "/journal",
-                               max_record_bytes=FRAME_BYTES - 256)
-        self.delivery = Delivery(self.journal, self.session, lambda: 2, lambda: 1,
-                                 lambda record, answer: self.cp.answered(record, answer))
-        self.cache = AuthCache(self.board.state_dir)
-        self.authorizer = Authorizer(self.session, self.settings, self.cache, self.board.time_s)
         self.reservations = None
         if reservations:  # the application's lazy reservation service (firmware/v16/start.py)
             from firmware.v16 import start
             from lazy import LazyService
             self.reservations = LazyService(self.session, start.RESERVATION_ACTIONS, lambda: (
                 start.make_reservations(self.cp, self.session, self.board.state_dir)))
-        self.cp = ChargePoint(self.board, self.settings, self.session, self.journal,
-                              self.delivery, self.authorizer,
-                              reservations=self.reservations)
+        self.cp = charge_point(self.board, self.session, self.settings, attempts=2,
+                               reservations=self.reservations)
+        messages = self.cp.messages
+        self.journal, self.delivery = messages.journal, messages.delivery
+        self.authorizer = self.cp.authorizer
+        self.cache = self.authorizer.cache
         self.triggers = RemoteTrigger(connectors)
         self.triggers.register(self.session)
         self.core = Core(self.cp)

@@ -1,25 +1,16 @@
 # Device tests of the application's own small decisions (firmware/app.py): the status LED.
+import cprig
 from devtest import rmtree, tempdir
 from firmware import app
-from firmware.v16.authcache import AuthCache
-from firmware.v16.authorize import Authorizer
 from firmware.sim.board import SimBoard
-from firmware.v16.chargepoint import ChargePoint
 from firmware.v16.settings import Settings
-from ocppj.delivery import Delivery
-from ocppj.journal import Journal
 from ocpppeer import connect
 
 
 def charge_point(connectors):
     board = SimBoard({"connectors": connectors, "sim": {"controlPort": 1}}, state_dir=tempdir())
     peer, session = connect([], registration="Accepted")
-    settings = Settings(board.state_dir, connectors, "Core")
-    journal = Journal(board.state_dir + "/journal")
-    cache = AuthCache(board.state_dir)
-    cp = ChargePoint(board, settings, session, journal,
-                     Delivery(journal, session, lambda: 1, lambda: 1),
-                     Authorizer(session, settings, cache, board.time_s))
+    cp = cprig.charge_point(board, session, Settings(board.state_dir, connectors, "Core"))
     return board, session, cp
 
 

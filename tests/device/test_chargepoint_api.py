@@ -1,27 +1,16 @@
 # Device tests of the charge point's own requests (firmware/v16/core.py): its DataTransfer.
+import cprig
 from devtest import tempdir
-from firmware.v16.authcache import AuthCache
-from firmware.v16.authorize import Authorizer
 from firmware.sim.board import SimBoard
-from firmware.v16.chargepoint import ChargePoint
 from firmware.v16.core import Core
 from firmware.v16.settings import Settings
-from ocppj.delivery import Delivery
-from ocppj.journal import Journal
 from ocpppeer import connect
 
 
 def charge_point(replies):
     board = SimBoard({"connectors": 1, "sim": {"controlPort": 1}}, state_dir=tempdir())
     peer, session = connect(replies, registration="Accepted")
-    settings = Settings(board.state_dir, 1, "Core")
-    journal = Journal(board.state_dir + "/journal")
-    delivery = Delivery(journal, session, lambda: 1, lambda: 1,
-                        lambda record, answer: cp.answered(record, answer))
-    cache = AuthCache(board.state_dir)
-    authorizer = Authorizer(session, settings, cache, board.time_s)
-    cp = ChargePoint(board, settings, session, journal, delivery, authorizer)
-    return Core(cp), peer
+    return Core(cprig.charge_point(board, session, Settings(board.state_dir, 1, "Core"))), peer
 
 
 async def test_data_transfer_from_the_charge_point():

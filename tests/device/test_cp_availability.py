@@ -8,8 +8,7 @@ from firmware.v16.core import Core
 
 def rebooted(rig):
     """A new charge point on the rig's flash, as after a reboot."""
-    return ChargePoint(rig.board, rig.settings, rig.session, rig.journal, rig.delivery,
-                       rig.authorizer)
+    return ChargePoint(rig.board, rig.settings, rig.session, rig.cp.messages, rig.authorizer)
 
 
 def core(cp):

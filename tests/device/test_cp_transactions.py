@@ -74,6 +74,36 @@ async def test_the_group_is_known_from_start_transaction_without_a_cache():
         rig.close()
 
 
+def late_answers(action, payload):
+    """CARD-A's start refused (transaction 7), CARD-B's accepted with a group (transaction 8)."""
+    if action == "StartTransaction":
+        if payload["idTag"] == "CARD-A":
+            return [3, {"transactionId": 7, "idTagInfo": {"status": "Invalid"}}]
+        return [3, {"transactionId": 8, "idTagInfo": {"status": "Accepted",
+                                                      "parentIdTag": "GROUP-B"}}]
+    return accept_all(action, payload)
+
+
+async def test_a_start_answered_after_its_transaction_stopped_leaves_the_next_one_alone():
+    rig = Rig(answer=late_answers)  # the journal's sender not started yet: no answer comes
+    try:
+        rig.plug()
+        await rig.cp.on_card("CARD-A")
+        await rig.cp.on_card("CARD-A")  # stopped before its StartTransaction was answered
+        await rig.cp.on_card("CARD-B")
+        c = rig.cp.connectors[0]
+        assert c.tx is not None and c.tx.id_tag == "CARD-B"
+        rig.start()
+        assert await rig.until(lambda: c.tx.server_id == 8), "its own answer: transaction 8"
+        assert await rig.until(lambda: len(rig.cs.sent("StopTransaction")) == 1)
+        assert rig.cs.sent("StopTransaction")[0]["transactionId"] == 7, "the id mapped for A"
+        assert c.tx is not None and not c.tx.rejected, "A's Invalid did not stop or block B"
+        assert c.tx.parent == "GROUP-B", "the group StartTransaction.conf names"
+        assert rig.authorizer.parent("CARD-B") == "GROUP-B", "its idTagInfo went to the cache"
+    finally:
+        rig.close()
+
+
 def test_a_shorter_sample_interval_applies_at_once():
     rig = Rig(config={"MeterValueSampleInterval": "60",
                       "MeterValuesSampledData": "Energy.Active.Import.Register"})

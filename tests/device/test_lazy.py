@@ -4,19 +4,16 @@
 import json
 import sys
 
+import cprig
 from devtest import raises, tempdir
 from firmware.v16 import start
-from firmware.v16.authcache import AuthCache
-from firmware.v16.authorize import Authorizer
 from firmware.sim.board import SimBoard
-from firmware.v16.chargepoint import ChargePoint
 from firmware.v16.remotetrigger import RemoteTrigger
 from firmware.security.events import SecurityEvents
 from firmware.v16.settings import Settings
 from firmware.security.trust import Trust
 from lazy import LazyService
 from ws.client import WsClient
-from ocppj.delivery import Delivery
 from ocppj.journal import Journal
 from ocpppeer import connect
 
@@ -49,12 +46,7 @@ def charge_point(with_peer=False):
     with_peer: the scripted far end of its session too, tests/device/ocpppeer.py)."""
     board = SimBoard({"connectors": 1, "sim": {"controlPort": 1}}, state_dir=tempdir())
     peer, session = connect([], registration="Accepted")
-    settings = Settings(board.state_dir, 1, "Core")
-    journal = Journal(board.state_dir + "/journal")
-    cache = AuthCache(board.state_dir)
-    cp = ChargePoint(board, settings, session, journal,
-                     Delivery(journal, session, lambda: 1, lambda: 1),
-                     Authorizer(session, settings, cache, board.time_s))
+    cp = cprig.charge_point(board, session, Settings(board.state_dir, 1, "Core"))
     return (cp, peer) if with_peer else cp
 
 

@@ -6,6 +6,7 @@ from firmware.sim.board import SimBoard
 from firmware.v16.settings import Settings
 from firmware.v16.statusreport import StatusReport
 from ocppj.encoder import Encoder
+from ocppj.journal import Journal
 from ocppj.protocol import V16
 from ocppj.session import Session
 from ticks import ticks_ms
@@ -21,7 +22,8 @@ def reporting(registration="Accepted"):
     session.opened()
     session.set_registration(registration)
     statuses = [("Available", "NoError")] * 3
-    report = StatusReport(session, board, Settings(board.state_dir, 2, "Core"), 2,
+    journal = Journal(board.state_dir + "/journal")
+    report = StatusReport(session, board, Settings(board.state_dir, 2, "Core"), journal, 2,
                           lambda n: statuses[n])
     return cs, report, statuses, board
 
@@ -54,15 +56,19 @@ async def test_a_held_status_waits_for_its_stop_transaction():
     cs, report, statuses, board = reporting()
     try:
         await report.send_statuses()
-        report.hold(1, 41)
+        journal = report.journal
+        other = journal.append("MeterValues", {"connectorId": 2, "meterValue": []}, "meter")
+        stop = journal.append("StopTransaction", {"transactionId": 7, "meterStop": 0,
+                                                  "timestamp": "x"}, "stop")
+        report.hold(1, stop)
         statuses[1] = ("Finishing", "NoError")
         statuses[2] = ("Preparing", "NoError")
         await report.send_statuses()
-        assert sent(cs)[3:] == [(2, "Preparing")], "connector 1 waits for record 41's answer"
-        report.released(40)
+        assert sent(cs)[3:] == [(2, "Preparing")], "connector 1 waits for its stop's answer"
+        journal.ack(other)
         await report.send_statuses()
         assert sent(cs)[4:] == [], "another record's answer releases nothing"
-        report.released(41)
+        journal.ack(stop)  # what the delivery does with an answered record
         await report.send_statuses()
         assert sent(cs)[4:] == [(1, "Finishing")], sent(cs)
     finally:
