@@ -1,4 +1,4 @@
-# The charge point: connectors, transactions, availability, status and cards.
+# The charge point: its connectors, their control loop, availability and status.
 """Builds one Connector (with its Evse) per connector, runs the 100 ms control loop (relay
 rule, cards, connection time-out, meter samples, clock-aligned data, status changes) and keeps
 the availability (Operative / Inoperative, scheduled while a transaction runs). The central
@@ -23,12 +23,9 @@ it (Finishing, Available, Unavailable), for every stop reason: a transaction has
 its connector can be Finishing (§7.7 as amended by the errata, §4.9 C6/D6); the report holds
 the status change until the StopTransaction is answered.
 
-Identifiers compare case-insensitively (IdToken, §7.28) and are sent as presented. A card
-that is not the one that started a transaction stops it when the central system (or the
-cache, with LocalPreAuthorize) says it is Accepted with the transaction's parentIdTag (§3.10,
-§4.1): it is asked with an Authorize, which the card that started it never needs. The
-transaction's parentIdTag comes from the Authorize (or cache) that started it, or from its
-StartTransaction.conf.
+Cards: firmware/model/cards.py decides what a card stops or starts, with the authorizer's
+verdict (firmware/v16/authorize.py). Identifiers compare case-insensitively (IdToken, §7.28)
+and are sent as presented.
 
 Reservations (§5.13) are firmware/v16/reservation.py's, made at the first ReserveNow or
 CancelReservation (or at start-up when reservations wait on flash): until then the hooks here
@@ -43,7 +40,7 @@ import asyncio
 import logger
 from firmware.model import availability
 from firmware.model.evse import Guard
-from firmware.model.connector import Connector, same_tag
+from firmware.model.connector import Connector
 from firmware.model.status import connector_status
 from firmware.v16.statusreport import StatusReport
 from ticks import sleep_ms, ticks_ms
@@ -209,47 +206,11 @@ class ChargePoint:
         await self.status.send_statuses()
 
     # -- cards -------------------------------------------------------------------------------
-    async def on_card(self, id_tag):
-        """A card at the reader: stops the session it (or a card of its group) started, or
-        starts one."""
-        for c in self.connectors:
-            if c.tx is not None and same_tag(c.tx.id_tag, id_tag):
-                c.stop("Local", id_tag=id_tag)  # the same identifier: no Authorize (§4.1)
-                return
-        grouped = False  # a transaction whose group is known: the card may belong to it
-        for c in self.connectors:
-            if c.tx is not None and c.tx.parent:
-                grouped = True
-        target = None
-        for c in self.connectors:
-            if c.usable() and (target is None or (c.evse.plugged and not target.evse.plugged)):
-                target = c
-        reservations = self.reservations_made()
-        if reservations is not None:  # not another's reserved connector (its group: asked below)
-            target = reservations.choose(id_tag, asked=False)
-        if target is None and not grouped:
-            log.info("card", id_tag, "presented: no connector free")
-            return
-        if target is not None and not (reservations is not None
-                                       and reservations.reserved(target.n)):
-            target.pending_tag = id_tag  # Preparing while we ask (a reserved one stays Reserved)
-        status, parent = await self.authorizer.check(id_tag)
-        if target is not None and target.pending_tag == id_tag:
-            target.pending_tag = None
-        if reservations is not None and status == "Accepted":
-            target = reservations.choose(id_tag, parent)  # the group is known now (§5.13)
-        if status == "Accepted" and parent:
-            for c in self.connectors:
-                if c.tx is not None and same_tag(c.tx.parent, parent):
-                    c.stop("Local", id_tag=id_tag)  # the same group (§3.10)
-                    return
-        if status != "Accepted":
-            log.info("card", id_tag, "refused:", status)
-        elif target is None or not target.usable():
-            log.info("card", id_tag, "presented: not of a running transaction's group,"
-                     " no connector free")
-        else:
-            target.begin(id_tag, parent)
+    def on_card(self, id_tag):
+        """A card at the reader (the control loop takes it from the board): the session it
+        stops or starts, as firmware/model/cards.py decides (imported at the first card)."""
+        from firmware.model.cards import present
+        return present(id_tag, self.connectors, self.authorizer, self.reservations_made())
 
     # -- commands ----------------------------------------------------------------------------
     def connector(self, n):
