@@ -66,7 +66,7 @@ class ChargePoint:
         self.guard = None  # evse.Guard over the connectors, once guard_relays() started it
         self._alive_bit = watchdog.watch() if watchdog else 0
         # per connector, 0 the charge point: Inoperative once its transaction has ended (and
-        # for connector 0 once none runs any more, §5.2)
+        # for connector 0 once none runs any more, §5.2; firmware/model/availability.py)
         self.scheduled_off = [False] * (board.connectors + 1)
         # StartTransaction, MeterValues, StopTransaction of the connectors' transactions
         self.messages = messages
@@ -91,11 +91,6 @@ class ChargePoint:
             c.installing = installing
         self.status.wake()
 
-    def apply_availability(self, connector, operative):
-        availability.change(self._avail_path, self.availability, connector.n, operative)
-        connector.evse.set_available(operative)
-        self.status.wake()
-
     _tx_listeners = ()  # until on_transaction(): nothing made at start-up for them
 
     def on_transaction(self, fn):
@@ -112,14 +107,9 @@ class ChargePoint:
             self.status.hold(connector.n, stop_seq)  # the StopTransaction goes first
         for fn in self._tx_listeners:
             fn(connector, ended)
-        if ended is None:
-            return
-        if self.scheduled_off[connector.n]:
-            self.scheduled_off[connector.n] = False
-            self.apply_availability(connector, False)
-        if self.scheduled_off[0] and not self.transactions_running():
-            self.scheduled_off[0] = False
-            availability.change(self._avail_path, self.availability, 0, False)
+        if ended is not None and availability.ended(self._avail_path, self.availability,
+                                                    self.scheduled_off, self.connectors,
+                                                    connector):
             self.status.wake()
 
     def reservations_made(self):
@@ -220,30 +210,10 @@ class ChargePoint:
         return self.connectors[n - 1]
 
     def set_operative(self, n, operative):
-        """Make connector n (0: the charge point and all its connectors) Operative or
-        Inoperative (§5.2): False when done, True when scheduled because a transaction runs
-        (applied when it ends), None when there is no such connector. Scheduled for connector
-        0: the idle connectors go Unavailable at once (no new session may begin there), each
-        busy one when its transaction ends, and connector 0 itself when the last one has
-        ended: it never reports Unavailable while a transaction scheduled for still runs."""
-        if n == 0:
-            targets = self.connectors
-        else:
-            c = self.connector(n)
-            if c is None:
-                return None
-            targets = [c]
-        scheduled = False
-        for c in targets:
-            if not operative and c.tx is not None:
-                self.scheduled_off[c.n] = True
-                scheduled = True
-            else:
-                self.scheduled_off[c.n] = False
-                self.apply_availability(c, operative)
-        if n == 0:
-            self.scheduled_off[0] = scheduled
-            if not scheduled:
-                availability.change(self._avail_path, self.availability, 0, operative)
+        """ChangeAvailability of connector n (0: the charge point and all its connectors,
+        §5.2): False when done, True when scheduled because a transaction runs, None when there
+        is no such connector (firmware/model/availability.py)."""
+        scheduled = availability.set_operative(self._avail_path, self.availability,
+                                               self.scheduled_off, self.connectors, n, operative)
         self.status.wake()
         return scheduled

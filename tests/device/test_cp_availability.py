@@ -48,3 +48,29 @@ def test_a_file_it_cannot_use_leaves_everything_operative():
             assert [cp.status_of(n)[0] for n in (0, 1, 2)] == ["Available"] * 3, text
     finally:
         rig.close()
+
+
+def test_the_charge_point_goes_inoperative_when_its_last_transaction_ends():
+    rig = Rig(connectors=3)
+    try:
+        running = []
+        for n in (1, 2):
+            rig.plug(n)
+            c = rig.cp.connectors[n - 1]
+            c.begin("TAG-%d" % n)
+            running.append(c)
+        answer = rig.core.change_availability({"connectorId": 0, "type": "Inoperative"})
+        assert answer == {"status": "Scheduled"}, answer
+        assert [rig.cp.status_of(n)[0] for n in (0, 3)] == ["Available", "Unavailable"], \
+            "the idle connector at once, the charge point not yet"
+        running[0].stop("Local")
+        assert [rig.cp.status_of(n)[0] for n in (0, 1)] == ["Available", "Unavailable"], \
+            "one transaction still runs: the charge point stays Available"
+        assert running[1].evse.available, "the running one keeps its relay's permission"
+        running[1].stop("Local")
+        assert [rig.cp.status_of(n)[0] for n in (0, 1, 2, 3)] == ["Unavailable"] * 4
+        assert not running[1].evse.available
+        cp = rebooted(rig)
+        assert [cp.status_of(n)[0] for n in (0, 1, 2, 3)] == ["Unavailable"] * 4, "on flash"
+    finally:
+        rig.close()
