@@ -1,7 +1,8 @@
 # OCPP 1.6 Reservation profile: ReserveNow, CancelReservation and the reservations on flash.
 """The reservations a central system made (§3.11, §5.1, §5.13), and who may charge where.
 
-    reservations = Reservations(cp, state_dir + "/reservations.json")   # loads what was kept
+    reservations = Reservations(cp.connectors, cp.status_of, settings, board,
+                                state_dir + "/reservations.json")   # loads what was kept
     reservations.register(session)            # ReserveNow, CancelReservation
     reservations.reserved(1)                  # connector 1 shows Reserved
     reservations.choose(id_tag, parent)       # the connector a card may start on, or None
@@ -10,7 +11,9 @@
 
 Made by the application at the first ReserveNow or CancelReservation (lib/lazy.py), or at
 start-up when the file exists: a charge point nobody reserves never imports this module. The
-ChargePoint (firmware/v16/chargepoint.py) asks it from its hooks once it is made.
+ChargePoint (firmware/v16/chargepoint.py) asks it from its hooks once it is made; what it needs
+of the charge point comes in when it is made: the model's connectors, status_of(n) (the
+connector's (status, errorCode), 0 the charge point), the settings and the board's clock.
 
 A reservation is [reservationId, connectorId, expiry (s since 2000), idTag, parentIdTag or
 None], all of them in one file (atomicfile: a torn file is logged and ignored), written at
@@ -67,8 +70,11 @@ log = logger.get("reservation")
 
 
 class Reservations:
-    def __init__(self, cp, path):
-        self.cp = cp  # the ChargePoint: connectors, their status, settings, board
+    def __init__(self, connectors, status_of, settings, clock, path):
+        self.connectors = connectors
+        self.status_of = status_of
+        self.settings = settings
+        self.clock = clock  # the board: clock_set(), time_s()
         self.path = path
         self.held = []  # the reservations, as described above
         self._load()
@@ -87,7 +93,7 @@ class Reservations:
         try:
             held = json.loads(raw)
             for r in held:
-                if not _valid(r, len(self.cp.connectors)):
+                if not _valid(r, len(self.connectors)):
                     raise ValueError(repr(r))
         except (ValueError, TypeError) as e:
             self._drop("unreadable (%s)" % e)
@@ -107,15 +113,15 @@ class Reservations:
 
     # -- the central system's requests -----------------------------------------------------------
     def reserve_now(self, p):
-        cp = self.cp
         n = p["connectorId"]
         rid = p["reservationId"]
-        if not 0 <= n <= len(cp.connectors):
+        if not 0 <= n <= len(self.connectors):
             return {"status": "Rejected"}
-        if n == 0 and not cp.settings.get("ReserveConnectorZeroSupported"):
+        if n == 0 and not self.settings.get("ReserveConnectorZeroSupported"):
             return {"status": "Rejected"}
         expiry_s = rfc3339.to_s2000(p["expiryDate"])  # the schema checked its form
-        if cp.board.clock_set() and expiry_s <= cp.board.time_s():
+        clock = self.clock
+        if clock.clock_set() and expiry_s <= clock.time_s():
             log.warn("reservation %d: expiryDate %s has passed" % (rid, p["expiryDate"]))
             return {"status": "Rejected"}
         old = self._find(rid)
@@ -139,7 +145,7 @@ class Reservations:
 
     def _status_for(self, n, old):
         """ReserveNow's answer for connector n (0: any), `old` the reservation it replaces."""
-        states = [self._state(c, old) for c in self.cp.connectors]
+        states = [self._state(c, old) for c in self.connectors]
         others = self._zero_count(old)  # connector-0 reservations that stay
         if n:
             state = states[n - 1]
@@ -147,7 +153,7 @@ class Reservations:
                 return state
             free = states.count("Available") - 1  # what is left for connector 0's holders
             return "Accepted" if free >= others else "Occupied"
-        if self.cp.status_of(0)[0] == "Unavailable":
+        if self.status_of(0)[0] == "Unavailable":
             return "Unavailable"
         if states.count("Available") > others:
             return "Accepted"
@@ -159,7 +165,7 @@ class Reservations:
 
     def _state(self, c, old):
         """Available, Faulted, Unavailable or Occupied: connector c for a new reservation."""
-        status = self.cp.status_of(c.n)[0]
+        status = self.status_of(c.n)[0]
         if status == "Reserved":  # free again if it is reserved by the one to be replaced
             return "Available" if self._on(c.n) is old else "Occupied"
         if status in ("Available", "Faulted", "Unavailable"):
@@ -178,7 +184,7 @@ class Reservations:
         be the card's. `only`: that connector or None (RemoteStartTransaction's connectorId)."""
         best = None
         rank = -1
-        for c in self.cp.connectors:
+        for c in self.connectors:
             if (only is not None and c is not only) or not c.usable():
                 continue
             if not self.allows(c, id_tag, parent, asked):
@@ -204,7 +210,7 @@ class Reservations:
         if not others:
             return True
         free = 0
-        for d in self.cp.connectors:
+        for d in self.connectors:
             if d is not c and d.usable() and not self.reserved(d.n):
                 free += 1
         return free >= others
@@ -231,14 +237,14 @@ class Reservations:
         held = self.held
         if not held:
             return
-        clock = self.cp.board.clock_set()  # before it is set, time says nothing of expiry
+        clock_set = self.clock.clock_set()  # before it is set, time says nothing of expiry
         ended = False
         i = len(held)
         while i:
             i -= 1
             r = held[i]
-            status = self.cp.status_of(r[_N])[0]
-            if clock and now_s >= r[_EXPIRY]:
+            status = self.status_of(r[_N])[0]
+            if clock_set and now_s >= r[_EXPIRY]:
                 self._end(r, "expired")
                 ended = True
             elif status in ("Faulted", "Unavailable"):

@@ -5,7 +5,8 @@ RemoteStartTransaction, and drives each connector's offered current through the 
 that decides it, Evse.set_current_limit() (which still takes the lower of that, MaxCurrentA
 and the cable's rating; below 6 A nothing is offered).
 
-    smart = SmartCharging(cp, state_dir + "/charging-profiles", voltage_v=230,
+    smart = SmartCharging(cp.connectors, cp.on_transaction, settings, board.time_s,
+                          state_dir + "/charging-profiles", voltage_v=230,
                           phases=3)                       # loads the profiles, applies them
     smart.register(session)
     asyncio.create_task(smart.run())                      # the schedules' period boundaries
@@ -70,19 +71,20 @@ def _forget():
 
 
 class SmartCharging:
-    def __init__(self, cp, path, voltage_v, phases):
+    def __init__(self, connectors, on_transaction, settings, time_s, path, voltage_v, phases):
         from firmware.v16 import chargingprofiles
-        self.board = cp.board
-        self.cp = cp
+        self.connectors = connectors  # the model's, from 1
+        self.settings = settings
+        self.time_s = time_s  # the board's clock
         self.path = path
         self.volts = voltage_v
         self.phases = phases
         self.items = chargingprofiles.load(path)  # TxProfiles are never on flash
         self._pending = {}  # connector -> (idTag, profile, until_s): RemoteStartTransaction's
-        self._limits = [None] * len(cp.connectors)  # what each EVSE was last given
+        self._limits = [None] * len(connectors)  # what each EVSE was last given
         self._next_s = None  # the next boundary of the schedules in force
         self._applied_s = 0
-        cp.on_transaction(self.transaction_changed)
+        on_transaction(self.transaction_changed)  # the charge point's: starts and ends
         self.apply()
 
     def register(self, session):
@@ -108,7 +110,7 @@ class SmartCharging:
     def _members(self):
         """schedule.allocate()'s members: the connectors with a transaction, first started
         first."""
-        running = [c for c in self.cp.connectors if c.tx is not None]
+        running = [c for c in self.connectors if c.tx is not None]
         running.sort(key=lambda c: (c.tx.start_s, c.n))
         return [(c.n, c.tx.local_id, c.tx.start_s, self._local(c)) for c in running]
 
@@ -116,11 +118,11 @@ class SmartCharging:
         """Work the limits out for now and give them to the EVSEs; note the next boundary."""
         from drivers.pilot import MIN_DECIAMPS
         from firmware.model import schedule
-        now = self.board.time_s()
+        now = self.time_s()
         members = self._members()
         items = self.items
         out = schedule.allocate(items, now, members, self.volts, self.phases, MIN_DECIAMPS)
-        for c in self.cp.connectors:
+        for c in self.connectors:
             limit = None
             for k in range(len(members)):
                 if members[k][0] == c.n:
@@ -138,7 +140,7 @@ class SmartCharging:
         """Recompute when the clock reaches the next boundary (or is set back)."""
         while True:
             await sleep_ms(CHECK_MS)
-            now = self.board.time_s()
+            now = self.time_s()
             if (self._next_s is not None and now >= self._next_s) or now < self._applied_s:
                 self.apply()
 
@@ -154,7 +156,7 @@ class SmartCharging:
         if pending is not None:  # this start is RemoteStartTransaction's, or it is too late
             from firmware.model.connector import same_tag
             tag, profile, until_s = pending
-            now = self.board.time_s()
+            now = self.time_s()
             if same_tag(tag, tx.id_tag) and now <= until_s:
                 installed = chargingprofiles.install(items, chargingprofiles.bind(
                     profile, tx.local_id), now)
@@ -177,7 +179,7 @@ class SmartCharging:
             profile = parse(connector, payload)
             _forget()
             if not isinstance(profile, str):
-                until = (self.board.time_s() + self.cp.settings.get("ConnectionTimeOut")
+                until = (self.time_s() + self.settings.get("ConnectionTimeOut")
                          + _PENDING_S)
                 self._pending[connector] = (id_tag, profile, until)
                 return "Accepted"
@@ -187,7 +189,7 @@ class SmartCharging:
 
     # -- the central system's requests -------------------------------------------------------
     def _connector_known(self, n):
-        return 0 <= n <= len(self.cp.connectors)
+        return 0 <= n <= len(self.connectors)
 
     def set_charging_profile(self, p):
         n = p["connectorId"]
@@ -202,7 +204,7 @@ class SmartCharging:
         if purpose == "ChargePointMaxProfile" and n:
             reason = "ChargePointMaxProfile is for connector 0 only"
         elif purpose == "TxProfile":
-            running = self.cp.connectors[n - 1].tx if n else None
+            running = self.connectors[n - 1].tx if n else None
             wanted = payload.get("transactionId")
             if running is None:
                 reason = "TxProfile without a transaction on connector %d" % n
@@ -216,7 +218,7 @@ class SmartCharging:
             if isinstance(profile, str):
                 reason = profile
             else:
-                items = chargingprofiles.install(self.items, profile, self.board.time_s())
+                items = chargingprofiles.install(self.items, profile, self.time_s())
                 if items is None:
                     reason = "MaxChargingProfilesInstalled reached"
                 else:
@@ -247,10 +249,10 @@ class SmartCharging:
         from firmware.v16.settings import MAX_PERIODS
         from ocppj.encoder import Decimal, Timestamp
         watts = p.get("chargingRateUnit") == "W"
-        now = self.board.time_s()
+        now = self.time_s()
         members = self._members()
         index = -1
-        for c in self.cp.connectors:  # who else joins, as a transaction starting now
+        for c in self.connectors:  # who else joins, as a transaction starting now
             if c.tx is None and n in (0, c.n):
                 members.append((c.n, None, now, self._local(c)))
         if n:

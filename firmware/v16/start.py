@@ -300,7 +300,8 @@ RESERVATIONS_FILE = "reservations.json"  # in the state folder while reservation
 def make_reservations(cp, session, state_dir):
     """The reservation service (firmware/v16/reservation.py), its handlers registered."""
     from firmware.v16.reservation import Reservations
-    service = Reservations(cp, state_dir + "/" + RESERVATIONS_FILE)
+    service = Reservations(cp.connectors, cp.status_of, cp.settings, cp.board,
+                           state_dir + "/" + RESERVATIONS_FILE)
     service.register(session)
     return service
 
@@ -337,7 +338,8 @@ def smart_charging(cp, installation):
 
     def make(cp=cp, installation=installation):
         from firmware.v16.smartcharging import SmartCharging
-        service = SmartCharging(cp, cp.board.state_dir + "/" + CHARGING_PROFILES_FILE,
+        service = SmartCharging(cp.connectors, cp.on_transaction, cp.settings, cp.board.time_s,
+                                cp.board.state_dir + "/" + CHARGING_PROFILES_FILE,
                                 installation["voltageV"], installation["phases"])
         service.register(cp.session)
         asyncio.create_task(service.run())

@@ -34,9 +34,16 @@ def profile(pid=1, purpose="TxDefaultProfile", level=0, limit=10, unit="A", kind
 at = utc_text  # seconds since 2000 as OCPP's date-time
 
 
+def made(rig, path):
+    """The service of the rig's charge point, as firmware/v16/start.py makes it (230 V, 3
+    phases), its profiles read from `path`."""
+    cp = rig.cp
+    return SmartCharging(cp.connectors, cp.on_transaction, cp.settings, rig.board.time_s, path,
+                         230, 3)
+
+
 def smart(rig, path=None):
-    service = SmartCharging(rig.cp, path or rig.board.state_dir + "/charging-profiles",
-                            230, 3)
+    service = made(rig, path or rig.board.state_dir + "/charging-profiles")
     service.register(rig.session)
     return service
 
@@ -367,7 +374,7 @@ async def test_profiles_survive_a_restart_tx_profiles_do_not():
         assert await set_profile(rig, 0, profile(pid=3, purpose="ChargePointMaxProfile",
                                                   kind="Recurring", recurrencyKind="Daily",
                                                   startSchedule=at(0), limit=32.5)) == "Accepted"
-        again = SmartCharging(rig.cp, path, 230, 3)  # read from flash
+        again = made(rig, path)  # read from flash
         assert ids(again) == [2, 3]
         cpmax = [p for p in again.items if p[0] == 3][0]
         assert cpmax[5] == DAY and cpmax[13:] == (0, 325, None), cpmax
@@ -384,18 +391,18 @@ def test_a_torn_profiles_file_is_ignored_with_a_log_line():
         path = rig.board.state_dir + "/charging-profiles"
         atomicfile.write(path, '[1, [1, 0, 1, 0, 2, 0, null, null, null, null, false, null, '
                                'null, 0, 100, null]]')
-        assert ids(SmartCharging(rig.cp, path, 230, 3)) == [1]
+        assert ids(made(rig, path)) == [1]
         with open(path, "rb") as f:
             whole = f.read()
         with open(path, "wb") as f:
             f.write(whole[:-3])  # the power went during the write
         with Captured() as cap:
-            service = SmartCharging(rig.cp, path, 230, 3)
+            service = made(rig, path)
         assert ids(service) == [] and cap.count("torn") == 1, cap.lines
         assert not atomicfile.exists(path), "removed: the next start does not make the service"
         atomicfile.write(path, "[1, [1, 2]]")  # intact, but not profiles
         with Captured() as cap:
-            service = SmartCharging(rig.cp, path, 230, 3)
+            service = made(rig, path)
         assert ids(service) == [] and cap.count("unreadable") == 1, cap.lines
     finally:
         rig.close()
