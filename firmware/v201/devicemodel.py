@@ -61,9 +61,8 @@ import json
 import atomicfile
 import logger
 from firmware.v201.dmcheck import check, integer
-from firmware.v201.dmtable import (ACTUAL, ATTRIBUTES, CONNECTOR, MUTABILITY_MASK,
-                                   MUTABILITY_SHIFT, PASSWORD, REBOOT, SCOPE_MASK, STATION,
-                                   TABLE)
+from firmware.v201.dmtable import (ACTUAL, ATTRIBUTES, CONNECTOR, PASSWORD, READ_ONLY, REBOOT,
+                                   SCOPE_MASK, STATION, TABLE, WRITE_ONLY, mutability, same)
 from firmware.v201.jsonsize import size
 from ocppj.errors import CallError, FORMATION_VIOLATION, OCCURENCE_CONSTRAINT_VIOLATION
 
@@ -75,11 +74,6 @@ UNKNOWN_COMPONENT = "UnknownComponent"
 UNKNOWN_VARIABLE = "UnknownVariable"
 NOT_SUPPORTED_ATTRIBUTE_TYPE = "NotSupportedAttributeType"
 REBOOT_REQUIRED = "RebootRequired"
-
-# Indexes into MUTABILITY
-_READ_ONLY = 0
-_WRITE_ONLY = 1
-_READ_WRITE = 2
 
 _NO_COMPONENT = -1
 _NO_VARIABLE = -2
@@ -102,17 +96,6 @@ def _wire(v):
     return str(v)
 
 
-def same(a, b):
-    """Names equal without regard to case (allocates only when the lengths match)."""
-    return a == b or (len(a) == len(b) and a.lower() == b.lower())
-
-
-def mutability(flags, a):
-    """The index into MUTABILITY of attribute `a` of a row with `flags` (Target, MinSet and
-    MaxSet: ReadWrite)."""
-    return (flags & MUTABILITY_MASK) >> MUTABILITY_SHIFT if a == 0 else _READ_WRITE
-
-
 class DeviceModel:
     table = TABLE  # a subclass may extend it (tests do, for a variable that needs a reboot)
 
@@ -133,14 +116,14 @@ class DeviceModel:
             self._max[self.row_of(k)] = max_limits[k]
         for k in actual:
             row = self.row_of(k)
-            if mutability(self.table[row][3], 0) != _READ_ONLY:
+            if mutability(self.table[row][3], 0) != READ_ONLY:
                 raise ValueError("%s %s is writable: no actual function" % k[:2])
             self._actual[row] = actual[k]
         for k in fixed:
             row = self.row_of(k)
             value = fixed[k]
             flags = self.table[row][3]
-            if mutability(flags, 0) == _WRITE_ONLY and isinstance(value, str):
+            if mutability(flags, 0) == WRITE_ONLY and isinstance(value, str):
                 logger.secret(value)
             checked = self._check(row, value)[0] if isinstance(value, str) else None
             if checked is None:
@@ -286,7 +269,7 @@ class DeviceModel:
         a = self._attribute(flags, attribute)
         if a < 0:
             return NOT_SUPPORTED_ATTRIBUTE_TYPE, None, _info("UnsupportedParam")
-        if mutability(flags, a) == _WRITE_ONLY:
+        if mutability(flags, a) == WRITE_ONLY:
             return REJECTED, None, _info("WriteOnly")
         return ACCEPTED, self.shown(row, evse or 0, a), None
 
@@ -327,13 +310,13 @@ class DeviceModel:
         if a < 0:
             return NOT_SUPPORTED_ATTRIBUTE_TYPE, _info("UnsupportedParam")
         m = mutability(flags, a)
-        secret = m == _WRITE_ONLY
+        secret = m == WRITE_ONLY
         if secret and isinstance(value, str) and 16 <= len(value) <= 40:
             # hidden before anything could print it, even if it turns out invalid; only a
             # plausible one, so that a short rejected value cannot redact other text
             logger.secret(value)
         name = t[row][1]
-        if m == _READ_ONLY:
+        if m == READ_ONLY:
             log.info("SetVariables", t[row][0], name, "rejected: read-only")
             return REJECTED, _info("ReadOnly")
         if not isinstance(value, str) or len(value) > self._size(self._config_size):
@@ -433,12 +416,12 @@ class DeviceModel:
         flags = self.table[row][3] if row >= 0 else 0
         a = self._attribute(flags, attribute) if row >= 0 else -1
         station = flags & SCOPE_MASK == STATION
-        if (a < 0 or mutability(flags, a) == _READ_ONLY or
+        if (a < 0 or mutability(flags, a) == READ_ONLY or
                 not (evse == 0 if station else 1 <= evse <= self.evses)):
             log.warn("dropped stored", repr(component)[:50], repr(variable)[:50],
                      "not a writable variable")
             return
-        if mutability(flags, a) == _WRITE_ONLY and isinstance(value, str):
+        if mutability(flags, a) == WRITE_ONLY and isinstance(value, str):
             logger.secret(value)
         fixed = self._fixed.get(row) if a == 0 else None
         if fixed is not None and seen != fixed:

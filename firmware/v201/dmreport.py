@@ -19,12 +19,9 @@ its variableCharacteristics (B08.FR.12).
                             by a ComponentVariable (B08.FR.05-13, FR.20-25)
 """
 
-from firmware.v201.devicemodel import mutability, same
 from firmware.v201.dmtable import (ACTUAL, ATTRIBUTES, CONNECTOR, CONSTANT, DATA_TYPES,
-                                   MUTABILITY, PERSISTENT, SCOPE_MASK, STATION, TYPE_MASK)
-
-_READ_ONLY = 0
-_WRITE_ONLY = 1
+                                   MUTABILITY, PERSISTENT, READ_ONLY, SCOPE_MASK, STATION,
+                                   TYPE_MASK, WRITE_ONLY, mutability, same)
 
 
 def base(dm, name):
@@ -60,7 +57,7 @@ def _configuration(dm):
         for row in range(first, end):
             flags = dm.table[row][3]
             for a in range(4):
-                if flags & (ACTUAL << a) and mutability(flags, a) != _READ_ONLY:
+                if flags & (ACTUAL << a) and mutability(flags, a) != READ_ONLY:
                     yield data(dm, row, evse, True)
                     break
 
@@ -141,10 +138,10 @@ def data(dm, row, evse, writable_only):
         if not flags & (ACTUAL << a):
             continue
         m = mutability(flags, a)
-        if writable_only and m == _READ_ONLY:
+        if writable_only and m == READ_ONLY:
             continue
         attribute = {"type": ATTRIBUTES[a], "mutability": MUTABILITY[m]}  # type: dict
-        if m != _WRITE_ONLY:
+        if m != WRITE_ONLY:
             attribute["value"] = dm.shown(row, evse, a)
         if a or flags & PERSISTENT:
             attribute["persistent"] = True

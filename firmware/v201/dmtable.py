@@ -27,7 +27,8 @@ ATTRIBUTES, each in the order of its enum in the generated schema tables
 the rows hold small indexes and the names are written once.
 
 Only literals and const() names appear in TABLE, so the compiler makes it one constant that a
-frozen build keeps in flash.
+frozen build keeps in flash. mutability() and same() read a row for the device model and its
+reports (firmware/v201/devicemodel.py, dmreport.py), which both import them from here.
 """
 
 try:
@@ -57,6 +58,10 @@ WO = const(8)
 RW = const(16)
 MUTABILITY_SHIFT = const(3)
 MUTABILITY_MASK = const(24)
+# indexes into MUTABILITY
+READ_ONLY = const(0)
+WRITE_ONLY = const(1)
+READ_WRITE = const(2)
 # where the component exists
 STATION = const(0)
 EVSE = const(32)
@@ -182,3 +187,15 @@ TABLE = (
      "sType2"),
     ("Connector", "SupplyPhases", None, _FIX | INTEGER | CONNECTOR, None, 0, 3, None, "1"),
 )
+
+
+# -- reading a row (the device model and its reports) --------------------------------------
+def mutability(flags, a):
+    """The index into MUTABILITY of attribute `a` (an index into ATTRIBUTES) of a row with
+    `flags` (Target, MinSet and MaxSet: ReadWrite)."""
+    return (flags & MUTABILITY_MASK) >> MUTABILITY_SHIFT if a == 0 else READ_WRITE
+
+
+def same(a, b):
+    """Names equal without regard to case (allocates only when the lengths match)."""
+    return a == b or (len(a) == len(b) and a.lower() == b.lower())
