@@ -37,15 +37,12 @@ free connector), a reservation of connector 0 keeps a connector free for its hol
 
 import asyncio
 
-import logger
 from firmware.model import availability
 from firmware.model.evse import Guard
 from firmware.model.connector import Connector
 from firmware.model.status import connector_status
 from firmware.v16.statusreport import StatusReport
 from ticks import sleep_ms, ticks_ms
-
-log = logger.get("cp")
 
 TICK_MS = 100
 FEATURE_PROFILES = ("Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,"
