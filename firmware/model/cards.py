@@ -31,16 +31,15 @@ async def present(id_tag, connectors, authorizer, reservations=None):
         if c.tx is not None and same_tag(c.tx.id_tag, id_tag):
             c.stop("Local", id_tag=id_tag)  # the same identifier: no Authorize (§4.1)
             return
-    grouped = False  # a transaction whose group is known: the card may belong to it
-    for c in connectors:
-        if c.tx is not None and c.tx.parent:
-            grouped = True
-    target = None
-    for c in connectors:
-        if c.usable() and (target is None or (c.evse.plugged and not target.evse.plugged)):
-            target = c
+    # a transaction whose group is known: the card may belong to it
+    grouped = any(c.tx is not None and c.tx.parent for c in connectors)
     if reservations is not None:  # not another's reserved connector (its group: asked below)
         target = reservations.choose(id_tag, asked=False)
+    else:
+        target = None
+        for c in connectors:
+            if c.usable() and (target is None or (c.evse.plugged and not target.evse.plugged)):
+                target = c
     if target is None and not grouped:
         log.info("card", id_tag, "presented: no connector free")
         return

@@ -3,7 +3,8 @@
 the settings (the configuration keys), the RPC session, the transaction journal and its
 delivery, the charge point with its connectors, the security events, the registration, and
 the services made at their first request (the Core requests, firmware management,
-certificates, reservations, smart charging, the local list). It returns the charge point and the session.
+certificates, reservations, smart charging, the local list). It returns the charge point and
+the session.
 
 A CALL in: ws -> Link -> Session.feed -> the handler its service registered -> the model
 (connectors, their Evse) -> the result -> Encoder -> ws. Out: the model's changes become
